@@ -1,0 +1,43 @@
+# crypto-analyzer — the two set-up commands are `make demo` and `make test`; both work on a fresh
+# machine from a clean clone (they create .venv and install everything they need).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install demo test test-fast lint format bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "crypto-analyzer needs Python >= 3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,postgres]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	rm -rf .demo
+	$(BIN)/crypto-analyzer demo --dir .demo
+
+test: install
+	bash scripts/test_services.sh
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow and not postgres"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	$(BIN)/python benchmarks/bench_dataset_id.py
+
+clean:
+	rm -rf .demo .pytest_cache .ruff_cache build dist src/*.egg-info

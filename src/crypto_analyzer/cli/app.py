@@ -1,0 +1,189 @@
+"""Root command: global options, workspace commands, and the command groups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from crypto_analyzer.cli import db as db_commands
+from crypto_analyzer.cli.context import (
+    CliState,
+    command_boundary,
+    emit_json,
+    resolve_settings,
+    set_state,
+    stderr,
+    stdout,
+)
+from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
+from crypto_analyzer.core.errors import ValidationError
+from crypto_analyzer.core.identities import DatasetMode
+from crypto_analyzer.core.versions import ENGINE_VERSION
+from crypto_analyzer.db.dataset_id import DEFAULT_SCOPE, parse_scope
+from crypto_analyzer.db.engine import describe_url
+from crypto_analyzer.ingest.synthetic import SyntheticMarketConfig
+from crypto_analyzer.pipeline.demo import run_demo
+from crypto_analyzer.pipeline.workspace import check_dataset, doctor, init_workspace
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="crypto-analyzer",
+    help="Research validation control plane for crypto quant research.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(db_commands.app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"crypto-analyzer {ENGINE_VERSION}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    *,
+    db: DbUrlOpt = None,
+    tenant: TenantOpt = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show tracebacks for errors.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Global options apply to every command; a command's own --db/--tenant wins."""
+    set_state(CliState(db=db, tenant=tenant, verbose=verbose))
+
+
+@app.command("init")
+@command_boundary
+def init_command(*, db: DbUrlOpt = None, tenant: TenantOpt = None, json: JsonOpt = False) -> None:
+    """Create the database (if needed) and migrate it to the head revision."""
+    settings = resolve_settings(db, tenant)
+    status = init_workspace(settings)
+    if json:
+        emit_json(status.to_dict())
+        return
+    stderr.print(
+        f"initialized {describe_url(settings.db_url)} at schema revision {status.current}",
+        highlight=False,
+    )
+
+
+@app.command("doctor")
+@command_boundary
+def doctor_command(
+    *,
+    db: DbUrlOpt = None,
+    tenant: TenantOpt = None,
+    json: JsonOpt = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="Run PRAGMA integrity_check instead of quick_check.")
+    ] = False,
+) -> None:
+    """Check environment, database, schema and artifact store (read-only). Exit 1 on any failure."""
+    report = doctor(resolve_settings(db, tenant), full_integrity=full)
+    if json:
+        emit_json(report.to_dict())
+    else:
+        table = Table(title=f"crypto-analyzer {ENGINE_VERSION} doctor")
+        table.add_column("check")
+        table.add_column("status")
+        table.add_column("detail", overflow="fold")
+        for check in report.checks:
+            table.add_row(check.name, "ok" if check.ok else "[red]FAIL[/]", check.detail)
+        stdout.print(table)
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+_MODES = {"strict": DatasetMode.STRICT, "fast-dev": DatasetMode.FAST_DEV}
+
+
+@app.command("check-dataset")
+@command_boundary
+def check_dataset_command(
+    *,
+    db: DbUrlOpt = None,
+    tenant: TenantOpt = None,
+    json: JsonOpt = False,
+    scope: Annotated[
+        str | None,
+        typer.Option(
+            "--scope",
+            help="Tables to identify, e.g. 'bars,instruments' or 'bars(instrument_id,close)'. "
+            "Default: market content of bars and instruments.",
+            show_default=False,
+        ),
+    ] = None,
+    mode: Annotated[
+        str, typer.Option("--mode", help="strict (promotable) or fast-dev (quick fingerprint).")
+    ] = "strict",
+) -> None:
+    """Print the dataset id of a table scope: id, mode, per-table row counts and digests."""
+    if mode not in _MODES:
+        raise ValidationError(f"--mode {mode!r} is not one of: {', '.join(_MODES)}")
+    tables = parse_scope(scope) if scope else DEFAULT_SCOPE
+    identity = check_dataset(resolve_settings(db, tenant), tables, _MODES[mode])
+    if json:
+        emit_json(identity.to_dict())
+        return
+    table = Table(title=f"dataset {identity.dataset_id.short} ({identity.mode.value})")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    table.add_column("digest")
+    table.add_column("columns", overflow="fold")
+    for item in identity.tables:
+        table.add_row(item.table, f"{item.row_count:,}", item.digest[:16], ", ".join(item.columns))
+    stdout.print(table)
+    stdout.print(f"dataset_id {identity.dataset_id.value}", highlight=False)
+
+
+@app.command("demo")
+@command_boundary
+def demo_command(
+    *,
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Workspace directory (default: a new temporary directory)."),
+    ] = None,
+    assets: Annotated[int, typer.Option("--assets", help="Synthetic assets.", min=3)] = 50,
+    days: Annotated[int, typer.Option("--days", help="Days of hourly bars.", min=1)] = 365,
+    seed: Annotated[int, typer.Option("--seed", help="Synthetic market seed.", min=0)] = 7,
+    json: JsonOpt = False,
+) -> None:
+    """Run the main job end to end on a fresh embedded SQLite workspace."""
+    with stderr.status("running the demo…"):
+        result = run_demo(directory, SyntheticMarketConfig(assets=assets, days=days, seed=seed))
+    if json:
+        emit_json(result.to_dict())
+    else:
+        stdout.print(f"workspace   {result.directory}", highlight=False)
+        stdout.print(f"database    {result.settings.db_url}", highlight=False)
+        stdout.print(
+            f"ingest      run {result.ingest['ingest_run_id']}: "
+            f"{result.ingest['n_accepted']:,} accepted, {result.ingest['n_rejected']:,} rejected",
+            highlight=False,
+        )
+        stdout.print(f"doctor      {'ok' if result.doctor.ok else 'FAILED'}", highlight=False)
+        stdout.print(
+            f"dataset     {result.dataset.dataset_id.short} (strict, "
+            f"{sum(t.row_count for t in result.dataset.tables):,} rows)",
+            highlight=False,
+        )
+    if not result.doctor.ok:
+        raise typer.Exit(code=1)
+
+
+def main() -> None:
+    """Console-script and ``python -m crypto_analyzer`` entry point."""
+    app()

@@ -1,0 +1,73 @@
+"""The project's exception hierarchy.
+
+Every error a user can trigger derives from :class:`CryptoAnalyzerError` and carries two parts: what
+was wrong and what to do about it. Interfaces (CLI, API) render ``str(error)`` as one line and map
+the
+class to an exit code or HTTP status; the domain code never knows about either.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AppendOnlyViolation",
+    "ConfigError",
+    "CryptoAnalyzerError",
+    "DatabaseError",
+    "DatasetIdentityError",
+    "NotFoundError",
+    "SchemaNotReadyError",
+    "ValidationError",
+]
+
+
+class CryptoAnalyzerError(Exception):
+    """Base class: a problem the user can act on.
+
+    ``problem`` says what went wrong; ``hint`` says what to do. ``str()`` joins them so that a
+    single
+    line is enough to fix the issue.
+    """
+
+    exit_code: int = 1
+
+    def __init__(self, problem: str, hint: str | None = None) -> None:
+        self.problem = problem
+        self.hint = hint
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.problem} ({self.hint})"
+        return self.problem
+
+
+class ConfigError(CryptoAnalyzerError):
+    """A setting, environment variable or config file value is malformed or inconsistent."""
+
+    exit_code = 2
+
+
+class ValidationError(CryptoAnalyzerError):
+    """An input value (argument, file, payload) is outside what the operation accepts."""
+
+    exit_code = 2
+
+
+class NotFoundError(CryptoAnalyzerError):
+    """Something the user named (database, run, candidate, table) does not exist."""
+
+
+class DatabaseError(CryptoAnalyzerError):
+    """The database could not be reached, or an operation on it failed."""
+
+
+class SchemaNotReadyError(DatabaseError):
+    """The database schema is missing or not at the head revision; reads refuse to run DDL."""
+
+
+class AppendOnlyViolation(DatabaseError):
+    """An UPDATE or DELETE hit an append-only table (governance events, reports, lineage)."""
+
+
+class DatasetIdentityError(CryptoAnalyzerError):
+    """A dataset identity cannot be computed in the requested mode (e.g. STRICT without a key)."""

@@ -1,0 +1,207 @@
+"""Settings: the single resolver for every ``CRYPTO_ANALYZER_*`` variable.
+
+Precedence, highest first: explicit overrides (CLI flags such as ``--db``), environment variables,
+the optional ``crypto-analyzer.toml`` in the working directory (or the file named by
+``CRYPTO_ANALYZER_CONFIG``), then defaults. No other module reads these variables; everything asks
+:func:`load_settings` (or receives a :class:`Settings`), so tests and interfaces can pin them.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+from pydantic import field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from crypto_analyzer.core.errors import ConfigError
+
+__all__ = [
+    "CONFIG_FILE_NAME",
+    "ENV_PREFIX",
+    "Settings",
+    "load_settings",
+    "parse_fixed_time",
+    "reset_settings_cache",
+]
+
+ENV_PREFIX = "CRYPTO_ANALYZER_"
+CONFIG_FILE_NAME = "crypto-analyzer.toml"
+_CONFIG_PATH_VARIABLE = f"{ENV_PREFIX}CONFIG"
+_TENANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_DB_SCHEMES = ("sqlite", "postgresql")
+_ARTIFACT_SCHEMES = ("file", "s3", "gs")
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+def parse_fixed_time(text: str) -> datetime:
+    """Parse an ISO-8601 instant with an explicit offset (``2024-01-01T00:00:00Z``)."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not an ISO-8601 timestamp; expected e.g. 2024-01-01T00:00:00Z"
+        ) from None
+    if value.tzinfo is None:
+        raise ValueError(
+            f"{text!r} has no timezone; expected an explicit offset, e.g. 2024-01-01T00:00:00Z"
+        )
+    return value
+
+
+class Settings(BaseSettings):
+    """Resolved runtime settings. Construct through :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="ignore",
+        frozen=True,
+        validate_default=True,
+    )
+
+    db_url: str = "sqlite:///crypto_analyzer.sqlite"
+    artifacts: str = "file://./artifacts"
+    tenant: str = "default"
+    log_level: LogLevel = "WARNING"
+    fixed_time: datetime | None = None
+
+    @field_validator("db_url")
+    @classmethod
+    def _check_db_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        text = value.strip()
+        try:
+            url = make_url(text)
+        except ArgumentError:
+            raise ValueError(
+                f"{value!r} is not a database URL; use sqlite:///PATH or postgresql://USER@HOST/DB"
+            ) from None
+        backend = url.get_backend_name()
+        if backend not in _DB_SCHEMES:
+            raise ValueError(
+                f"{value!r} uses backend {backend!r}; supported: sqlite:///PATH, postgresql://…"
+            )
+        if backend == "sqlite" and not url.database:
+            raise ValueError(
+                f"{value!r} names no file; in-memory SQLite cannot hold a research workspace, "
+                "use sqlite:///PATH"
+            )
+        return text
+
+    @field_validator("artifacts")
+    @classmethod
+    def _check_artifacts(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme not in _ARTIFACT_SCHEMES or not rest:
+            raise ValueError(
+                f"{value!r} is not an artifact store URL; use file://PATH, s3://BUCKET/PREFIX "
+                "or gs://BUCKET/PREFIX"
+            )
+        return value
+
+    @field_validator("tenant")
+    @classmethod
+    def _check_tenant(cls, value: str) -> str:
+        if not _TENANT_PATTERN.match(value):
+            raise ValueError(
+                f"{value!r} is not a tenant id; use 1-63 lowercase letters, digits, '-' or '_'"
+            )
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("fixed_time", mode="before")
+    @classmethod
+    def _check_fixed_time(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                raise ValueError("fixed time has no timezone; expected e.g. 2024-01-01T00:00:00Z")
+            return value
+        return parse_fixed_time(str(value))
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = _config_file_path()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+
+def _config_file_path() -> Path | None:
+    explicit = os.environ.get(_CONFIG_PATH_VARIABLE)
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(
+                f"{_CONFIG_PATH_VARIABLE}={explicit!r} does not name a file",
+                "point it at a TOML file or unset it",
+            )
+        return path
+    default = Path.cwd() / CONFIG_FILE_NAME
+    return default if default.is_file() else None
+
+
+def _field_source(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Resolve settings; ``overrides`` (None values ignored) win over every other source.
+
+    Raises :class:`ConfigError` with one line naming the variable, the value and the expected form.
+    """
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        if not given:
+            return _cached_settings()
+        return Settings(**given)
+    except pydantic.ValidationError as exc:
+        raise _config_error(exc) from None
+    except ValueError as exc:  # TOML syntax errors surface as ValueError subclasses
+        raise ConfigError(f"cannot read {CONFIG_FILE_NAME}: {exc}", "fix the file") from None
+
+
+@functools.lru_cache(maxsize=1)
+def _cached_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Forget the cached environment resolution (tests and long-lived processes after env edits)."""
+    _cached_settings.cache_clear()
+
+
+def _config_error(exc: pydantic.ValidationError) -> ConfigError:
+    first = exc.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "settings"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return ConfigError(
+        f"invalid {_field_source(field)}: {message}",
+        f"set it in the environment, {CONFIG_FILE_NAME} or on the command line",
+    )

@@ -1,0 +1,1 @@
+"""Alembic migration environment and the project's single revision history."""

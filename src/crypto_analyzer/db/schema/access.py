@@ -1,0 +1,75 @@
+"""Access control: tenants, principals, hashed API keys and idempotency keys for API writes."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from crypto_analyzer.db.schema._base import (
+    TABLE_OPTIONS,
+    metadata,
+    tenant_column,
+    text_enum_check,
+)
+
+__all__ = ["ROLES", "api_keys", "idempotency_keys", "principals", "tenants"]
+
+ROLES = ("researcher", "reviewer", "admin")
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    tenant_column(),
+    sa.Column("name", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id"),
+    **TABLE_OPTIONS,
+)
+
+principals = sa.Table(
+    "principals",
+    metadata,
+    tenant_column(),
+    sa.Column("principal_id", sa.Text(), nullable=False),
+    sa.Column("display_name", sa.Text(), nullable=False),
+    sa.Column("role", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.Text(), nullable=False),
+    sa.Column("disabled_at", sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint("tenant_id", "principal_id"),
+    text_enum_check("role", ROLES, "role"),
+    **TABLE_OPTIONS,
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    tenant_column(),
+    sa.Column("key_id", sa.Text(), nullable=False),
+    sa.Column("principal_id", sa.Text(), nullable=False),
+    sa.Column("key_hash", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.Text(), nullable=False),
+    sa.Column("expires_at", sa.Text(), nullable=True),
+    sa.Column("revoked_at", sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint("tenant_id", "key_id"),
+    sa.UniqueConstraint("key_hash"),
+    sa.ForeignKeyConstraint(
+        ["tenant_id", "principal_id"], ["principals.tenant_id", "principals.principal_id"]
+    ),
+    **TABLE_OPTIONS,
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    tenant_column(),
+    sa.Column("principal_id", sa.Text(), nullable=False),
+    sa.Column("idempotency_key", sa.Text(), nullable=False),
+    sa.Column("request_digest", sa.Text(), nullable=False),
+    sa.Column("response_status", sa.Integer(), nullable=False),
+    sa.Column("response_body", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "principal_id", "idempotency_key"),
+    sa.ForeignKeyConstraint(
+        ["tenant_id", "principal_id"], ["principals.tenant_id", "principals.principal_id"]
+    ),
+    **TABLE_OPTIONS,
+)

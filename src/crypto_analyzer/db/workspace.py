@@ -1,0 +1,104 @@
+"""Database lifecycle services used by ``init`` and ``db …``: open, create, upgrade, inspect.
+
+Reads open read-only engines and never migrate; only :func:`initialize` and
+:func:`upgrade_database` run DDL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from crypto_analyzer.core.clock import now, to_iso
+from crypto_analyzer.core.settings import Settings
+from crypto_analyzer.db.engine import create_db_engine
+from crypto_analyzer.db.health import expected_triggers, present_triggers
+from crypto_analyzer.db.migrate import SchemaStatus, schema_drift, schema_status, upgrade
+from crypto_analyzer.db.schema import tenants
+
+__all__ = [
+    "SchemaCheck",
+    "check_schema",
+    "database_status",
+    "initialize",
+    "open_engine",
+    "upgrade_database",
+]
+
+
+@contextmanager
+def open_engine(
+    settings: Settings, *, read_only: bool, must_exist: bool = True
+) -> Iterator[Engine]:
+    """Engine for the configured database, disposed (files and pool closed) on exit."""
+    engine = create_db_engine(settings.db_url, read_only=read_only, must_exist=must_exist)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def initialize(settings: Settings) -> SchemaStatus:
+    """Create the database if needed, migrate to head and register the tenant. Idempotent."""
+    with open_engine(settings, read_only=False, must_exist=False) as engine:
+        status = upgrade(engine)
+        dialect = engine.dialect.name
+        insert = (
+            sa.dialects.sqlite.insert(tenants)
+            if dialect == "sqlite"
+            else sa.dialects.postgresql.insert(tenants)
+        )
+        with engine.begin() as connection:
+            connection.execute(
+                insert.values(
+                    tenant_id=settings.tenant, name=settings.tenant, created_at=to_iso(now())
+                ).on_conflict_do_nothing(index_elements=["tenant_id"])
+            )
+        return status
+
+
+def upgrade_database(settings: Settings) -> SchemaStatus:
+    """Apply pending migrations to an existing database."""
+    with open_engine(settings, read_only=False) as engine:
+        return upgrade(engine)
+
+
+def database_status(settings: Settings) -> SchemaStatus:
+    """Current/head revision of an existing database, read-only."""
+    with open_engine(settings, read_only=True) as engine:
+        return schema_status(engine)
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaCheck:
+    """Outcome of ``db check``: schema at head, metadata in step, triggers present."""
+
+    status: SchemaStatus
+    drift: tuple[str, ...]
+    missing_triggers: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.status.at_head and not self.drift and not self.missing_triggers
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "drift": list(self.drift),
+            "missing_triggers": list(self.missing_triggers),
+            "ok": self.ok,
+            "status": self.status.to_dict(),
+        }
+
+
+def check_schema(settings: Settings) -> SchemaCheck:
+    """``alembic check`` plus trigger presence, read-only."""
+    with open_engine(settings, read_only=True) as engine:
+        status = schema_status(engine)
+        drift = tuple(schema_drift(engine)) if status.at_head else ()
+        with engine.connect() as connection:
+            missing = tuple(sorted(expected_triggers() - present_triggers(connection)))
+    return SchemaCheck(status=status, drift=drift, missing_triggers=missing)
