@@ -1,14 +1,9 @@
-"""Command-line interface (Typer). Commands parse, call one service, render."""
+"""Command-line interface (Typer). Commands parse, call one service, render.
+
+The root app and the ``main`` entry point live in :mod:`crypto_analyzer.cli.app`; this package
+imports nothing eagerly so that loading one command group does not build the whole CLI.
+"""
 
 from __future__ import annotations
 
-__all__ = ["app", "main"]
-
-
-def __getattr__(name: str) -> object:
-    # Lazy so that ``import crypto_analyzer.cli.stats`` does not build the whole root app.
-    if name in __all__:
-        from crypto_analyzer.cli import app as _app
-
-        return getattr(_app, name)
-    raise AttributeError(name)
+__all__: list[str] = []

@@ -81,6 +81,10 @@ class ColumnDigest:
             return
         self.count += n
         kinds = set(map(type, cells))
+        if len(kinds) == 2 and type(None) in kinds:
+            (kind,) = kinds - {type(None)}
+            if kind in (float, int, str) and self._update_nullable(cells, kind):
+                return
         if len(kinds) == 1:
             kind = next(iter(kinds))
             if kind is float:
@@ -167,7 +171,32 @@ class ColumnDigest:
         self._fixed.update(packed.tobytes())
         return True
 
-    def _update_text(self, cells: Sequence[str], n: int) -> None:
+    def _update_nullable(self, cells: Sequence[Any], kind: type) -> bool:
+        """Vectorised path for one type plus NULLs; False means "use the per-cell path"."""
+        if kind is float:
+            values = np.array(cells, dtype="<f8")  # None becomes NaN …
+            nulls = np.isnan(values)
+            if int(nulls.sum()) != cells.count(None):  # … so real NaN cells must go per-cell
+                return False
+            self._tags.update(np.where(nulls, _TAG_NULL, _TAG_FLOAT).astype(np.uint8).tobytes())
+            self._fixed.update(values[~nulls].tobytes())
+            return True
+        objects = np.array(cells, dtype=object)
+        nulls = np.equal(objects, None)
+        present = objects[~nulls].tolist()
+        if kind is int:
+            try:
+                packed = np.array(present, dtype="<i8")
+            except OverflowError:
+                return False
+            self._tags.update(np.where(nulls, _TAG_NULL, _TAG_INT).astype(np.uint8).tobytes())
+            self._fixed.update(packed.tobytes())
+            return True
+        self._tags.update(np.where(nulls, _TAG_NULL, _TAG_TEXT).astype(np.uint8).tobytes())
+        self._update_text(present, len(present), tags=False)
+        return True
+
+    def _update_text(self, cells: Sequence[str], n: int, *, tags: bool = True) -> None:
         joined = "".join(cells)
         if joined.isascii():
             lengths = np.fromiter(map(len, cells), dtype="<u8", count=n)
@@ -176,7 +205,8 @@ class ColumnDigest:
             encoded = [cell.encode("utf-8") for cell in cells]
             lengths = np.fromiter(map(len, encoded), dtype="<u8", count=n)
             payload = b"".join(encoded)
-        self._tags.update(b"s" * n)
+        if tags:
+            self._tags.update(b"s" * n)
         self._fixed.update(lengths.tobytes())
         self._var.update(payload)
 

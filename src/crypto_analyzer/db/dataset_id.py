@@ -125,19 +125,34 @@ class DatasetIdentity:
         }
 
 
+_SCOPE_ENTRY = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(([^()]*)\))?\s*")
+
+
 def parse_scope(spec: str) -> tuple[TableScope, ...]:
-    """Parse ``"bars(instrument_id,close),instruments"`` into table scopes."""
+    """Parse ``"bars(instrument_id,close),instruments"`` into table scopes; anything else fails."""
     scopes: list[TableScope] = []
-    for match in re.finditer(r"\s*([^,(\s]+)\s*(?:\(([^)]*)\))?\s*(?:,|$)", spec.strip()):
-        table, columns = match.group(1), match.group(2)
-        if not _IDENTIFIER.match(table):
+    position, text = 0, spec.strip()
+    while text and position <= len(text):
+        match = _SCOPE_ENTRY.match(text, position)
+        if match is None or match.end() == position:
             raise ValidationError(
-                f"scope entry {table!r} is not a table name", "use TABLE or TABLE(COL,COL,…)"
+                f"scope {spec!r} is malformed near {text[position : position + 20]!r}",
+                "use TABLE or TABLE(COL,COL,…), separated by commas",
             )
+        table, columns = match.group(1), match.group(2)
         names = tuple(name.strip() for name in columns.split(",")) if columns else None
         if names is not None and not all(_IDENTIFIER.match(name) for name in names):
             raise ValidationError(f"column list for {table!r} is malformed: {columns!r}")
         scopes.append(TableScope(table, names))
+        position = match.end()
+        if position == len(text):
+            break
+        if text[position] != ",":
+            raise ValidationError(
+                f"scope {spec!r} is malformed near {text[position : position + 20]!r}",
+                "use TABLE or TABLE(COL,COL,…), separated by commas",
+            )
+        position += 1
     if not scopes:
         raise ValidationError(f"scope {spec!r} names no table", "e.g. --scope bars,instruments")
     return tuple(scopes)
