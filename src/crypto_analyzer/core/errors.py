@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "AppendOnlyViolation",
+    "ArtifactConflictError",
     "ConfigError",
     "CryptoAnalyzerError",
     "DatabaseError",
@@ -71,3 +72,7 @@ class AppendOnlyViolation(DatabaseError):
 
 class DatasetIdentityError(CryptoAnalyzerError):
     """A dataset identity cannot be computed in the requested mode (e.g. STRICT without a key)."""
+
+
+class ArtifactConflictError(CryptoAnalyzerError):
+    """A put would overwrite an existing artifact with different bytes (stores are create-only)."""

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     tenant: str = "default"
     log_level: LogLevel = "WARNING"
     fixed_time: datetime | None = None
+    s3_endpoint_url: str | None = None
+    """S3-compatible endpoint (MinIO, R2, a local test server); unset means AWS itself."""
+    s3_region: str | None = None
 
     @field_validator("db_url")
     @classmethod
