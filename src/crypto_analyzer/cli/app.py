@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from crypto_analyzer.cli import db as db_commands
+from crypto_analyzer.cli import runs as runs_commands
 from crypto_analyzer.cli.context import (
     CliState,
     command_boundary,
@@ -39,6 +40,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(db_commands.app)
+app.add_typer(runs_commands.app)
 
 
 def _version(value: bool) -> None:
