@@ -30,7 +30,7 @@ from crypto_analyzer.db.migrate import upgrade
 
 BARS_SCOPE = tuple(entry for entry in DEFAULT_SCOPE if entry.table == "bars")
 COLUMNS = ", ".join(BARS_SCOPE[0].columns or ())
-ORDER = "tenant_id, instrument_id, freq, bar_open_ms"
+ORDER = "tenant_id, freq, instrument_id, bar_open_ms"
 SQL = f"SELECT {COLUMNS} FROM bars WHERE tenant_id = ? ORDER BY {ORDER}"
 
 

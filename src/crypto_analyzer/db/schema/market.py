@@ -114,7 +114,9 @@ bars = sa.Table(
     sa.Column("log_return", FLOAT64, nullable=True),
     sa.Column("source", sa.Text(), nullable=False),
     *_provenance_columns(),
-    sa.PrimaryKeyConstraint("tenant_id", "instrument_id", "freq", "bar_open_ms"),
+    # freq before instrument: per-frequency reads ordered by (instrument, time) walk the key
+    # directly instead of sorting in a temporary B-tree.
+    sa.PrimaryKeyConstraint("tenant_id", "freq", "instrument_id", "bar_open_ms"),
     sa.CheckConstraint("low > 0 AND open > 0 AND close > 0", name="prices_positive"),
     sa.CheckConstraint(
         "high >= low AND open BETWEEN low AND high AND close BETWEEN low AND high",

@@ -629,7 +629,7 @@ def upgrade() -> None:
             name=op.f("fk_bars_tenant_id_instrument_id_instruments"),
         ),
         sa.PrimaryKeyConstraint(
-            "tenant_id", "instrument_id", "freq", "bar_open_ms", name=op.f("pk_bars")
+            "tenant_id", "freq", "instrument_id", "bar_open_ms", name=op.f("pk_bars")
         ),
         **STRICT,
         sqlite_with_rowid=False,
