@@ -10,6 +10,7 @@ from rich.table import Table
 
 from crypto_analyzer.cli import db as db_commands
 from crypto_analyzer.cli import runs as runs_commands
+from crypto_analyzer.cli import stats as stats_commands
 from crypto_analyzer.cli.context import (
     CliState,
     command_boundary,
@@ -41,6 +42,7 @@ app = typer.Typer(
 )
 app.add_typer(db_commands.app)
 app.add_typer(runs_commands.app)
+app.add_typer(stats_commands.app)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,232 @@
+"""Private machinery shared by Reality Check, SPA and StepM: validation, one bootstrap draw, nulls.
+
+Conventions: ``d`` is a ``(T, N)`` array of performance differentials against a benchmark (higher is
+better; for losses use ``benchmark_loss - model_loss``). Every null hypothesis is ``E[d_k] <= 0``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from crypto_analyzer.core.seeding import make_rng
+from crypto_analyzer.stats import _validation as v
+from crypto_analyzer.stats.block_length import automatic_block_length
+from crypto_analyzer.stats.bootstrap import BOOTSTRAP_METHODS, bootstrap_means
+
+__all__: list[str] = []
+
+DEFAULT_MIN_OBS = 30
+RECENTRINGS = ("consistent", "lower", "upper")
+
+
+@dataclass(frozen=True)
+class FamilySettings:
+    """Validated, normalised arguments of a family test."""
+
+    data: np.ndarray
+    hypothesis_ids: tuple[str, ...]
+    n_obs_total: int
+    n_obs: int
+    reps: int
+    block_length: float | None
+    bootstrap: str
+    seed: int
+    min_obs: int
+    studentize: bool
+    skip_reason: str | None
+
+
+@dataclass(frozen=True)
+class NullDraw:
+    """One shared bootstrap draw: sample means, scales and centred bootstrap means.
+
+    ``centred[b, k] = sqrt(n) * (mean*_bk - mean_k)``; ``scale`` is the long-run standard deviation
+    (studentized) or ones; ``variance`` is always the long-run variance (for the consistent rule).
+    """
+
+    n: int
+    mean: np.ndarray
+    variance: np.ndarray
+    scale: np.ndarray
+    centred: np.ndarray
+    block_length: float
+    block_length_rule: str
+
+
+def family_iv(
+    d: Any,
+    *,
+    reps: Any,
+    block_length: Any,
+    bootstrap: Any,
+    seed: Any,
+    hypothesis_ids: Any,
+    min_obs: Any,
+    studentize: Any,
+) -> FamilySettings:
+    """Validate a family-test call. NaN marks a missing value; rows with any NaN are dropped."""
+    data = v.float_array(d, "d", ndim=(1, 2), allow_nan=True)
+    if data.ndim == 1:
+        data = data[:, None]
+    n_total, k = data.shape
+    if k < 1:
+        raise ValueError("d must have at least one column (hypothesis)")
+    ids = v.hypothesis_ids(hypothesis_ids, k)
+    reps_value = v.integer(reps, "reps", minimum=1)
+    kind = v.choice(bootstrap, "bootstrap", BOOTSTRAP_METHODS)
+    seed_int = v.seed_value(seed)
+    min_obs_value = v.integer(min_obs, "min_obs", minimum=3)
+    if not isinstance(studentize, bool):
+        raise TypeError(f"studentize must be a bool, got {type(studentize).__name__}")
+    length: float | None = None
+    if block_length is not None:
+        if kind == "circular":
+            length = float(v.integer(block_length, "block_length", minimum=1))
+        else:
+            length = v.real(block_length, "block_length", low=1.0)
+    complete = ~np.isnan(data).any(axis=1)
+    clean = np.ascontiguousarray(data[complete])
+    n = clean.shape[0]
+    skip = None
+    if n < min_obs_value:
+        skip = (
+            f"only {n} common observations (rows where every hypothesis is finite) out of "
+            f"{n_total}; at least min_obs={min_obs_value} are required"
+        )
+    elif length is not None and length > n:
+        skip = f"block_length={length:g} exceeds the {n} common observations"
+    return FamilySettings(
+        data=clean,
+        hypothesis_ids=ids,
+        n_obs_total=n_total,
+        n_obs=n,
+        reps=reps_value,
+        block_length=length,
+        bootstrap=kind,
+        seed=seed_int,
+        min_obs=min_obs_value,
+        studentize=studentize,
+        skip_reason=skip,
+    )
+
+
+def long_run_variance(data: np.ndarray, method: str, block_length: float) -> np.ndarray:
+    """Variance of ``sqrt(n) * mean`` implied by the block bootstrap, per column.
+
+    Stationary: :math:`\\hat\\gamma_0 + 2\\sum_{i=1}^{n-1}\\kappa_i\\hat\\gamma_i` with
+    :math:`\\kappa_i = (1-i/n)(1-p)^i + (i/n)(1-p)^{n-i}`, ``p = 1/b`` (Politis & Romano 1994,
+    used by Hansen 2005, section 2). Circular: Bartlett weights ``1 - i/b`` for ``i < b`` on the
+    circular autocovariances (the exact bootstrap variance when ``b`` divides ``n``).
+    Autocovariances come from one FFT per column.
+    """
+    n = data.shape[0]
+    e = data - data.mean(axis=0)
+    if method == "stationary":
+        size = 1 << (2 * n - 1).bit_length()
+        spec = np.fft.rfft(e, n=size, axis=0)
+        acov = np.fft.irfft(spec * spec.conj(), n=size, axis=0)[:n] / n
+        i = np.arange(1, n, dtype=np.float64)
+        q = 1.0 - 1.0 / block_length
+        kappa = (1.0 - i / n) * q**i + (i / n) * q ** (n - i)
+    else:
+        spec = np.fft.rfft(e, axis=0)
+        acov = np.fft.irfft(spec * spec.conj(), n=n, axis=0) / n
+        length = int(block_length)
+        i = np.arange(1, n, dtype=np.float64)
+        kappa = np.where(i < length, 1.0 - i / length, 0.0)
+    return acov[0] + 2.0 * (kappa @ acov[1:])
+
+
+def draw_null(settings: FamilySettings) -> NullDraw:
+    """The one bootstrap draw every family statistic shares (count matrix times data)."""
+    data = settings.data
+    n = data.shape[0]
+    if settings.block_length is None:
+        length = automatic_block_length(data, settings.bootstrap)
+        if settings.bootstrap == "circular":
+            length = float(math.ceil(length))
+        length = min(length, float(n))
+        rule = "politis-white"
+    else:
+        length, rule = settings.block_length, "user"
+    mean = data.mean(axis=0)
+    variance = long_run_variance(data, settings.bootstrap, length)
+    scale = np.sqrt(variance) if settings.studentize else np.ones_like(mean)
+    rng = make_rng(settings.seed)
+    means = bootstrap_means(data, settings.bootstrap, length, settings.reps, rng)
+    centred = math.sqrt(n) * (means - mean)
+    return NullDraw(
+        n=n,
+        mean=mean,
+        variance=variance,
+        scale=scale,
+        centred=centred,
+        block_length=length,
+        block_length_rule=rule,
+    )
+
+
+def zero_scale_reason(settings: FamilySettings, draw: NullDraw) -> str | None:
+    """Skip reason when a studentized statistic would divide by a zero long-run variance."""
+    if not settings.studentize:
+        return None
+    bad = np.flatnonzero(~(draw.scale > 0.0))
+    if bad.size == 0:
+        return None
+    names = ", ".join(settings.hypothesis_ids[i] for i in bad[:5])
+    return f"hypotheses with zero long-run variance cannot be studentized: {names}"
+
+
+def recentring_shift(draw: NullDraw, recentring: str) -> np.ndarray:
+    """``sqrt(n) * (mean - g(mean))`` added to the centred draws (Hansen 2005, eq. 7-8).
+
+    upper: ``g(x) = x`` (no shift; White's choice); lower: ``g(x) = max(x, 0)``; consistent:
+    ``g(x) = x * 1{x >= -sqrt(2 log log n * var / n)}``.
+    """
+    mean, n = draw.mean, draw.n
+    if recentring == "upper":
+        return np.zeros_like(mean)
+    if recentring == "lower":
+        return math.sqrt(n) * np.minimum(mean, 0.0)
+    threshold = -np.sqrt(draw.variance / n * 2.0 * math.log(math.log(n)))
+    return math.sqrt(n) * np.where(mean < threshold, mean, 0.0)
+
+
+def null_statistics(draw: NullDraw, recentring: str) -> np.ndarray:
+    """``(reps, N)`` bootstrap statistics under the recentred null, scaled per hypothesis."""
+    shift = recentring_shift(draw, recentring)
+    return (draw.centred + shift) / draw.scale
+
+
+def observed_statistics(draw: NullDraw) -> np.ndarray:
+    """``sqrt(n) * mean_k / scale_k`` per hypothesis."""
+    return math.sqrt(draw.n) * draw.mean / draw.scale
+
+
+def common_fields(
+    settings: FamilySettings, draw: NullDraw | None, skip: str | None
+) -> dict[str, Any]:
+    """Settings every family result records (requested/actual draws, block length, seed, ...)."""
+    return {
+        "hypothesis_ids": settings.hypothesis_ids,
+        "n_obs": settings.n_obs,
+        "n_obs_total": settings.n_obs_total,
+        "min_obs": settings.min_obs,
+        "reps_requested": settings.reps,
+        "reps_actual": 0 if skip is not None else settings.reps,
+        "bootstrap": settings.bootstrap,
+        "block_length": None if draw is None else draw.block_length,
+        "block_length_rule": None if draw is None else draw.block_length_rule,
+        "studentized": settings.studentize,
+        "seed": settings.seed,
+        "skip_reason": skip,
+    }
+
+
+def exceedance(null_max: np.ndarray, observed: float) -> float:
+    """Bootstrap p-value ``mean(null_max > observed)`` (strict, as in Hansen 2005, eq. 9)."""
+    return float(np.mean(null_max > observed))
