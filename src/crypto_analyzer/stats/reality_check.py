@@ -49,6 +49,9 @@ class RealityCheckResult:
     seed: int
     skip_reason: str | None
     method: str = "reality_check"
+    null_distribution: tuple[float, ...] | None = None
+    """Bootstrap draws of the max statistic under the recentred null (for plots and audits);
+    ``None`` when the test was skipped."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, canonical-JSON-compatible fields."""
@@ -154,4 +157,5 @@ def reality_check_from_draw(
         statistic=float(observed[best]),
         best_hypothesis=settings.hypothesis_ids[best],
         **core.common_fields(settings, draw, None),
+        null_distribution=tuple(float(value) for value in null_max),
     )

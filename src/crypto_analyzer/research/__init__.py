@@ -1,0 +1,229 @@
+"""Research engine: panels, factor models, signals, IC, splits, fold-safe evaluation, costs.
+
+Pure numpy/pandas: frames in, frozen results and canonical-JSON-able dicts out. Nothing here reads
+the database (a loader hands :func:`panel_from_bars` a long bars frame) and nothing draws randomness
+except through an injected ``numpy.random.Generator``.
+
+Typical flow::
+
+    panel = panel_from_bars(bars)
+    fit = fit_factor_model(panel.log_returns, factor_ids=[btc, eth], window=720, lag=1)
+    sig = {"clean_momentum": compute_signal("clean_momentum", panel, factor_fit=fit)}
+    plan = walk_forward_plan(panel.shape[0], test_size=720, min_train_size=2160, horizon=24)
+    result = evaluate_walk_forward(panel, sig, plan=plan, run_key=rk, dataset_id=ds)
+    assert validate_attestation(result.attestation) == []
+"""
+
+from __future__ import annotations
+
+from crypto_analyzer.research.attestation import (
+    ATTESTATION_CHECKS,
+    ATTESTATION_SCHEMA,
+    ATTESTATION_SCHEMA_VERSION,
+    build_attestation,
+    validate_attestation,
+)
+from crypto_analyzer.research.capacity import (
+    EXECUTION_EVIDENCE_SCHEMA,
+    EXECUTION_EVIDENCE_SCHEMA_VERSION,
+    capacity_curve,
+    execution_evidence,
+)
+from crypto_analyzer.research.cpcv import (
+    cpcv_plan,
+)
+from crypto_analyzer.research.cross_section import (
+    cs_rank,
+    cs_zscore,
+    orthogonalize,
+)
+from crypto_analyzer.research.dynamic_beta import (
+    fit_kalman_factor_model,
+)
+from crypto_analyzer.research.errors import (
+    LeakageError,
+)
+from crypto_analyzer.research.factors import (
+    FACTOR_FIT_SCHEMA,
+    FACTOR_FIT_SCHEMA_VERSION,
+    FactorFit,
+    factor_fit_config,
+    factor_run_id,
+    fit_factor_model,
+    residualize,
+)
+from crypto_analyzer.research.forward_returns import (
+    DEFAULT_HORIZONS,
+    forward_returns,
+)
+from crypto_analyzer.research.guard import (
+    FitRecord,
+    guarded_fit,
+    label_windows_touch_test,
+    rows_of,
+)
+from crypto_analyzer.research.ic import (
+    IC_METHODS,
+    IcSummary,
+    ic_decay,
+    ic_series,
+    summarize_ic,
+)
+from crypto_analyzer.research.panel import (
+    BAR_COLUMNS,
+    Panel,
+    eligibility_mask,
+    filter_assets,
+    panel_from_bars,
+)
+from crypto_analyzer.research.portfolio import (
+    BacktestResult,
+    CostModel,
+    annualised_sharpe,
+    backtest,
+    bars_per_year,
+    portfolio_weights,
+)
+from crypto_analyzer.research.regime_model import (
+    GaussianMixtureRegimes,
+    GmmFit,
+    fit_gmm,
+    oos_regimes,
+)
+from crypto_analyzer.research.regimes import (
+    QuantileRegimeRule,
+    market_state_features,
+    regime_conditioned_ic,
+    rule_regimes,
+)
+from crypto_analyzer.research.rolling_ols import (
+    RollingOls,
+    rolling_ols,
+)
+from crypto_analyzer.research.signal_registry import (
+    SIGNALS,
+    SignalSpec,
+    compute_signal,
+    get_signal,
+    signal_names,
+)
+from crypto_analyzer.research.signals import (
+    clean_momentum,
+    liquidity_shock_reversion,
+    low_vol,
+    low_vol_dispersion,
+    momentum_24h,
+    short_reversal,
+    value_vs_beta,
+    volume_surprise,
+)
+from crypto_analyzer.research.splits import (
+    SPLIT_PLAN_SCHEMA,
+    SPLIT_PLAN_SCHEMA_VERSION,
+    Fold,
+    SplitPlan,
+    ranges_to_rows,
+    rows_to_ranges,
+    walk_forward_plan,
+)
+from crypto_analyzer.research.transforms import (
+    CrossSectionalZScore,
+    FactorResidualizer,
+    Fitted,
+    SignCalibrator,
+    Standardizer,
+    Transform,
+    Winsorizer,
+    transform_params,
+)
+from crypto_analyzer.research.walk_forward import (
+    WalkForwardResult,
+    evaluate_walk_forward,
+)
+
+__all__ = [
+    "ATTESTATION_CHECKS",
+    "ATTESTATION_SCHEMA",
+    "ATTESTATION_SCHEMA_VERSION",
+    "BAR_COLUMNS",
+    "DEFAULT_HORIZONS",
+    "EXECUTION_EVIDENCE_SCHEMA",
+    "EXECUTION_EVIDENCE_SCHEMA_VERSION",
+    "FACTOR_FIT_SCHEMA",
+    "FACTOR_FIT_SCHEMA_VERSION",
+    "IC_METHODS",
+    "SIGNALS",
+    "SPLIT_PLAN_SCHEMA",
+    "SPLIT_PLAN_SCHEMA_VERSION",
+    "BacktestResult",
+    "CostModel",
+    "CrossSectionalZScore",
+    "FactorFit",
+    "FactorResidualizer",
+    "FitRecord",
+    "Fitted",
+    "Fold",
+    "GaussianMixtureRegimes",
+    "GmmFit",
+    "IcSummary",
+    "LeakageError",
+    "Panel",
+    "QuantileRegimeRule",
+    "RollingOls",
+    "SignCalibrator",
+    "SignalSpec",
+    "SplitPlan",
+    "Standardizer",
+    "Transform",
+    "WalkForwardResult",
+    "Winsorizer",
+    "annualised_sharpe",
+    "backtest",
+    "bars_per_year",
+    "build_attestation",
+    "capacity_curve",
+    "clean_momentum",
+    "compute_signal",
+    "cpcv_plan",
+    "cs_rank",
+    "cs_zscore",
+    "eligibility_mask",
+    "evaluate_walk_forward",
+    "execution_evidence",
+    "factor_fit_config",
+    "factor_run_id",
+    "filter_assets",
+    "fit_factor_model",
+    "fit_gmm",
+    "fit_kalman_factor_model",
+    "forward_returns",
+    "get_signal",
+    "guarded_fit",
+    "ic_decay",
+    "ic_series",
+    "label_windows_touch_test",
+    "liquidity_shock_reversion",
+    "low_vol",
+    "low_vol_dispersion",
+    "market_state_features",
+    "momentum_24h",
+    "oos_regimes",
+    "orthogonalize",
+    "panel_from_bars",
+    "portfolio_weights",
+    "ranges_to_rows",
+    "regime_conditioned_ic",
+    "residualize",
+    "rolling_ols",
+    "rows_of",
+    "rows_to_ranges",
+    "rule_regimes",
+    "short_reversal",
+    "signal_names",
+    "summarize_ic",
+    "transform_params",
+    "validate_attestation",
+    "value_vs_beta",
+    "volume_surprise",
+    "walk_forward_plan",
+]

@@ -1,0 +1,265 @@
+"""Factor models: each asset's returns on market factor returns, with an as-of lag.
+
+Crypto cross-sections are dominated by one or two common factors (BTC, and ETH for the alt complex).
+A signal that merely loads on them is a disguised market bet, so residual ("clean") returns are what
+most signals should be built from. :func:`fit_factor_model` regresses every asset on the returns of
+the factor instruments over a trailing window and, crucially, applies an **as-of lag**: the betas
+used at bar ``t`` come from data at or before ``t - lag``, so a residual at ``t`` is an
+out-of-sample residual and carries no information from the bar it describes.
+
+The fit's canonical config (:func:`factor_fit_config`) plus the dataset id give the
+``factor_run_id`` under which a materialiser stores the outputs (:func:`factor_run_id`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crypto_analyzer.core.hashing import sha256_json
+from crypto_analyzer.research._checks import check_aligned, check_frame, check_int
+from crypto_analyzer.research.rolling_ols import rolling_ols
+
+__all__ = [
+    "FACTOR_FIT_SCHEMA",
+    "FACTOR_FIT_SCHEMA_VERSION",
+    "FactorFit",
+    "factor_fit_config",
+    "factor_run_id",
+    "fit_factor_model",
+    "residualize",
+]
+
+FACTOR_FIT_SCHEMA = "crypto_analyzer.research.factor_fit"
+FACTOR_FIT_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class FactorFit:
+    """Outputs of a factor model fit, all aligned (time x asset) and already as-of lagged.
+
+    Attributes
+    ----------
+    betas : Mapping
+        Factor instrument id -> DataFrame of slopes usable at each bar.
+    alpha : pandas.DataFrame
+        Intercept usable at each bar (per-bar drift not explained by the factors).
+    r2 : pandas.DataFrame or None
+        In-window R^2 of the estimate usable at each bar (None for models without a window).
+    residuals : pandas.DataFrame
+        ``r_t - alpha - sum_f beta_f * f_t`` with the lagged estimates: out of sample when lag >= 1.
+    n_obs : pandas.DataFrame or None
+        Observations behind each estimate (None for recursive models).
+    config : dict
+        Canonical config (see :func:`factor_fit_config`); JSON-able and hashable.
+    """
+
+    betas: Mapping[Hashable, pd.DataFrame]
+    alpha: pd.DataFrame
+    r2: pd.DataFrame | None
+    residuals: pd.DataFrame
+    n_obs: pd.DataFrame | None
+    config: dict[str, Any]
+
+    def factor_run_id(self, dataset_id: str) -> str:
+        """``sha256_json({config, dataset_id})`` for this fit."""
+        return factor_run_id(self.config, dataset_id)
+
+
+def _json_id(value: Any) -> int | str:
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"factor id must be an int or str instrument id, got {value!r}")
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"factor id must be an int or str instrument id, got {type(value).__name__}")
+
+
+def factor_fit_config(
+    *,
+    method: str,
+    factor_ids: Sequence[Any],
+    lag: int,
+    exclude_factors: bool,
+    params: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Canonical, JSON-able description of a factor fit: every setting that changes its outputs.
+
+    The returned dict is what :func:`factor_run_id` hashes, so two fits with equal configs on the
+    same dataset are the same factor run.
+    """
+    return {
+        "schema": FACTOR_FIT_SCHEMA,
+        "schema_version": FACTOR_FIT_SCHEMA_VERSION,
+        "method": method,
+        "factor_ids": [_json_id(f) for f in factor_ids],
+        "lag": int(lag),
+        "exclude_factors": bool(exclude_factors),
+        "params": dict(params),
+        "returns": "log",
+    }
+
+
+def _factor_run_id_iv(config: Any, dataset_id: Any) -> None:
+    if not isinstance(config, Mapping):
+        raise TypeError(f"config must be a mapping, got {type(config).__name__}")
+    if not isinstance(dataset_id, str):
+        raise TypeError(f"dataset_id must be a str, got {type(dataset_id).__name__}")
+    if not dataset_id:
+        raise ValueError("dataset_id must be a non-empty str, got ''")
+
+
+def factor_run_id(config: Mapping[str, Any], dataset_id: str) -> str:
+    """``factor_run_id = sha256_json({"config": config, "dataset_id": dataset_id})``."""
+    _factor_run_id_iv(config, dataset_id)
+    return sha256_json({"config": dict(config), "dataset_id": dataset_id})
+
+
+def _factor_inputs_iv(returns: Any, factor_ids: Any, lag: Any) -> tuple[list[Any], int]:
+    check_frame("returns", returns)
+    if isinstance(factor_ids, (str, bytes)) or not isinstance(factor_ids, Sequence):
+        raise TypeError(f"factor_ids must be a sequence of instrument ids, got {factor_ids!r}")
+    ids = list(factor_ids)
+    if not ids:
+        raise ValueError("factor_ids must name at least one factor instrument")
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"factor_ids must be distinct, got {ids}")
+    missing = [f for f in ids if f not in returns.columns]
+    if missing:
+        raise ValueError(
+            f"factor_ids {missing} are not columns of returns; available e.g. "
+            f"{list(returns.columns[:5])}"
+        )
+    for f in ids:
+        _json_id(f)
+    return ids, check_int("lag", lag, minimum=0)
+
+
+def _fit_factor_model_iv(
+    returns: Any, factor_ids: Any, window: Any, lag: Any, min_obs: Any
+) -> tuple[list[Any], int, int, int | None]:
+    ids, lag = _factor_inputs_iv(returns, factor_ids, lag)
+    window = check_int("window", window, minimum=len(ids) + 2)
+    if min_obs is not None:
+        min_obs = check_int("min_obs", min_obs, minimum=len(ids) + 2)
+        if min_obs > window:
+            raise ValueError(f"min_obs must be <= window ({window}), got {min_obs}")
+    return ids, window, lag, min_obs
+
+
+def fit_factor_model(
+    returns: pd.DataFrame,
+    *,
+    factor_ids: Sequence[Any],
+    window: int,
+    lag: int = 1,
+    min_obs: int | None = None,
+    exclude_factors: bool = True,
+) -> FactorFit:
+    """Rolling-window OLS factor model with an as-of lag.
+
+    For each asset ``j`` and bar ``s``, OLS of ``r_j`` on the factor returns ``f`` (plus an
+    intercept) over bars ``s - window + 1 .. s`` gives ``(alpha_j, beta_j)(s)``. The estimate used
+    at bar ``t`` is the one with ``s = t - lag``:
+
+    .. math:: e_{j,t} = r_{j,t} - \\alpha_j(t - L) - \\beta_j(t - L)^\\top f_t
+
+    Parameters
+    ----------
+    returns : pandas.DataFrame
+        Log returns, time x asset (``Panel.log_returns``); the factor instruments are columns.
+    factor_ids : sequence
+        Instrument ids of the factors, e.g. ``[btc_id, eth_id]``.
+    window : int
+        Estimation window in bars.
+    lag : int
+        As-of lag ``L`` in bars (default 1: betas from data up to the previous bar). ``lag=0`` gives
+        in-sample residuals and must not feed a signal evaluated at the same bar.
+    min_obs : int, optional
+        Minimum valid bars per window (default ``window``).
+    exclude_factors : bool
+        Drop the factor instruments from the outputs (their residual on themselves is zero).
+
+    Returns
+    -------
+    FactorFit
+
+    See Also
+    --------
+    crypto_analyzer.research.rolling_ols.rolling_ols : the vectorised estimator.
+    crypto_analyzer.research.dynamic_beta.fit_kalman_factor_model : time-varying betas.
+    """
+    ids, window, lag, min_obs = _fit_factor_model_iv(returns, factor_ids, window, lag, min_obs)
+    assets = returns.columns.difference(pd.Index(ids), sort=False) if exclude_factors else None
+    assets = returns.columns if assets is None else assets
+    y = returns[assets].to_numpy(dtype=np.float64, na_value=np.nan)
+    x = returns[ids].to_numpy(dtype=np.float64, na_value=np.nan)
+    est = rolling_ols(y, x, window=window, min_obs=min_obs)
+    index, cols = returns.index, assets
+    betas = {f: _lag_frame(est.beta[a], lag, index, cols) for a, f in enumerate(ids)}
+    alpha = _lag_frame(est.alpha, lag, index, cols)
+    r2 = _lag_frame(est.r2, lag, index, cols)
+    n_obs = _lag_frame(est.n_obs.astype(np.float64), lag, index, cols)
+    config = factor_fit_config(
+        method="rolling_ols",
+        factor_ids=ids,
+        lag=lag,
+        exclude_factors=exclude_factors,
+        params={"window": window, "min_obs": est.min_obs, "intercept": True},
+    )
+    residuals = residualize(returns[assets], returns[ids], betas=betas, alpha=alpha)
+    return FactorFit(betas, alpha, r2, residuals, n_obs, config)
+
+
+def _lag_frame(values: np.ndarray, lag: int, index: pd.Index, cols: pd.Index) -> pd.DataFrame:
+    out = np.full(values.shape, np.nan)
+    if lag < values.shape[0]:
+        out[lag:] = values[: values.shape[0] - lag]
+    return pd.DataFrame(out, index=index, columns=cols)
+
+
+def _residualize_iv(returns: Any, factor_returns: Any, betas: Any, alpha: Any) -> None:
+    check_frame("returns", returns)
+    check_frame("factor_returns", factor_returns)
+    if not factor_returns.index.equals(returns.index):
+        raise ValueError("factor_returns must share the time index of returns")
+    if not isinstance(betas, Mapping):
+        raise TypeError(f"betas must be a mapping factor id -> DataFrame, got {type(betas)}")
+    if set(betas) != set(factor_returns.columns):
+        raise ValueError(
+            f"betas keys {list(betas)} must equal factor_returns columns "
+            f"{list(factor_returns.columns)}"
+        )
+    for f, beta in betas.items():
+        check_frame(f"betas[{f!r}]", beta)
+        check_aligned(f"betas[{f!r}]", beta, "returns", returns)
+    if alpha is not None:
+        check_frame("alpha", alpha)
+        check_aligned("alpha", alpha, "returns", returns)
+
+
+def residualize(
+    returns: pd.DataFrame,
+    factor_returns: pd.DataFrame,
+    *,
+    betas: Mapping[Hashable, pd.DataFrame],
+    alpha: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Residual returns ``r - alpha - sum_f beta_f * f`` with given (already lagged) estimates.
+
+    ``factor_returns`` has one column per factor id, aligned in time with ``returns``; each
+    ``betas[f]`` is aligned with ``returns``. NaN anywhere in a term gives a NaN residual.
+    """
+    _residualize_iv(returns, factor_returns, betas, alpha)
+    out = returns.to_numpy(dtype=np.float64, na_value=np.nan).copy()
+    if alpha is not None:
+        out -= alpha.to_numpy(dtype=np.float64, na_value=np.nan)
+    for f, beta in betas.items():
+        fac = factor_returns[f].to_numpy(dtype=np.float64, na_value=np.nan)
+        out -= beta.to_numpy(dtype=np.float64, na_value=np.nan) * fac[:, None]
+    return pd.DataFrame(out, index=returns.index, columns=returns.columns)

@@ -1,0 +1,271 @@
+"""Aligned (time x asset) panels built from a long bars frame.
+
+The database loader hands the research layer one long frame of OHLCV bars
+(``instrument_id, bar_open_ms, open, high, low, close, volume``). Every research computation works
+on wide, aligned panels instead: one row per bar open time on a regular grid, one column per
+instrument.
+:func:`panel_from_bars` does that reshaping once, checks the input, and derives log returns and
+dollar volume, so signals, factor fits and costs all see the same alignment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crypto_analyzer.research._checks import check_float, check_int
+
+__all__ = [
+    "BAR_COLUMNS",
+    "Panel",
+    "eligibility_mask",
+    "filter_assets",
+    "panel_from_bars",
+]
+
+BAR_COLUMNS = ("instrument_id", "bar_open_ms", "open", "high", "low", "close", "volume")
+"""Columns the long bars frame must carry (extra columns are ignored)."""
+
+_NUMERIC = ("open", "high", "low", "close", "volume")
+
+
+@dataclass(frozen=True, slots=True)
+class Panel:
+    """Aligned wide panels on one regular time grid.
+
+    Attributes
+    ----------
+    close : pandas.DataFrame
+        Close prices; index ``bar_open_ms`` (int64, regular spacing ``bar_ms``), one column per
+        instrument id, NaN where the instrument has no bar.
+    volume : pandas.DataFrame
+        Traded volume in base units, NaN where there is no bar.
+    log_returns : pandas.DataFrame
+        ``log(close_t / close_{t-1})``; NaN when either bar is missing, so no return is ever
+        bridged across a gap.
+    dollar_volume : pandas.DataFrame
+        ``close * volume``: the liquidity proxy used by filters, signals and the cost model.
+    bar_ms : int
+        Bar length in milliseconds.
+    """
+
+    close: pd.DataFrame
+    volume: pd.DataFrame
+    log_returns: pd.DataFrame
+    dollar_volume: pd.DataFrame
+    bar_ms: int
+
+    def __post_init__(self) -> None:
+        for name in ("volume", "log_returns", "dollar_volume"):
+            frame = getattr(self, name)
+            if not frame.index.equals(self.close.index) or not frame.columns.equals(
+                self.close.columns
+            ):
+                raise ValueError(f"Panel.{name} is not aligned with Panel.close")
+
+    @property
+    def assets(self) -> pd.Index:
+        """Instrument ids (columns), sorted."""
+        return self.close.columns
+
+    @property
+    def times(self) -> pd.Index:
+        """Bar open times in epoch milliseconds (rows)."""
+        return self.close.index
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n_times, n_assets)``."""
+        return self.close.shape
+
+    def select_assets(self, assets: Any) -> Panel:
+        """Panel restricted to ``assets`` (in the given order)."""
+        cols = pd.Index(assets)
+        missing = cols.difference(self.assets)
+        if len(missing):
+            raise ValueError(f"assets not in panel: {list(missing)[:5]}")
+        return Panel(
+            close=self.close[cols],
+            volume=self.volume[cols],
+            log_returns=self.log_returns[cols],
+            dollar_volume=self.dollar_volume[cols],
+            bar_ms=self.bar_ms,
+        )
+
+    def head_rows(self, n_rows: int) -> Panel:
+        """The first ``n_rows`` bars: what a researcher standing at row ``n_rows - 1`` could see."""
+        return Panel(
+            close=self.close.iloc[:n_rows],
+            volume=self.volume.iloc[:n_rows],
+            log_returns=self.log_returns.iloc[:n_rows],
+            dollar_volume=self.dollar_volume.iloc[:n_rows],
+            bar_ms=self.bar_ms,
+        )
+
+
+def _panel_from_bars_iv(bars: Any, bar_ms: Any) -> tuple[pd.DataFrame, int | None]:
+    if not isinstance(bars, pd.DataFrame):
+        raise TypeError(f"bars must be a pandas DataFrame, got {type(bars).__name__}")
+    missing = [c for c in BAR_COLUMNS if c not in bars.columns]
+    if missing:
+        raise ValueError(f"bars is missing columns {missing}; required: {list(BAR_COLUMNS)}")
+    if len(bars) == 0:
+        raise ValueError("bars must not be empty")
+    for col in ("bar_open_ms", *_NUMERIC):
+        if not pd.api.types.is_numeric_dtype(bars[col]) or pd.api.types.is_bool_dtype(bars[col]):
+            raise TypeError(f"bars[{col!r}] must be numeric, got dtype {bars[col].dtype}")
+    values = bars[list(_NUMERIC)].to_numpy(dtype=np.float64, na_value=np.nan)
+    if not np.isfinite(values).all():
+        raise ValueError("bars has NaN or inf in open/high/low/close/volume; drop such bars first")
+    if (bars["close"] <= 0).any():
+        raise ValueError("bars['close'] must be > 0 (log returns need positive prices)")
+    if (bars["volume"] < 0).any():
+        raise ValueError("bars['volume'] must be >= 0")
+    if bars.duplicated(["instrument_id", "bar_open_ms"]).any():
+        raise ValueError("bars has duplicate (instrument_id, bar_open_ms) rows")
+    if bar_ms is not None:
+        bar_ms = check_int("bar_ms", bar_ms, minimum=1)
+    return bars, bar_ms
+
+
+def panel_from_bars(bars: pd.DataFrame, *, bar_ms: int | None = None) -> Panel:
+    """Pivot a long bars frame into an aligned :class:`Panel`.
+
+    Parameters
+    ----------
+    bars : pandas.DataFrame
+        Long frame with columns ``instrument_id, bar_open_ms, open, high, low, close, volume``
+        (one row per instrument and bar; the format the database loader returns).
+    bar_ms : int, optional
+        Bar length in milliseconds. If omitted it is inferred as the most common spacing between
+        consecutive distinct bar open times.
+
+    Returns
+    -------
+    Panel
+        Rows on the full regular grid from the first to the last bar (a time with no bar for any
+        instrument becomes an all-NaN row, so a horizon of ``h`` rows is always ``h`` bars).
+
+    Raises
+    ------
+    ValueError
+        On missing columns, NaN/inf values, non-positive closes, duplicate bars, or bar times that
+        do not sit on the ``bar_ms`` grid.
+    """
+    bars, bar_ms = _panel_from_bars_iv(bars, bar_ms)
+    times = np.unique(bars["bar_open_ms"].to_numpy(dtype=np.int64))
+    if bar_ms is None:
+        if times.size < 2:
+            raise ValueError("cannot infer bar_ms from a single bar time; pass bar_ms")
+        diffs, counts = np.unique(np.diff(times), return_counts=True)
+        bar_ms = int(diffs[np.argmax(counts)])
+    off_grid = (times - times[0]) % bar_ms != 0
+    if off_grid.any():
+        raise ValueError(
+            f"bar_open_ms {int(times[off_grid][0])} is not on the {bar_ms} ms grid starting at "
+            f"{int(times[0])}; pass the right bar_ms or resample first"
+        )
+    grid = pd.Index(np.arange(times[0], times[-1] + 1, bar_ms, dtype=np.int64), name="bar_open_ms")
+    wide = bars.pivot(index="bar_open_ms", columns="instrument_id", values=["close", "volume"])
+    close = _reshape(wide["close"], grid)
+    volume = _reshape(wide["volume"], grid)
+    values = close.to_numpy()
+    log_ret = np.full(values.shape, np.nan)
+    log_ret[1:] = np.log(values[1:]) - np.log(values[:-1])
+    log_returns = pd.DataFrame(log_ret, index=grid, columns=close.columns)
+    dollar_volume = close * volume
+    return Panel(close, volume, log_returns, dollar_volume, bar_ms)
+
+
+def _reshape(frame: pd.DataFrame, grid: pd.Index) -> pd.DataFrame:
+    out = frame.astype(np.float64).reindex(grid)
+    out = out.reindex(columns=sorted(out.columns))
+    out.columns = pd.Index(list(out.columns), name="instrument_id")
+    out.index = grid
+    return out
+
+
+def _filter_assets_iv(
+    panel: Any, min_bars: Any, min_median_dollar_volume: Any, until_ms: Any
+) -> tuple[int, float, int | None]:
+    if not isinstance(panel, Panel):
+        raise TypeError(f"panel must be a Panel, got {type(panel).__name__}")
+    min_bars = check_int("min_bars", min_bars, minimum=0)
+    min_dv = check_float("min_median_dollar_volume", min_median_dollar_volume, minimum=0.0)
+    if until_ms is not None:
+        until_ms = check_int("until_ms", until_ms)
+    return min_bars, min_dv, until_ms
+
+
+def filter_assets(
+    panel: Panel,
+    *,
+    min_bars: int = 0,
+    min_median_dollar_volume: float = 0.0,
+    until_ms: int | None = None,
+) -> Panel:
+    """Keep the instruments with enough history and liquidity.
+
+    Parameters
+    ----------
+    panel : Panel
+        Input panel.
+    min_bars : int
+        Minimum number of bars with a close.
+    min_median_dollar_volume : float
+        Minimum median dollar volume over the bars present.
+    until_ms : int, optional
+        Only bars with ``bar_open_ms <= until_ms`` count. Pass the end of the first training window:
+        a universe chosen with the whole sample knows which coins survived and were liquid later,
+        which is look-ahead (survivorship) bias. Default ``None`` uses every bar; use it only for
+        data-quality filtering. For a per-bar causal universe use :func:`eligibility_mask`.
+
+    Returns
+    -------
+    Panel
+        The same rows with the qualifying columns.
+    """
+    min_bars, min_dv, until_ms = _filter_assets_iv(
+        panel, min_bars, min_median_dollar_volume, until_ms
+    )
+    rows = slice(None) if until_ms is None else panel.times <= until_ms
+    close = panel.close.loc[rows]
+    dv = panel.dollar_volume.loc[rows]
+    keep = (close.notna().sum() >= min_bars) & (dv.median().fillna(0.0) >= min_dv)
+    return panel.select_assets(panel.assets[keep.to_numpy()])
+
+
+def _eligibility_mask_iv(panel: Any, window: Any, min_bars: Any, min_dv: Any) -> tuple[int, ...]:
+    if not isinstance(panel, Panel):
+        raise TypeError(f"panel must be a Panel, got {type(panel).__name__}")
+    window = check_int("window", window, minimum=1)
+    min_bars = check_int("min_bars", min_bars, minimum=0)
+    if min_bars > window:
+        raise ValueError(f"min_bars must be <= window ({window}), got {min_bars}")
+    check_float("min_median_dollar_volume", min_dv, minimum=0.0)
+    return window, min_bars
+
+
+def eligibility_mask(
+    panel: Panel, *, window: int, min_bars: int, min_median_dollar_volume: float = 0.0
+) -> pd.DataFrame:
+    """Causal per-bar universe: which instruments are tradable at each bar.
+
+    An instrument is eligible at bar ``t`` when, over the trailing ``window`` bars ending at ``t``
+    (data ``<= t`` only), it has at least ``min_bars`` closes and a median dollar volume of at
+    least ``min_median_dollar_volume``. Masking signals with this frame avoids the survivorship
+    bias of a whole-sample universe.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Boolean frame aligned with ``panel.close``.
+    """
+    window, min_bars = _eligibility_mask_iv(panel, window, min_bars, min_median_dollar_volume)
+    count = panel.close.notna().rolling(window, min_periods=1).sum()
+    med = panel.dollar_volume.rolling(window, min_periods=max(min_bars, 1)).median()
+    ok = (count >= max(min_bars, 1)) & (med.fillna(-1.0) >= float(min_median_dollar_volume))
+    return ok & panel.close.notna()
