@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-fast lint format bench clean
+.PHONY: install demo test test-fast lint format bench golden clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "crypto-analyzer needs Python >= 3.11")'
@@ -24,6 +24,8 @@ demo: install
 test: install
 	bash scripts/test_services.sh
 	$(BIN)/python -m pytest -q
+	COLUMNS=120 bash scripts/golden_run.sh > golden_run.log 2>&1 || (cat golden_run.log; exit 1)
+	@tail -n 1 golden_run.log
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow and not postgres"
@@ -38,6 +40,13 @@ format: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_dataset_id.py
+	$(BIN)/python benchmarks/bench_research.py
+	$(BIN)/python benchmarks/bench_stats.py
+	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_report.py
+
+golden: install
+	COLUMNS=120 bash scripts/golden_run.sh
 
 clean:
-	rm -rf .demo .pytest_cache .ruff_cache build dist src/*.egg-info
+	rm -rf .demo golden_run.log .pytest_cache .ruff_cache build dist src/*.egg-info

@@ -24,3 +24,17 @@ if ! pg_bin >/dev/null; then
   fi
 fi
 echo "PostgreSQL server binaries: $(pg_bin)" >&2
+
+# Chromium for the browser tests (driven by Python playwright; never `playwright install`).
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's chromium…" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium not found and cannot install it (need root + apt-get)." >&2
+    exit 1
+  fi
+fi
+echo "Chromium: $(command -v chromium)" >&2

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from crypto_analyzer.cli import audit as audit_commands
 from crypto_analyzer.cli import db as db_commands
+from crypto_analyzer.cli import ingest as ingest_commands
+from crypto_analyzer.cli import materialize as materialize_commands
+from crypto_analyzer.cli import promotion as promotion_commands
+from crypto_analyzer.cli import providers as providers_commands
 from crypto_analyzer.cli import runs as runs_commands
 from crypto_analyzer.cli import stats as stats_commands
 from crypto_analyzer.cli.context import (
@@ -20,14 +26,15 @@ from crypto_analyzer.cli.context import (
     stderr,
     stdout,
 )
+from crypto_analyzer.cli.demo_view import render_demo
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
+from crypto_analyzer.cli.report import report_command
 from crypto_analyzer.core.errors import ValidationError
 from crypto_analyzer.core.identities import DatasetMode
 from crypto_analyzer.core.versions import ENGINE_VERSION
 from crypto_analyzer.db.dataset_id import DEFAULT_SCOPE, parse_scope
 from crypto_analyzer.db.engine import describe_url
-from crypto_analyzer.ingest.synthetic import SyntheticMarketConfig
-from crypto_analyzer.pipeline.demo import run_demo
+from crypto_analyzer.pipeline.demo import DEMO_MARKET, run_demo
 from crypto_analyzer.pipeline.workspace import check_dataset, doctor, init_workspace
 
 __all__ = ["app", "main"]
@@ -41,8 +48,15 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(db_commands.app)
+app.add_typer(ingest_commands.app)
+app.add_typer(providers_commands.app)
+app.add_typer(materialize_commands.app)
+app.add_typer(promotion_commands.app)
+app.add_typer(audit_commands.app)
 app.add_typer(runs_commands.app)
 app.add_typer(stats_commands.app)
+app.command("report")(report_command)
+app.command("reportv2", hidden=True)(report_command)
 
 
 def _version(value: bool) -> None:
@@ -160,31 +174,22 @@ def demo_command(
         Path | None,
         typer.Option("--dir", help="Workspace directory (default: a new temporary directory)."),
     ] = None,
-    assets: Annotated[int, typer.Option("--assets", help="Synthetic assets.", min=3)] = 50,
-    days: Annotated[int, typer.Option("--days", help="Days of hourly bars.", min=1)] = 365,
+    assets: Annotated[int, typer.Option("--assets", help="Synthetic assets.", min=12)] = 50,
+    days: Annotated[
+        int, typer.Option("--days", help="Days of hourly bars (the splits need 150).", min=150)
+    ] = 365,
     seed: Annotated[int, typer.Option("--seed", help="Synthetic market seed.", min=0)] = 7,
     json: JsonOpt = False,
 ) -> None:
-    """Run the main job end to end on a fresh embedded SQLite workspace."""
-    with stderr.status("running the demo…"):
-        result = run_demo(directory, SyntheticMarketConfig(assets=assets, days=days, seed=seed))
+    """Run the main job end to end: data → report → candidates → promotion → audit."""
+    market = replace(DEMO_MARKET, assets=assets, days=days, seed=seed)
+    with stderr.status("running the demo (ingest, report, promotion, audit)…"):
+        result = run_demo(directory, market)
     if json:
         emit_json(result.to_dict())
     else:
-        stdout.print(f"workspace   {result.directory}", highlight=False)
-        stdout.print(f"database    {result.settings.db_url}", highlight=False)
-        stdout.print(
-            f"ingest      run {result.ingest['ingest_run_id']}: "
-            f"{result.ingest['n_accepted']:,} accepted, {result.ingest['n_rejected']:,} rejected",
-            highlight=False,
-        )
-        stdout.print(f"doctor      {'ok' if result.doctor.ok else 'FAILED'}", highlight=False)
-        stdout.print(
-            f"dataset     {result.dataset.dataset_id.short} (strict, "
-            f"{sum(t.row_count for t in result.dataset.tables):,} rows)",
-            highlight=False,
-        )
-    if not result.doctor.ok:
+        render_demo(result)
+    if not result.ok:
         raise typer.Exit(code=1)
 
 

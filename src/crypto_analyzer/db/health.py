@@ -29,12 +29,24 @@ class HealthCheck:
 
 
 def expected_triggers() -> set[str]:
-    """Names of the append-only triggers the migrations create (UPDATE and DELETE per table)."""
-    return {
+    """Names of the triggers the migrations create on both dialects.
+
+    The append-only triggers (UPDATE and DELETE per table, revision 0001) and the governance
+    guards of revision 0002: the promotion state machine on ``promotion_candidates`` and the
+    chain-extension check on ``governance_events``.
+    """
+    append_only = {
         f"trg_{table}_no_{action}"
         for table in APPEND_ONLY_TABLES
         for action in ("update", "delete")
     }
+    governance = {
+        "trg_promotion_candidates_guard_insert",
+        "trg_promotion_candidates_guard_update",
+        "trg_promotion_candidates_no_delete",
+        "trg_governance_events_guard_insert",
+    }
+    return append_only | governance
 
 
 def present_triggers(connection: sa.Connection) -> set[str]:

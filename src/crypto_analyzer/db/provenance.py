@@ -1,10 +1,20 @@
 """Provenance writer: the only way market data enters the database.
 
 Every row it writes is stamped with the ingest run, provider, fetch time and status (invariant 3);
-rows go in with ``executemany`` in one transaction per batch, so a crash loses at most the batch in
-flight and a rerun converges (upserts keyed by the primary key; an identical row is left untouched,
-keeping its original provenance). The writer also keeps the run's tallies, so the ingest run row
-always satisfies accepted + rejected = received.
+rows go in one transaction per batch, so a crash loses at most the batch in flight and a rerun
+converges (upserts keyed by the primary key; an identical row is left untouched, keeping its
+original provenance, while a changed row takes the new values and the new provenance). The writer
+also keeps the run's tallies, so the ingest run row always satisfies accepted + rejected = received.
+
+Speed on SQLite (bars and snapshots, writes of 2,000 rows or more). A per-row ``executemany`` of
+the upsert pays one statement step and the Python binding of every column for every row — about
+40 k rows/s. The SQLite path instead sends 200 rows per ``INSERT … VALUES (…), (…) … ON CONFLICT
+DO UPDATE … WHERE <changed>`` statement and inlines as SQL literals everything that is the same for
+every row — the stamps (tenant, run, provider, fetch time, status, source) and any column holding
+one value throughout (``freq``, a single instrument) — so only the varying cells are bound. The
+database still enforces every constraint (CHECKs, foreign keys, NOT NULL, STRICT types) itself;
+for the duration of the write the connection gets a larger page cache and a longer WAL
+checkpoint interval, and both are restored before it returns to the pool.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -28,13 +39,18 @@ from crypto_analyzer.db.schema import (
     ingest_runs,
     instruments,
     price_snapshots,
+    universe_churn,
+    universe_members,
+    universe_snapshots,
 )
 from crypto_analyzer.db.schema.ingest import INGEST_KINDS, INGEST_STATUSES
 
 __all__ = ["DEFAULT_BATCH_ROWS", "IngestRun", "ProvenanceWriter", "Reject"]
 
-DEFAULT_BATCH_ROWS = 50_000
+DEFAULT_BATCH_ROWS = 200_000
 _PROVENANCE = ("ingest_run_id", "provider", "fetched_at")
+_BULK_MIN_ROWS = 2_000
+"""Below this, staging costs more statements than it saves; the plain upsert is used."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +87,14 @@ class _Target:
     table: sa.Table
     values: tuple[str, ...]
     """Columns compared and updated on conflict; provenance columns follow a changed value."""
+    bulk: bool = False
+    """Eligible for the SQLite staging path (large tables)."""
 
 
 _BARS = _Target(
     bars,
     ("open", "high", "low", "close", "volume", "vwap", "log_return", "source", "status"),
+    bulk=True,
 )
 _SNAPSHOTS = _Target(
     price_snapshots,
@@ -89,6 +108,7 @@ _SNAPSHOTS = _Target(
         "payload_sha256",
         "status",
     ),
+    bulk=True,
 )
 _INSTRUMENTS = _Target(
     instruments, ("venue", "symbol", "base", "quote", "kind", "chain", "pair_address")
@@ -184,8 +204,10 @@ class ProvenanceWriter:
 
     def upsert_instruments(self, run: IngestRun, frame: pd.DataFrame) -> int:
         """Instruments (``instrument_id, venue, symbol, kind`` + optional metadata columns)."""
-        stamped = frame.assign(created_at=run.started_at, ingest_run_id=run.ingest_run_id)
-        return self._upsert(_INSTRUMENTS, run, stamped, count=False, provenance=("ingest_run_id",))
+        stamps = {"created_at": run.started_at, "ingest_run_id": run.ingest_run_id}
+        return self._upsert(
+            _INSTRUMENTS, run, frame, stamps, count=False, provenance=("ingest_run_id",)
+        )
 
     def write_bars(
         self,
@@ -195,11 +217,16 @@ class ProvenanceWriter:
         source: str,
         status: str = "ok",
         fetched_at: str | None = None,
+        provider: str | None = None,
     ) -> int:
         """OHLCV bars: ``instrument_id, freq, bar_open_ms, open, high, low, close, volume``
-        (+ optional ``vwap``, ``log_return``). Returns rows accepted."""
-        stamped = self._stamp(run, frame, fetched_at, status=status, source=source)
-        return self._upsert(_BARS, run, stamped)
+        (+ optional ``vwap``, ``log_return``). Returns rows accepted.
+
+        ``provider`` stamps rows with the source that actually served them when a run spans
+        several (a fallback chain); it defaults to the run's provider.
+        """
+        stamps = self._stamps(run, fetched_at, provider, status=status, source=source)
+        return self._upsert(_BARS, run, frame, stamps)
 
     def write_snapshots(
         self,
@@ -208,10 +235,11 @@ class ProvenanceWriter:
         *,
         status: str = "ok",
         fetched_at: str | None = None,
+        provider: str | None = None,
     ) -> int:
         """Spot / DEX snapshots: ``instrument_id, observed_ms, price`` + optional market fields."""
-        stamped = self._stamp(run, frame, fetched_at, status=status)
-        return self._upsert(_SNAPSHOTS, run, stamped)
+        stamps = self._stamps(run, fetched_at, provider, status=status)
+        return self._upsert(_SNAPSHOTS, run, frame, stamps)
 
     def write_rejects(self, run: IngestRun, rejects: Sequence[Reject]) -> int:
         """Quarantine records with their reason and raw payload (one transaction per batch)."""
@@ -227,7 +255,7 @@ class ProvenanceWriter:
                     reject.data_kind,
                     reject.reason,
                     reject.raw_payload,
-                    hashlib.sha256(reject.raw_payload.encode("utf-8")).hexdigest(),
+                    hashlib.sha256(reject.raw_payload.encode("utf-8", "surrogatepass")).hexdigest(),
                     created,
                 )
             )
@@ -249,6 +277,30 @@ class ProvenanceWriter:
         tally.rejected += len(rows)
         return len(rows)
 
+    def write_universe(
+        self,
+        run: IngestRun,
+        snapshot: Mapping[str, Any],
+        members: pd.DataFrame,
+        churn: pd.DataFrame,
+    ) -> None:
+        """One universe refresh (snapshot row, members, churn log) in a single transaction."""
+        header = {
+            **dict(snapshot),
+            "tenant_id": run.tenant_id,
+            "ingest_run_id": run.ingest_run_id,
+            "created_at": snapshot.get("created_at") or to_iso(now()),
+        }
+        with self._engine.begin() as connection:
+            connection.execute(universe_snapshots.insert().values(**header))
+            for table, frame in ((universe_members, members), (universe_churn, churn)):
+                if frame.empty:
+                    continue
+                rows = frame.assign(
+                    tenant_id=run.tenant_id, snapshot_id=header["snapshot_id"]
+                ).to_dict("records")
+                connection.execute(table.insert(), [_plain(row, table) for row in rows])
+
     # -- internals --------------------------------------------------------------------------
 
     def _tally(self, run: IngestRun) -> _Tally:
@@ -260,44 +312,77 @@ class ProvenanceWriter:
                 "call start_run() first",
             ) from None
 
-    def _stamp(
-        self, run: IngestRun, frame: pd.DataFrame, fetched_at: str | None, **constants: str
-    ) -> pd.DataFrame:
-        return frame.assign(
-            ingest_run_id=run.ingest_run_id,
-            provider=run.provider,
-            fetched_at=fetched_at or to_iso(now()),
+    def _stamps(
+        self, run: IngestRun, fetched_at: str | None, provider: str | None, **constants: str
+    ) -> dict[str, str]:
+        return {
+            "ingest_run_id": run.ingest_run_id,
+            "provider": provider or run.provider,
+            "fetched_at": fetched_at or to_iso(now()),
             **constants,
-        )
+        }
 
     def _upsert(
         self,
         target: _Target,
         run: IngestRun,
         frame: pd.DataFrame,
+        stamps: Mapping[str, Any],
         *,
         count: bool = True,
         provenance: tuple[str, ...] = _PROVENANCE,
     ) -> int:
         tally = self._tally(run)
         table = target.table
-        key = tuple(column.name for column in table.primary_key.columns)
-        columns = tuple(
+        constants = {"tenant_id": run.tenant_id, **stamps}  # a frame cannot cross tenants
+        varying = [
             column.name
             for column in table.columns
-            if column.name in frame.columns or column.name == "tenant_id"
-        )
-        _check_frame(table, frame, columns)
+            if column.name in frame.columns and column.name not in constants
+        ]
+        _check_frame(table, frame, varying, constants)
+        if frame.empty:
+            return 0
+        if target.bulk and len(frame) >= _BULK_MIN_ROWS and self._engine.dialect.name == "sqlite":
+            repeated = _constant_columns(frame, varying)
+            constants = {**constants, **repeated}
+            varying = [name for name in varying if name not in repeated]
+            written = _SqliteBulk(self._engine, target, varying, constants, provenance).write(
+                frame, self._batch_rows
+            )
+        else:
+            written = self._plain_upsert(target, frame, varying, constants, provenance)
+        if count:
+            tally.accepted += written
+        return written
+
+    def _plain_upsert(
+        self,
+        target: _Target,
+        frame: pd.DataFrame,
+        varying: Sequence[str],
+        constants: Mapping[str, Any],
+        provenance: Sequence[str],
+    ) -> int:
+        """``executemany`` of the upsert, one transaction per batch (PostgreSQL, small tables)."""
+        lists = _column_lists(frame, varying)
+        columns = (*varying, *constants)
         sql = self._insert_sql(
-            table, columns, conflict=key, values=target.values, stamps=provenance
+            target.table,
+            columns,
+            conflict=_key(target.table),
+            values=target.values,
+            stamps=provenance,
         )
+        tail = tuple(constants.values())
         written = 0
-        for batch in _batches(_row_tuples(frame, columns, run.tenant_id), self._batch_rows):
+        for start in range(0, len(frame), self._batch_rows):
+            stop = start + self._batch_rows
+            parts = (part[start:stop] for part in lists)
+            batch = [row + tail for row in zip(*parts, strict=True)]
             with self._engine.begin() as connection:
                 connection.exec_driver_sql(sql, batch)
             written += len(batch)
-        if count:
-            tally.accepted += written
         return written
 
     def _insert_sql(
@@ -316,24 +401,118 @@ class ProvenanceWriter:
         )
         if conflict is None:
             return sql
-        updates = [name for name in (*values, *stamps) if name in columns]
-        compared = [name for name in values if name in columns]
-        if not updates or not compared:
-            return f"{sql} ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
-        differs = " OR ".join(
-            f"{table.name}.{name} IS DISTINCT FROM excluded.{name}" for name in compared
-        )
-        assignments = ", ".join(f"{name} = excluded.{name}" for name in updates)
-        return (
-            f"{sql} ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {assignments} WHERE {differs}"
-        )
+        return sql + _conflict_clause(table, columns, conflict, values, stamps)
 
 
-def _check_frame(table: sa.Table, frame: pd.DataFrame, columns: Sequence[str]) -> None:
+class _SqliteBulk:
+    """Multi-row upsert for SQLite, as described in the module docstring."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        target: _Target,
+        varying: Sequence[str],
+        constants: Mapping[str, Any],
+        provenance: Sequence[str],
+    ) -> None:
+        table = target.table
+        self._engine = engine
+        self._varying = list(varying)
+        literals = [_sql_literal(value) for value in constants.values()]
+        row = f"({', '.join(['?'] * len(varying) + literals)})"
+        columns = (*varying, *constants)
+        conflict = _conflict_clause(table, columns, _key(table), target.values, provenance)
+        head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+        self._block = head + ", ".join([row] * _BLOCK_ROWS) + conflict
+        self._single = head + row + conflict
+
+    def write(self, frame: pd.DataFrame, batch_rows: int) -> int:
+        cells = _cell_matrix(frame, self._varying)
+        width = _BLOCK_ROWS * len(self._varying)
+        with self._engine.connect() as connection:
+            raw = connection.connection.dbapi_connection
+            saved = {name: raw.execute(f"PRAGMA {name}").fetchone()[0] for name in _TUNED}
+            for name, value in _TUNED.items():
+                raw.execute(f"PRAGMA {name}={value}")
+            try:
+                for start in range(0, len(cells), batch_rows):
+                    part = cells[start : start + batch_rows]
+                    whole = len(part) - len(part) % _BLOCK_ROWS
+                    with connection.begin():  # one transaction per batch
+                        if whole:
+                            blocks = part[:whole].reshape(-1, width).tolist()
+                            connection.exec_driver_sql(self._block, list(map(tuple, blocks)))
+                        if whole < len(part):
+                            rest = part[whole:].tolist()
+                            connection.exec_driver_sql(self._single, list(map(tuple, rest)))
+            finally:
+                for name, value in saved.items():
+                    raw.execute(f"PRAGMA {name}={int(value)}")
+        return len(cells)
+
+
+_BLOCK_ROWS = 200
+"""Rows per INSERT statement (200 × columns stays far below SQLite's 32,766 parameters)."""
+
+_TUNED = {"cache_size": -131_072, "wal_autocheckpoint": 16_384}
+"""For the write only: a batch fits in a 128 MiB cache (no spill before commit) and the WAL is
+checkpointed about every 64 MiB instead of every 4 MiB. Restored afterwards."""
+
+
+def _cell_matrix(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """Rows × columns of plain Python scalars (float NaN kept: SQLite binds it as NULL)."""
+    cells = np.empty((len(frame), len(columns)), dtype=object)
+    for index, name in enumerate(columns):
+        series = frame[name]
+        if series.dtype in (np.float64, np.int64):  # numpy boxes to Python float/int in C
+            cells[:, index] = series.to_numpy()
+        else:
+            cells[:, index] = _column_lists(frame, [name])[0]
+    return cells
+
+
+def _sql_literal(value: Any) -> str:
+    """SQL literal for a stamp or repeated value (text or integer only; see _constant_columns)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        raise TypeError("boolean stamps are not expected")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and "\x00" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"cannot inline {value!r} as an SQL literal")
+
+
+def _key(table: sa.Table) -> tuple[str, ...]:
+    return tuple(column.name for column in table.primary_key.columns)
+
+
+def _conflict_clause(
+    table: sa.Table,
+    columns: Sequence[str],
+    conflict: Sequence[str],
+    values: Sequence[str],
+    stamps: Sequence[str],
+) -> str:
+    updates = [name for name in (*values, *stamps) if name in columns]
+    compared = [name for name in values if name in columns]
+    if not updates or not compared:
+        return f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
+    differs = " OR ".join(
+        f"{table.name}.{name} IS DISTINCT FROM excluded.{name}" for name in compared
+    )
+    assignments = ", ".join(f"{name} = excluded.{name}" for name in updates)
+    return f" ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {assignments} WHERE {differs}"
+
+
+def _check_frame(
+    table: sa.Table, frame: pd.DataFrame, columns: Sequence[str], constants: Mapping[str, Any]
+) -> None:
     required = [
         column.name
         for column in table.columns
-        if not column.nullable and column.server_default is None and column.name != "tenant_id"
+        if not column.nullable and column.server_default is None and column.name not in constants
     ]
     missing = [name for name in required if name not in frame.columns]
     if missing:
@@ -342,27 +521,79 @@ def _check_frame(table: sa.Table, frame: pd.DataFrame, columns: Sequence[str]) -
             "add them to the frame before writing",
         )
     for name in required:
-        if frame[name].isna().any():
+        gaps = int(frame[name].isna().sum())
+        if gaps:
             raise ValidationError(
-                f"{table.name}.{name} has missing values in {int(frame[name].isna().sum())} row(s)",
+                f"{table.name}.{name} has missing values in {gaps} row(s)",
                 "validate and quarantine those records before writing",
             )
 
 
-def _row_tuples(frame: pd.DataFrame, columns: Sequence[str], tenant_id: str) -> list[tuple]:
-    """Rows as tuples of plain Python scalars (``tolist`` per column), NaN turned into NULL."""
-    n = len(frame)
+def _column_lists(
+    frame: pd.DataFrame, columns: Sequence[str], *, keep_nan: bool = False
+) -> list[list]:
+    """Each column as a list of plain Python scalars; missing values (NaN, NA) become None.
+
+    With ``keep_nan`` (SQLite) float NaN passes through as is: SQLite stores a bound NaN as NULL,
+    and skipping the object conversion is most of the cost of this step.
+    """
     lists: list[list[Any]] = []
     for name in columns:
-        if name == "tenant_id":  # always the writer's tenant: a frame cannot cross tenants
-            lists.append([tenant_id] * n)
-            continue
         series = frame[name]
-        if series.isna().any():
-            lists.append(series.astype(object).where(series.notna(), None).tolist())
+        dtype = series.dtype
+        if dtype == np.float64 and (keep_nan or not series.isna().any()):
+            lists.append(series.to_numpy(dtype=np.float64).tolist())
+        elif dtype == np.int64:
+            lists.append(series.to_numpy().tolist())
         else:
-            lists.append(series.tolist())
-    return list(zip(*lists, strict=True))
+            values = series.to_numpy(dtype=object, na_value=None)
+            if pd.api.types.is_object_dtype(dtype) and len(values):
+                missing = pd.isna(values)
+                if missing.any():
+                    values = np.where(missing, None, values)
+                if any(issubclass(kind, np.generic) for kind in set(map(type, values))):
+                    values = np.array([_scalar(value) for value in values], dtype=object)
+            lists.append(values.tolist())
+    return lists
+
+
+def _constant_columns(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, Any]:
+    """Columns holding one value in every row (e.g. ``freq``): inlined once instead of staged.
+
+    Text and integers only: they inline as exact SQL literals (floats would need care for -0.0
+    and non-finite values, and are rarely repeated anyway).
+    """
+    found: dict[str, Any] = {}
+    for name in columns:
+        series = frame[name]
+        first, last = series.iloc[0], series.iloc[-1]
+        textual = pd.api.types.is_string_dtype(series.dtype) and isinstance(first, str)
+        if not (series.dtype.kind in "iu" or textual) or first != last:
+            continue  # the cheap end-to-end comparison rules out most columns at once
+        if textual and "\x00" in first:
+            continue
+        if bool((series == first).all()):
+            found[name] = _scalar(first)
+    return found
+
+
+def _scalar(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _plain(row: Mapping[str, Any], table: sa.Table) -> dict[str, Any]:
+    return {
+        name: (None if _is_missing(value) else _scalar(value))
+        for name, value in row.items()
+        if name in table.columns
+    }
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def _batches(rows: Sequence[tuple], size: int) -> Iterator[Sequence[tuple]]:

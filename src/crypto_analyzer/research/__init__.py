@@ -115,6 +115,7 @@ from crypto_analyzer.research.signals import (
     momentum_24h,
     short_reversal,
     value_vs_beta,
+    volume_shock,
     volume_surprise,
 )
 from crypto_analyzer.research.splits import (
@@ -224,6 +225,7 @@ __all__ = [
     "transform_params",
     "validate_attestation",
     "value_vs_beta",
+    "volume_shock",
     "volume_surprise",
     "walk_forward_plan",
 ]

@@ -26,6 +26,7 @@ from crypto_analyzer.research.signals import (
     momentum_24h,
     short_reversal,
     value_vs_beta,
+    volume_shock,
     volume_surprise,
 )
 
@@ -108,6 +109,9 @@ SIGNALS: Mapping[str, SignalSpec] = MappingProxyType(
             volume_surprise,
             {"short": 6, "lookback": 168},
             lambda p: max(p["short"], p["lookback"]),
+        ),
+        "volume_shock": _spec(
+            "volume_shock", volume_shock, {"window": 24}, lambda p: p["window"] + 1
         ),
         "liquidity_shock_reversion": _spec(
             "liquidity_shock_reversion",

@@ -25,6 +25,7 @@ __all__ = [
     "momentum_24h",
     "short_reversal",
     "value_vs_beta",
+    "volume_shock",
     "volume_surprise",
 ]
 
@@ -135,6 +136,20 @@ def volume_surprise(panel: Panel, *, short: int = 6, lookback: int = 168) -> pd.
     recent = panel.dollar_volume.rolling(short, min_periods=_min_periods(short)).mean()
     norm = panel.dollar_volume.rolling(lookback, min_periods=_min_periods(lookback)).mean()
     return _safe_log(recent) - _safe_log(norm)
+
+
+def volume_shock(panel: Panel, *, window: int = 24) -> pd.DataFrame:
+    """Volume shock: this bar's log volume above the mean log volume of the previous bars.
+
+    Economic idea: a burst of trading in one bar, relative to the coin's own recent activity,
+    signals news or order flow that the price has not fully absorbed yet, so the shocked coins
+    drift in the next bars (a bar-level version of the volume premium). Unlike
+    :func:`volume_surprise` it compares one bar with a full trailing window of ``window`` previous
+    bars in logs, and is undefined until that window is complete.
+    """
+    log_volume = _safe_log(panel.volume)
+    trailing = log_volume.shift(1).rolling(window, min_periods=window).mean()
+    return log_volume - trailing
 
 
 def liquidity_shock_reversion(panel: Panel, *, short: int = 6, lookback: int = 168) -> pd.DataFrame:

@@ -24,6 +24,7 @@ _SMALL = {
     "low_vol": {"lookback": 48},
     "low_vol_dispersion": {"lookback": 48, "dispersion_window": 12, "regime_window": 96},
     "volume_surprise": {"short": 4, "lookback": 48},
+    "volume_shock": {"window": 12},
     "liquidity_shock_reversion": {"short": 4, "lookback": 48},
 }
 
@@ -36,9 +37,9 @@ def _compute(name: str, panel: Panel) -> pd.DataFrame:
     return compute_signal(name, panel, factor_fit=fit, **_SMALL.get(name, {}))
 
 
-def test_registry_lists_eight_documented_signals() -> None:
+def test_registry_lists_nine_documented_signals() -> None:
     assert signal_names() == tuple(sorted(SIGNALS))
-    assert len(SIGNALS) == 8
+    assert len(SIGNALS) == 9
     for name, spec in SIGNALS.items():
         assert spec.name == name
         assert "Economic idea" in (spec.func.__doc__ or "")

@@ -2,6 +2,9 @@
 
 Eligibility reports and governance events are append-only (database triggers); events form a
 per-tenant hash chain (``prev_hash`` -> ``hash``) so that edits made with DDL rights are detectable.
+Revision 0002 adds the promotion state machine as triggers on ``promotion_candidates`` and the
+chain-extension check on ``governance_events``; the ``(tenant_id, candidate_id)`` indexes serve
+those triggers and ``audit trace``.
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ eligibility_reports = sa.Table(
     sa.Column("actor", sa.Text(), nullable=False),
     sa.Column("created_at", sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint("tenant_id", "report_id"),
+    sa.Index(None, "tenant_id", "candidate_id"),
     text_enum_check("level", ELIGIBILITY_LEVELS, "level"),
     sa.CheckConstraint("passed IN (0, 1)", name="passed_flag"),
     sa.ForeignKeyConstraint(
@@ -102,6 +106,7 @@ governance_events = sa.Table(
     sa.Column("hash", sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint("tenant_id", "event_id"),
     sa.UniqueConstraint("tenant_id", "seq"),
+    sa.Index(None, "tenant_id", "candidate_id"),
     text_enum_check("event_type", EVENT_TYPES, "event_type"),
     sa.CheckConstraint("seq >= 0", name="seq_non_negative"),
     **TABLE_OPTIONS,

@@ -57,10 +57,12 @@ class CostConfig(_Model):
 class PortfolioConfig(_Model):
     """Long-short portfolio built from each signal's out-of-sample scores."""
 
-    scheme: Literal["top_bottom", "signal_weighted"] = "top_bottom"
-    fraction: float = Field(0.2, gt=0, le=0.5, description="share of assets per leg")
-    rebalance_every: int = Field(1, ge=1)
-    ema_span: int | None = Field(None, ge=1)
+    method: Literal["top_bottom_k", "signal"] = "top_bottom_k"
+    k: int = Field(5, ge=1, description="names per side for top_bottom_k")
+    rebalance_every: int | None = Field(
+        None, ge=1, description="bars between rebalances; default: the hypothesis's horizon"
+    )
+    ema_halflife: float | None = Field(None, gt=0)
     target_capital: float = Field(1_000_000.0, gt=0)
     capital_grid: tuple[float, ...] = (1e5, 1e6, 1e7, 1e8)
     max_participation: float = Field(0.1, gt=0, le=1)

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Golden acceptance run: the whole governed path on a fresh workspace, through the CLI only.
+#
+#   fresh DB → synthetic data (one planted signal) → report → candidate → evaluate to candidate
+#   → evaluate to accepted by a second principal → audit trace → audit verify OK
+#   → every direct-SQL bypass attempt fails → a noise signal is denied with reasons.
+#
+# Exits non-zero at the first step that does not behave. `make test` runs it; its output is
+# recorded in docs/golden_run.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CA=${CA:-.venv/bin/crypto-analyzer}
+PY=${PY:-.venv/bin/python}
+work=$(mktemp -d "${TMPDIR:-/tmp}/crypto-analyzer-golden.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+export CRYPTO_ANALYZER_DB_URL="sqlite:///$work/golden.sqlite"
+export CRYPTO_ANALYZER_ARTIFACTS="file://$work/artifacts"
+export CRYPTO_ANALYZER_FIXED_TIME="2025-01-01T00:00:00Z"
+step() { printf '\n== %s\n' "$*"; }
+json_field() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+step "1. fresh database"
+$CA init
+
+step "2. synthetic market with a planted signal, through the ingest path"
+$CA ingest synthetic --assets 20 --days 150 --seed 7 --planted-ic 0.1
+
+step "3. research report"
+cat > "$work/report.toml" <<'TOML'
+signals = ["volume_shock", "momentum_24h", "low_vol"]
+horizons = [1, 4]
+factor_window = 240
+[splits]
+test_size = 480
+min_train_size = 960
+embargo = 4
+[portfolio]
+k = 4
+target_capital = 10000.0
+capital_grid = [5000.0, 10000.0, 50000.0]
+[costs]
+fee_bps = 2.0
+half_spread_bps = 1.0
+impact_coef = 0.01
+[procedures]
+bootstrap_reps = 500
+pbo_blocks = 8
+TOML
+run=$($CA report --config "$work/report.toml" --actor alice --json | json_field 'd["run_instance_id"]')
+echo "run $run"
+$CA runs show "$run"
+
+step "4. candidate for the planted signal (alice)"
+cid=$($CA promotion create --run "$run" --signal volume_shock --horizon 1 --actor alice --json \
+  | json_field 'd["candidate_id"]')
+echo "candidate $cid"
+
+step "5. evaluate to candidate (alice)"
+$CA promotion evaluate "$cid" --to candidate --actor alice
+
+step "6. evaluate to accepted (bob, a second principal)"
+$CA promotion evaluate "$cid" --to accepted --actor bob
+status=$($CA promotion show "$cid" --json | json_field 'd["candidate"]["status"] if "candidate" in d else d["status"]')
+[ "$status" = "accepted" ] || { echo "expected accepted, got $status"; exit 1; }
+
+step "7. audit trace (database only)"
+$CA audit trace "$cid"
+
+step "8. audit verify"
+$CA audit verify
+
+step "9. direct-SQL bypass attempts (each must be refused by the database)"
+"$PY" - "$work/golden.sqlite" "$cid" <<'PYEOF'
+import sqlite3, sys
+path, cid = sys.argv[1], sys.argv[2]
+attempts = {
+    "demote accepted to exploratory": f"UPDATE promotion_candidates SET status='exploratory' WHERE candidate_id='{cid}'",
+    "accepted with a lower-case status": f"UPDATE promotion_candidates SET status='ACCEPTED' WHERE candidate_id='{cid}'",
+    "delete a candidate": f"DELETE FROM promotion_candidates WHERE candidate_id='{cid}'",
+    "edit an eligibility report": "UPDATE eligibility_reports SET passed = 1",
+    "delete an eligibility report": "DELETE FROM eligibility_reports",
+    "edit a governance event": "UPDATE governance_events SET actor = 'mallory'",
+    "delete a governance event": "DELETE FROM governance_events",
+    "edit lineage": "UPDATE artifact_lineage SET uri = 'file:///elsewhere'",
+    "delete lineage edges": "DELETE FROM artifact_edges",
+    "insert a candidate directly as accepted": (
+        "INSERT INTO promotion_candidates (candidate_id, run_instance_id, run_key, dataset_id, "
+        "signal, horizon, status, evidence_digest, created_by, created_at, updated_at) "
+        "SELECT 'forged', run_instance_id, run_key, dataset_id, 'forged', 1, 'accepted', "
+        "evidence_digest, 'mallory', 't', 't' FROM promotion_candidates LIMIT 1"
+    ),
+}
+connection = sqlite3.connect(path)
+failed = False
+for name, sql in attempts.items():
+    try:
+        connection.execute(sql)
+        connection.commit()
+    except sqlite3.DatabaseError as exc:
+        print(f"refused  {name}: {exc}")
+        connection.rollback()
+    else:
+        print(f"ALLOWED  {name}")
+        failed = True
+sys.exit(1 if failed else 0)
+PYEOF
+
+step "10. a noise signal is denied with reasons"
+noise=$($CA promotion create --run "$run" --signal momentum_24h --horizon 1 --actor alice --json \
+  | json_field 'd["candidate_id"]')
+if $CA promotion evaluate "$noise" --to candidate --actor alice; then
+  echo "noise signal was promoted"; exit 1
+fi
+
+step "11. audit verify after the bypass attempts"
+$CA audit verify
+echo
+echo "golden run: OK"

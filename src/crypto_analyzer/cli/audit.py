@@ -1,0 +1,136 @@
+"""``crypto-analyzer audit trace | verify``: the governance record, reconstructed and checked.
+
+``trace`` reads only the database; ``verify`` also re-hashes artifacts in the store and exits 1
+when it finds anything, so it can gate a CI job or a cron.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from crypto_analyzer.cli.context import (
+    command_boundary,
+    emit_json,
+    resolve_settings,
+    stderr,
+    stdout,
+)
+from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
+from crypto_analyzer.governance import audit_trace, audit_verify
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="audit",
+    help="Audit the governance record: trace a candidate, verify.",
+    no_args_is_help=True,
+)
+
+
+def _table(title: str, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            *("" if row.get(column) is None else str(row.get(column)) for column in columns)
+        )
+    return table
+
+
+@app.command("trace")
+@command_boundary
+def trace_command(
+    candidate_id: Annotated[str, typer.Argument(help="Candidate id (or a unique prefix).")],
+    *,
+    db: DbUrlOpt = None,
+    tenant: TenantOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Candidate → reports → events → run → dataset → artifacts → lineage, from the database."""
+    trace = audit_trace(resolve_settings(db, tenant), candidate_id)
+    if json:
+        emit_json(trace)
+        return
+    candidate = trace["candidate"]
+    stdout.print(_table("candidate", [candidate], tuple(candidate)))
+    stdout.print(
+        _table(
+            "eligibility reports",
+            trace["reports"],
+            (
+                "report_id",
+                "level",
+                "passed",
+                "evidence_digest",
+                "policy_id",
+                "policy_digest",
+                "actor",
+                "created_at",
+            ),
+        )
+    )
+    for report in trace["reports"]:
+        if report["reasons"]:
+            stdout.print(
+                _table(f"reasons of {report['report_id']}", report["reasons"], ("rule", "message"))
+            )
+    stdout.print(
+        _table(
+            "events",
+            trace["events"],
+            (
+                "seq",
+                "event_type",
+                "from_status",
+                "to_status",
+                "report_id",
+                "actor",
+                "created_at",
+                "hash",
+            ),
+        )
+    )
+    run = trace["run"]
+    if run is None:
+        stderr.print(f"[red]run {candidate['run_instance_id']} is missing[/]")
+    else:
+        shown = {key: run[key] for key in run if key not in ("config", "tags")}
+        stdout.print(_table("run", [shown], tuple(shown)))
+    stdout.print(_table("dataset", [trace["dataset"]], ("dataset_id", "mode", "short")))
+    stdout.print(
+        _table(
+            "artifacts (lineage)",
+            trace["lineage"],
+            ("logical_name", "artifact_type", "artifact_sha256", "size_bytes", "uri"),
+        )
+    )
+    stdout.print(_table("lineage edges", trace["edges"], ("src_name", "edge_type", "dst_ref")))
+
+
+@app.command("verify")
+@command_boundary
+def verify_command(*, db: DbUrlOpt = None, tenant: TenantOpt = None, json: JsonOpt = False) -> None:
+    """Hash chain, triggers, status/report/event consistency, artifact hashes, lineage. Exit 1 on
+    any finding."""
+    report = audit_verify(resolve_settings(db, tenant))
+    if json:
+        emit_json(report.to_dict())
+    else:
+        counts = ", ".join(f"{value} {key}" for key, value in sorted(report.checked.items()))
+        stderr.print(f"checked {counts}", highlight=False)
+        if report.findings:
+            stdout.print(
+                _table(
+                    f"{len(report.findings)} finding(s)",
+                    [finding.to_dict() for finding in report.findings],
+                    ("check", "message"),
+                )
+            )
+        else:
+            stdout.print("audit verify: ok")
+    if not report.ok:
+        raise typer.Exit(code=1)

@@ -1,0 +1,74 @@
+"""Governance: evidence contract, policy engine, promotion service, event chain and audit.
+
+The research report run hands over a :class:`ValidationBundle` per signal; the
+:class:`GovernanceService` turns it into candidates, eligibility reports and hash-chained
+governance events under one transaction per action; ``audit`` reconstructs and verifies the record
+from the database. See DESIGN.md §3 (invariants 4–6), §7 and §8.
+"""
+
+from __future__ import annotations
+
+from crypto_analyzer.governance.audit import (
+    AuditFinding,
+    VerifyReport,
+    trace_candidate,
+    verify_workspace,
+)
+from crypto_analyzer.governance.chain import GENESIS_HASH, event_hash, verify_chain
+from crypto_analyzer.governance.errors import (
+    CandidateExistsError,
+    ConcurrentChangeError,
+    EvidenceError,
+    GovernanceError,
+    GovernanceIntegrityError,
+    InvalidTransitionError,
+    PolicyConfigError,
+    PromotionDenied,
+)
+from crypto_analyzer.governance.evidence import (
+    BUNDLE_SCHEMA_VERSION,
+    ValidationBundle,
+    bundle_logical_name,
+)
+from crypto_analyzer.governance.records import CandidateRecord, EventRecord, ReportRecord
+from crypto_analyzer.governance.service import Evaluation, GovernanceService
+from crypto_analyzer.governance.states import ALLOWED_EDGES, LEVELS, STATUSES
+from crypto_analyzer.governance.workspace import (
+    audit_trace,
+    audit_verify,
+    default_actor,
+    open_service,
+)
+
+__all__ = [
+    "ALLOWED_EDGES",
+    "BUNDLE_SCHEMA_VERSION",
+    "GENESIS_HASH",
+    "LEVELS",
+    "STATUSES",
+    "AuditFinding",
+    "CandidateExistsError",
+    "CandidateRecord",
+    "ConcurrentChangeError",
+    "Evaluation",
+    "EventRecord",
+    "EvidenceError",
+    "GovernanceError",
+    "GovernanceIntegrityError",
+    "GovernanceService",
+    "InvalidTransitionError",
+    "PolicyConfigError",
+    "PromotionDenied",
+    "ReportRecord",
+    "ValidationBundle",
+    "VerifyReport",
+    "audit_trace",
+    "audit_verify",
+    "bundle_logical_name",
+    "default_actor",
+    "event_hash",
+    "open_service",
+    "trace_candidate",
+    "verify_chain",
+    "verify_workspace",
+]

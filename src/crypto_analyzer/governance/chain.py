@@ -1,0 +1,175 @@
+"""The tamper-evident governance event log: one hash chain per tenant.
+
+Each event stores ``prev_hash`` (the hash of the event before it in the tenant's chain, or
+:data:`GENESIS_HASH` for ``seq`` 0) and ``hash = SHA-256(prev_hash ‖ canonical JSON of the event)``,
+where the event is every stored column except the two hashes. Changing any field, deleting or
+reordering events therefore breaks a link that :func:`verify_chain` recomputes from the rows alone.
+
+Appends must serialise on the chain head, or two writers would both extend ``seq`` N and fork the
+chain. :func:`governed_transaction` takes that lock before anything is read: on SQLite by opening
+the transaction with ``BEGIN IMMEDIATE`` (the database write lock), on PostgreSQL with a per-tenant
+advisory transaction lock — the same lock the ``governance_events`` insert trigger takes, so even a
+writer that bypasses this module queues behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from crypto_analyzer.core.canonical_json import canonical_bytes, canonical_dumps
+from crypto_analyzer.core.hashing import sha256_bytes, sha256_json
+from crypto_analyzer.db.schema import governance_events
+from crypto_analyzer.governance.records import EventRecord
+
+__all__ = [
+    "CHAIN_LOCK_PREFIX",
+    "GENESIS_HASH",
+    "NewEvent",
+    "append_event",
+    "chain_head",
+    "event_hash",
+    "governed_transaction",
+    "verify_chain",
+]
+
+GENESIS_HASH = "0" * 64
+"""``prev_hash`` of the first event (``seq`` 0) of every tenant chain."""
+
+CHAIN_LOCK_PREFIX = "crypto_analyzer.governance_events:"
+"""Advisory-lock key prefix; revision 0002's insert trigger uses the same text."""
+
+_HASHED_FIELDS = (
+    "actor",
+    "candidate_id",
+    "created_at",
+    "event_id",
+    "event_type",
+    "from_status",
+    "payload_json",
+    "report_id",
+    "seq",
+    "tenant_id",
+    "to_status",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """What a governed action wants to record; the chain adds id, seq, time and hashes."""
+
+    candidate_id: str | None
+    event_type: str
+    actor: str
+    payload: Mapping[str, Any]
+    from_status: str | None = None
+    to_status: str | None = None
+    report_id: str | None = None
+
+
+def event_hash(prev_hash: str, event: Mapping[str, Any]) -> str:
+    """``SHA-256(prev_hash ‖ canonical JSON of the hashed fields)`` as 64 hex characters."""
+    body = {name: event[name] for name in _HASHED_FIELDS}
+    body["seq"] = int(body["seq"])
+    return sha256_bytes(prev_hash.encode("utf-8") + canonical_bytes(body))
+
+
+@contextmanager
+def governed_transaction(engine: Engine, tenant_id: str) -> Iterator[Connection]:
+    """One transaction that holds the tenant's chain lock from its first statement to commit.
+
+    Commits when the block ends normally; rolls everything back when it raises, so a governed
+    action writes all of its rows or none.
+    """
+    dialect = engine.dialect.name
+    with engine.connect() as connection:
+        try:
+            if dialect == "sqlite":
+                # pysqlite only BEGINs before DML; an explicit IMMEDIATE begin takes the write lock
+                # before the chain head is read, so the read and the append cannot interleave.
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                connection.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                    {"key": CHAIN_LOCK_PREFIX + tenant_id},
+                )
+            yield connection
+        except BaseException:
+            connection.rollback()
+            raise
+        connection.commit()
+
+
+def chain_head(connection: Connection, tenant_id: str) -> tuple[int, str] | None:
+    """(seq, hash) of the tenant's newest event, or ``None`` for an empty chain."""
+    row = connection.execute(
+        sa.select(governance_events.c.seq, governance_events.c.hash)
+        .where(governance_events.c.tenant_id == tenant_id)
+        .order_by(governance_events.c.seq.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+def append_event(
+    connection: Connection, tenant_id: str, event: NewEvent, *, created_at: str
+) -> EventRecord:
+    """Append ``event`` to the tenant chain. Call inside :func:`governed_transaction`."""
+    head = chain_head(connection, tenant_id)
+    seq = 0 if head is None else head[0] + 1
+    prev_hash = GENESIS_HASH if head is None else head[1]
+    values: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "event_id": "evt_" + sha256_json({"seq": seq, "tenant_id": tenant_id})[:16],
+        "seq": seq,
+        "candidate_id": event.candidate_id,
+        "event_type": event.event_type,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "report_id": event.report_id,
+        "actor": event.actor,
+        "payload_json": canonical_dumps(dict(event.payload)),
+        "created_at": created_at,
+        "prev_hash": prev_hash,
+    }
+    values["hash"] = event_hash(prev_hash, values)
+    connection.execute(governance_events.insert().values(**values))
+    return EventRecord.from_row(values)
+
+
+def verify_chain(events: Sequence[EventRecord]) -> list[str]:
+    """Findings for one tenant's events in ``seq`` order; empty when the chain is intact.
+
+    Checks that ``seq`` runs 0, 1, 2… without gaps or repeats, that each ``prev_hash`` is the
+    previous event's ``hash`` (genesis for the first), and that each ``hash`` is recomputed exactly.
+    """
+    findings: list[str] = []
+    expected_prev = GENESIS_HASH
+    for position, event in enumerate(events):
+        label = f"event {event.event_id} (seq {event.seq})"
+        if event.seq != position:
+            findings.append(
+                f"{label}: expected seq {position} — an event is missing, inserted or renumbered"
+            )
+        if event.prev_hash != expected_prev:
+            findings.append(
+                f"{label}: prev_hash {event.prev_hash[:16]}… does not match the hash "
+                f"{expected_prev[:16]}… of the event before it"
+            )
+        recomputed = event_hash(event.prev_hash, _as_mapping(event))
+        if recomputed != event.hash:
+            findings.append(
+                f"{label}: stored hash {event.hash[:16]}… differs from the recomputed "
+                f"{recomputed[:16]}… — a field was edited"
+            )
+        expected_prev = event.hash
+    return findings
+
+
+def _as_mapping(event: EventRecord) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in _HASHED_FIELDS}

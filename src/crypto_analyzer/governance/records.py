@@ -1,0 +1,141 @@
+"""Governance rows as typed, read-only records (what the service returns and audit renders)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from crypto_analyzer.core.canonical_json import CanonicalJSONError, canonical_loads
+
+__all__ = ["CandidateRecord", "EventRecord", "ReportRecord"]
+
+
+def _json_items(text: str) -> tuple[dict[str, Any], ...]:
+    """Reasons/warnings stored as a JSON list of objects; anything else is shown as found."""
+    try:
+        value = canonical_loads(text)
+    except (CanonicalJSONError, ValueError):
+        return ({"rule": "unreadable", "message": text},)
+    if not isinstance(value, list):
+        return ({"rule": "unreadable", "message": text},)
+    return tuple(
+        item if isinstance(item, dict) else {"rule": "", "message": item} for item in value
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateRecord:
+    """One promotion candidate: a (run, signal, horizon) and where it stands."""
+
+    tenant_id: str
+    candidate_id: str
+    run_instance_id: str
+    run_key: str
+    dataset_id: str
+    signal: str
+    horizon: int
+    status: str
+    evidence_digest: str
+    eligibility_report_id: str | None
+    status_reason: str | None
+    created_by: str
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> CandidateRecord:
+        return cls(**{field.name: row[field.name] for field in fields(cls)})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRecord:
+    """One eligibility report: the policy's verdict on a candidate's evidence at one level."""
+
+    tenant_id: str
+    report_id: str
+    candidate_id: str
+    level: str
+    passed: bool
+    evidence_digest: str
+    policy_id: str
+    policy_digest: str
+    reasons: tuple[dict[str, Any], ...]
+    warnings: tuple[dict[str, Any], ...]
+    actor: str
+    created_at: str
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> ReportRecord:
+        return cls(
+            tenant_id=row["tenant_id"],
+            report_id=row["report_id"],
+            candidate_id=row["candidate_id"],
+            level=row["level"],
+            passed=bool(row["passed"]),
+            evidence_digest=row["evidence_digest"],
+            policy_id=row["policy_id"],
+            policy_digest=row["policy_digest"],
+            reasons=_json_items(row["reasons_json"]),
+            warnings=_json_items(row["warnings_json"]),
+            actor=row["actor"],
+            created_at=row["created_at"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "actor": self.actor,
+            "candidate_id": self.candidate_id,
+            "created_at": self.created_at,
+            "evidence_digest": self.evidence_digest,
+            "level": self.level,
+            "passed": self.passed,
+            "policy_digest": self.policy_digest,
+            "policy_id": self.policy_id,
+            "reasons": list(self.reasons),
+            "report_id": self.report_id,
+            "tenant_id": self.tenant_id,
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One link of a tenant's governance event chain."""
+
+    tenant_id: str
+    event_id: str
+    seq: int
+    candidate_id: str | None
+    event_type: str
+    from_status: str | None
+    to_status: str | None
+    report_id: str | None
+    actor: str
+    payload_json: str
+    created_at: str
+    prev_hash: str
+    hash: str
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> EventRecord:
+        values = {field.name: row[field.name] for field in fields(cls)}
+        values["seq"] = int(values["seq"])
+        return cls(**values)
+
+    @property
+    def payload(self) -> Any:
+        """The parsed payload; the raw text when it is not JSON (a tampered row must still show)."""
+        try:
+            return canonical_loads(self.payload_json)
+        except (CanonicalJSONError, ValueError):
+            return self.payload_json
+
+    def to_dict(self) -> dict[str, Any]:
+        values: dict[str, Any] = {field.name: getattr(self, field.name) for field in fields(self)}
+        del values["payload_json"]
+        values["payload"] = self.payload
+        return values

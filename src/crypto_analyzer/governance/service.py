@@ -1,0 +1,401 @@
+"""The governance service: the one code path for create, evaluate, promote, reject and revoke.
+
+Every action is ONE database transaction holding the tenant's chain lock
+(:func:`~crypto_analyzer.governance.chain.governed_transaction`): eligibility report, governance
+event and status change are written together or not at all. Slow work — reading the bundle and the
+evidence artifacts, running the policy (which may call an external service) — happens before the
+transaction, and the transaction re-reads the candidate and refuses to write if it changed in the
+meantime, so a decision is never applied to a state it did not see.
+
+The service enforces the state machine itself, and the database triggers of revision 0002 enforce
+it again for anything that bypasses the service; any error on the way denies (fail closed).
+
+``observer`` is called with the name of each step as it completes (``loaded``, ``decided``,
+``locked``, ``candidate_inserted``, ``report_written``, ``event_appended``, ``status_updated``);
+an exception it raises aborts the action and rolls the transaction back, which is how tests inject
+faults and how tracing can hook in without a second code path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from crypto_analyzer.artifacts import ArtifactStore
+from crypto_analyzer.core.clock import now, to_iso
+from crypto_analyzer.core.errors import ConfigError, NotFoundError, ValidationError
+from crypto_analyzer.core.hashing import sha256_json
+from crypto_analyzer.db.registry import resolve_run_id
+from crypto_analyzer.governance import repository as repo
+from crypto_analyzer.governance.bundles import LoadedBundle, StoreVerifier, load_bundle
+from crypto_analyzer.governance.chain import NewEvent, append_event, governed_transaction
+from crypto_analyzer.governance.errors import (
+    CandidateExistsError,
+    ConcurrentChangeError,
+    EvidenceError,
+    InvalidTransitionError,
+    PromotionDenied,
+)
+from crypto_analyzer.governance.outcomes import (
+    Evaluation,
+    check_actor,
+    database_error,
+    enforce_lifecycle,
+)
+from crypto_analyzer.governance.policy import EvaluationContext, Policy, PolicySet
+from crypto_analyzer.governance.records import CandidateRecord, EventRecord, ReportRecord
+from crypto_analyzer.governance.states import GENESIS_STATUS, REVIEW_TARGETS, check_level
+
+__all__ = ["Evaluation", "GovernanceService", "check_actor"]
+
+Observer = Callable[[str], None]
+
+
+class GovernanceService:
+    """Governed actions for one tenant over one database and one artifact store."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        store: ArtifactStore | None,
+        *,
+        tenant_id: str,
+        policy: PolicySet | Policy | None = None,
+        observer: Observer | None = None,
+    ) -> None:
+        self._engine = engine
+        self._store = store
+        self._tenant = tenant_id
+        if policy is None or isinstance(policy, PolicySet):
+            self._policy = policy
+        else:
+            self._policy = PolicySet([policy])
+        self._observer = observer
+
+    @property
+    def tenant_id(self) -> str:
+        return self._tenant
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, candidate_id: str) -> CandidateRecord:
+        """The candidate (exact id or unique prefix of ≥ 8 characters)."""
+        with self._engine.connect() as connection:
+            return self._require(connection, candidate_id)
+
+    def list_candidates(self, *, status: str | None = None) -> list[CandidateRecord]:
+        """Candidates of the tenant, newest first, optionally of one status."""
+        with self._engine.connect() as connection:
+            return repo.list_candidates(connection, self._tenant, status=status)
+
+    def reports(self, candidate_id: str) -> list[ReportRecord]:
+        with self._engine.connect() as connection:
+            full = repo.resolve_candidate_id(connection, self._tenant, candidate_id)
+            return repo.list_reports(connection, self._tenant, full)
+
+    def events(self, candidate_id: str) -> list[EventRecord]:
+        with self._engine.connect() as connection:
+            full = repo.resolve_candidate_id(connection, self._tenant, candidate_id)
+            return repo.list_events(connection, self._tenant, full)
+
+    # -- create ------------------------------------------------------------------------------
+
+    def create(
+        self, *, run_instance_id: str, signal: str, horizon: int, actor: str
+    ) -> CandidateRecord:
+        """Register (run, signal, horizon) as ``exploratory``, pinned to its evidence digest."""
+        actor = check_actor(actor)
+        if not isinstance(signal, str) or not signal.strip():
+            raise ValidationError(f"signal {signal!r} is empty", "pass --signal NAME")
+        if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
+            raise ValidationError(f"horizon must be an integer ≥ 1 (bars), got {horizon!r}")
+        store = self._require_store()
+        run_id = resolve_run_id(self._engine, self._tenant, run_instance_id)
+        with self._engine.connect() as connection:
+            run = repo.run_row(connection, self._tenant, run_id)
+            if run is None:  # resolve_run_id found it; only a concurrent tenant change gets here
+                raise NotFoundError(f"run {run_id} does not exist in tenant {self._tenant!r}")
+            loaded = load_bundle(connection, store, self._tenant, run_id, signal)
+        if loaded.bundle.horizon(horizon) is None:
+            found = ", ".join(str(item.horizon) for item in loaded.bundle.horizons)
+            raise ValidationError(
+                f"the bundle of {signal!r} in run {run_id} has no horizon {horizon}",
+                f"choose one of: {found}",
+            )
+        self._step("loaded")
+        stamp = to_iso(now())
+        candidate = CandidateRecord(
+            tenant_id=self._tenant,
+            candidate_id="cand_"
+            + sha256_json(
+                {"horizon": horizon, "run": run_id, "signal": signal, "tenant": self._tenant}
+            )[:16],
+            run_instance_id=run_id,
+            run_key=run["run_key"],
+            dataset_id=run["dataset_id"],
+            signal=signal,
+            horizon=horizon,
+            status=GENESIS_STATUS,
+            evidence_digest=loaded.evidence_digest,
+            eligibility_report_id=None,
+            status_reason=None,
+            created_by=actor,
+            created_at=stamp,
+            updated_at=stamp,
+        )
+        with self._write() as connection:
+            self._step("locked")
+            existing = repo.find_candidate(connection, self._tenant, run_id, signal, horizon)
+            if existing is not None:
+                raise CandidateExistsError(
+                    f"candidate {existing.candidate_id} already exists for run {run_id}, "
+                    f"signal {signal!r}, horizon {horizon} (status {existing.status})",
+                    f"use `crypto-analyzer promotion show {existing.candidate_id}`",
+                )
+            repo.insert_candidate(connection, candidate)
+            self._step("candidate_inserted")
+            payload = {
+                "bundle": {"sha256": loaded.sha256, "uri": loaded.uri},
+                "evidence_digest": loaded.evidence_digest,
+                "horizon": horizon,
+                "run_instance_id": run_id,
+                "signal": signal,
+            }
+            event = NewEvent(
+                candidate.candidate_id, "created", actor, payload, None, GENESIS_STATUS
+            )
+            append_event(connection, self._tenant, event, created_at=stamp)
+            self._step("event_appended")
+        return candidate
+
+    # -- evaluate / promote ------------------------------------------------------------------
+
+    def evaluate(self, candidate_id: str, *, target: str, actor: str) -> Evaluation:
+        """Judge the candidate's evidence at level ``target`` and record the outcome.
+
+        Always writes a report and an event; moves the status to ``target`` only when the policy
+        allows and ``status -> target`` is an allowed edge. Re-evaluating the current level records
+        a new report and changes nothing else.
+        """
+        level = check_level(target)
+        actor = check_actor(actor)
+        policy = self._require_policy()
+        with self._engine.connect() as connection:
+            candidate = self._require(connection, candidate_id)
+            run = repo.run_row(connection, self._tenant, candidate.run_instance_id)
+            first = repo.first_promoter(connection, self._tenant, candidate.candidate_id)
+            loaded, problem = self._try_load(connection, candidate)
+        self._step("loaded")
+        ctx = EvaluationContext(
+            tenant_id=self._tenant,
+            actor=actor,
+            run=run,
+            first_promoter=first,
+            evidence_digest=None if loaded is None else loaded.evidence_digest,
+            evidence_problem=problem,
+            artifacts=None if self._store is None else StoreVerifier(self._store),
+        )
+        evidence = None if loaded is None else loaded.bundle
+        decision = enforce_lifecycle(
+            policy.evaluate(candidate, evidence, level, ctx), candidate, level
+        )
+        self._step("decided")
+        with self._write() as connection:
+            current = repo.get_candidate(
+                connection, self._tenant, candidate.candidate_id, for_update=True
+            )
+            if current != candidate:
+                raise ConcurrentChangeError(
+                    f"candidate {candidate.candidate_id} changed while it was being evaluated",
+                    "evaluate it again",
+                )
+            self._step("locked")
+            stamp = to_iso(now())
+            number = repo.count_reports(connection, self._tenant, candidate.candidate_id)
+            report = repo.insert_report(
+                connection,
+                tenant_id=self._tenant,
+                report_id="rep_"
+                + sha256_json(
+                    {"candidate": candidate.candidate_id, "n": number, "tenant": self._tenant}
+                )[:16],
+                candidate_id=candidate.candidate_id,
+                level=level,
+                passed=decision.allowed,
+                evidence_digest=ctx.evidence_digest or "",
+                policy_id=decision.policy_id,
+                policy_digest=decision.policy_digest,
+                reasons=[reason.to_dict() for reason in decision.reasons],
+                warnings=[warning.to_dict() for warning in decision.warnings],
+                actor=actor,
+                created_at=stamp,
+            )
+            self._step("report_written")
+            change = decision.allowed and candidate.status != level
+            payload = {
+                "bundle": None if loaded is None else {"sha256": loaded.sha256, "uri": loaded.uri},
+                "evidence_digest": ctx.evidence_digest,
+                "level": level,
+                "passed": decision.allowed,
+                "policy": {
+                    "digest": decision.policy_digest,
+                    "id": decision.policy_id,
+                    "members": policy.member_digests(),
+                },
+                "rules": list(decision.rules),
+            }
+            event = append_event(
+                connection,
+                self._tenant,
+                NewEvent(
+                    candidate_id=candidate.candidate_id,
+                    event_type="promoted" if change else "evaluated",
+                    actor=actor,
+                    payload=payload,
+                    from_status=candidate.status,
+                    to_status=level if change else None,
+                    report_id=report.report_id,
+                ),
+                created_at=stamp,
+            )
+            self._step("event_appended")
+            after = candidate
+            if change:
+                repo.update_status(
+                    connection,
+                    candidate,
+                    status=level,
+                    report_id=report.report_id,
+                    reason=None,
+                    updated_at=stamp,
+                )
+                after = replace(
+                    candidate,
+                    status=level,
+                    eligibility_report_id=report.report_id,
+                    status_reason=None,
+                    updated_at=stamp,
+                )
+                self._step("status_updated")
+        return Evaluation(after, candidate.status, report, event, decision)
+
+    def promote(self, candidate_id: str, *, target: str, actor: str) -> Evaluation:
+        """Evaluate, and raise :class:`PromotionDenied` unless the candidate now holds ``target``.
+
+        The report and event of a denied promotion are committed before the error is raised: a
+        refusal is part of the record.
+        """
+        outcome = self.evaluate(candidate_id, target=target, actor=actor)
+        if outcome.candidate.status != target:
+            reasons = "; ".join(str(reason) for reason in outcome.decision.reasons)
+            raise PromotionDenied(
+                f"candidate {outcome.candidate.candidate_id} was not promoted to {target}: "
+                f"{reasons or 'no reason given'}",
+                f"see report {outcome.report.report_id}",
+                report_id=outcome.report.report_id,
+            )
+        return outcome
+
+    # -- reviewer actions --------------------------------------------------------------------
+
+    def reject(self, candidate_id: str, *, reason: str, actor: str) -> CandidateRecord:
+        """Reviewer rejection (terminal) from ``exploratory`` or ``candidate``."""
+        return self._review(candidate_id, "rejected", reason, actor)
+
+    def revoke(self, candidate_id: str, *, reason: str, actor: str) -> CandidateRecord:
+        """Withdraw an ``accepted`` candidate (terminal); the reason is recorded."""
+        return self._review(candidate_id, "revoked", reason, actor)
+
+    def _review(self, candidate_id: str, target: str, reason: str, actor: str) -> CandidateRecord:
+        actor = check_actor(actor)
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValidationError(f"{target} needs a reason", "pass --reason TEXT")
+        with self._write() as connection:
+            full = repo.resolve_candidate_id(connection, self._tenant, candidate_id)
+            current = repo.get_candidate(connection, self._tenant, full, for_update=True)
+            if current is None:  # resolved a moment ago inside the same locked transaction
+                raise NotFoundError(f"candidate {full} does not exist")
+            self._step("locked")
+            if current.status not in REVIEW_TARGETS[target]:
+                allowed = " or ".join(REVIEW_TARGETS[target])
+                raise InvalidTransitionError(
+                    f"candidate {full} is {current.status}; only {allowed} candidates can be "
+                    f"{target}",
+                    "accepted candidates are revoked, not rejected"
+                    if current.status == "accepted"
+                    else "rejected and revoked are terminal",
+                )
+            stamp = to_iso(now())
+            append_event(
+                connection,
+                self._tenant,
+                NewEvent(full, target, actor, {"reason": reason}, current.status, target),
+                created_at=stamp,
+            )
+            self._step("event_appended")
+            repo.update_status(
+                connection,
+                current,
+                status=target,
+                report_id=current.eligibility_report_id,
+                reason=reason,
+                updated_at=stamp,
+            )
+            self._step("status_updated")
+        return replace(current, status=target, status_reason=reason, updated_at=stamp)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _step(self, name: str) -> None:
+        if self._observer is not None:
+            self._observer(name)
+
+    def _require(self, connection: Connection, candidate_id: str) -> CandidateRecord:
+        full = repo.resolve_candidate_id(connection, self._tenant, candidate_id)
+        found = repo.get_candidate(connection, self._tenant, full)
+        if found is None:
+            raise NotFoundError(f"candidate {full} does not exist in tenant {self._tenant!r}")
+        return found
+
+    def _require_store(self) -> ArtifactStore:
+        if self._store is None:
+            raise ConfigError(
+                "this action reads validation bundles but no artifact store is configured",
+                "set CRYPTO_ANALYZER_ARTIFACTS",
+            )
+        return self._store
+
+    def _require_policy(self) -> PolicySet:
+        if self._policy is None:
+            raise ConfigError(
+                "evaluation needs a policy but the service was opened without one",
+                "open the service with a policy set (load_policy_set)",
+            )
+        return self._policy
+
+    def _try_load(
+        self, connection: Connection, candidate: CandidateRecord
+    ) -> tuple[LoadedBundle | None, str | None]:
+        """The bundle, or why it could not be loaded (which the policy turns into a denial)."""
+        if self._store is None:
+            return None, "no artifact store is configured, so the bundle cannot be read"
+        try:
+            loaded = load_bundle(
+                connection, self._store, self._tenant, candidate.run_instance_id, candidate.signal
+            )
+        except EvidenceError as exc:
+            return None, str(exc)
+        return loaded, None
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """``governed_transaction`` with database refusals turned into governance errors."""
+        try:
+            with governed_transaction(self._engine, self._tenant) as connection:
+                yield connection
+        except sa.exc.DBAPIError as exc:
+            raise database_error(exc) from exc

@@ -1,0 +1,505 @@
+"""``crypto-analyzer report``: one dataset + one config → a complete, traced validation.
+
+Order of work: identity first (STRICT dataset id, run key, run instance id, seeds), then the run
+row (``running``), then the computation, then every artifact through the store with lineage, then
+one transaction that records lineage, run artifacts and metrics and closes the run. A failure at
+any point closes the run as ``failed`` with the reason; artifacts already stored stay (they are
+content-addressed and immutable) but nothing points at them as a successful run's output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from crypto_analyzer.artifacts.store import ArtifactStore, open_settings_store
+from crypto_analyzer.core.canonical_json import canonical_bytes
+from crypto_analyzer.core.clock import now, to_iso
+from crypto_analyzer.core.errors import CryptoAnalyzerError, ValidationError
+from crypto_analyzer.core.hashing import sha256_json
+from crypto_analyzer.core.identities import DatasetMode, config_digest, run_instance_id, run_key
+from crypto_analyzer.core.settings import Settings
+from crypto_analyzer.core.versions import ENGINE_VERSION, SEED_VERSION, SPEC_VERSION
+from crypto_analyzer.db.dataset_id import DatasetIdentity, compute_dataset_id
+from crypto_analyzer.db.lineage import LineageEdge, record_lineage
+from crypto_analyzer.db.loaders import load_bars, load_instruments
+from crypto_analyzer.db.migrate import require_head
+from crypto_analyzer.db.registry import finish_run, record_run_artifact, start_run
+from crypto_analyzer.db.workspace import open_engine
+from crypto_analyzer.governance.evidence import (
+    BUNDLE_SCHEMA_VERSION,
+    AttestationRef,
+    DataSnooping,
+    DeflatedSharpe,
+    EvidenceArtifact,
+    ExecutionEvidence,
+    HorizonEvidence,
+    IcSummary,
+    MultipleTesting,
+    Overfitting,
+    SeedUse,
+    ValidationBundle,
+    bundle_logical_name,
+)
+from crypto_analyzer.pipeline.report import figures
+from crypto_analyzer.pipeline.report.compute import (
+    HypothesisResult,
+    ReportComputation,
+    compute_report,
+    hypothesis_id,
+)
+from crypto_analyzer.pipeline.report.config import ReportConfig
+from crypto_analyzer.pipeline.report.render import render_html, render_markdown
+from crypto_analyzer.pipeline.report.writer import MANIFEST_NAME, RunArtifacts
+from crypto_analyzer.stats import family_summary, pbo_summary
+
+__all__ = ["ReportResult", "run_report"]
+
+ATTESTATION_NAME = "attestation/fold_causality.json"
+SPLIT_PLAN_NAME = "split_plan.json"
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """Where the run's outputs are and its headline numbers."""
+
+    run_instance_id: str
+    run_key: str
+    dataset: DatasetIdentity
+    summary: dict[str, Any]
+    manifest: dict[str, Any]
+    html_uri: str
+    markdown_uri: str
+    bundles: dict[str, ValidationBundle]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dataset_id": self.dataset.dataset_id.value,
+            "html": self.html_uri,
+            "manifest": self.manifest,
+            "markdown": self.markdown_uri,
+            "run_instance_id": self.run_instance_id,
+            "run_key": self.run_key,
+            "summary": self.summary,
+        }
+
+
+Progress = Callable[[str], None]
+
+
+def run_report(
+    settings: Settings,
+    config: ReportConfig,
+    *,
+    actor: str,
+    store: ArtifactStore | None = None,
+    progress: Progress | None = None,
+) -> ReportResult:
+    """Run the research report for the configured workspace and tenant."""
+    step = progress or (lambda _message: None)
+    artifacts_store = store or open_settings_store(settings)
+    with open_engine(settings, read_only=False) as engine:
+        require_head(engine)
+        step("dataset identity")
+        dataset = compute_dataset_id(engine, tenant_id=settings.tenant)
+        if dataset.mode is not DatasetMode.STRICT:  # pragma: no cover - compute default is STRICT
+            raise CryptoAnalyzerError("report runs need a STRICT dataset id")
+        bars = load_bars(engine, tenant_id=settings.tenant, freq=config.freq)
+        instruments = load_instruments(engine, tenant_id=settings.tenant)
+        resolved = config.resolved()
+        key = run_key(dataset.dataset_id, resolved)
+        instance = run_instance_id(key)
+        with engine.begin() as connection:
+            start_run(
+                connection,
+                tenant_id=settings.tenant,
+                run_key=key,
+                run_instance_id=instance,
+                dataset_id=dataset.dataset_id,
+                config=resolved,
+                actor=actor,
+                hypothesis=config.hypothesis,
+                tags=config.tags,
+            )
+        try:
+            step("signals, walk-forward and statistics")
+            try:
+                computation = compute_report(
+                    bars, instruments, config, run_key=key, dataset_id=dataset.dataset_id.value
+                )
+            except ValueError as exc:  # research/stats argument checks: config vs data mismatch
+                raise ValidationError(
+                    f"the report config does not fit this dataset: {exc}",
+                    "adjust --test-size/--min-train-size/--horizons or ingest more data",
+                ) from exc
+            step("artifacts")
+            written = RunArtifacts(artifacts_store, instance)
+            summary, bundles = _write_artifacts(
+                written, computation, config, resolved, key, instance, dataset
+            )
+            with engine.begin() as connection:
+                record_lineage(
+                    connection,
+                    tenant_id=settings.tenant,
+                    run_instance_id=instance,
+                    records=written.records,
+                    edges=written.edges,
+                )
+                for name, ref in sorted(written.refs.items()):
+                    record_run_artifact(
+                        connection,
+                        tenant_id=settings.tenant,
+                        run_instance_id=instance,
+                        name=name,
+                        sha256=ref.sha256,
+                        uri=ref.uri,
+                        media_type=written.media_type(name),
+                        size_bytes=ref.size,
+                    )
+                finish_run(
+                    connection,
+                    tenant_id=settings.tenant,
+                    run_instance_id=instance,
+                    status="succeeded",
+                    metrics=_metrics(computation),
+                )
+        except BaseException as exc:
+            with engine.begin() as connection:
+                finish_run(
+                    connection,
+                    tenant_id=settings.tenant,
+                    run_instance_id=instance,
+                    status="failed",
+                    error=f"{type(exc).__name__}: {exc}"[:2000],
+                )
+            raise
+    manifest = written.manifest()
+    return ReportResult(
+        run_instance_id=instance,
+        run_key=key,
+        dataset=dataset,
+        summary=summary,
+        manifest=manifest,
+        html_uri=written.refs["report.html"].uri,
+        markdown_uri=written.refs["report.md"].uri,
+        bundles=bundles,
+    )
+
+
+def _metrics(computation: ReportComputation) -> dict[str, float | None]:
+    metrics: dict[str, float | None] = {
+        "family.rc_p": _family_p(computation, "rc"),
+        "family.spa_p": _family_p(computation, "spa"),
+        "family.pbo": computation.pbo.pbo if computation.pbo else None,
+        "family.effective_trials": computation.effective_trials,
+    }
+    for (signal, horizon), result in computation.hypotheses.items():
+        prefix = hypothesis_id(signal, horizon)
+        metrics[f"{prefix}.mean_ic"] = result.ic.get("mean")
+        metrics[f"{prefix}.t_hac"] = result.ic.get("t_hac")
+        metrics[f"{prefix}.bh_p"] = result.bh_p
+        metrics[f"{prefix}.rw_p"] = result.rw_p
+        metrics[f"{prefix}.net_sharpe"] = result.net_sharpe
+    return metrics
+
+
+def _family_p(computation: ReportComputation, which: str) -> float | None:
+    family = computation.family
+    if family is None:
+        return None
+    if which == "rc":
+        return family.reality_check.p_value
+    return family.spa.pvalue_consistent
+
+
+def _write_artifacts(
+    written: RunArtifacts,
+    computation: ReportComputation,
+    config: ReportConfig,
+    resolved: dict[str, Any],
+    key: str,
+    instance: str,
+    dataset: DatasetIdentity,
+) -> tuple[dict[str, Any], dict[str, ValidationBundle]]:
+    digest = config_digest(resolved)
+    base_edges = (("uses_dataset", dataset.dataset_id.value), ("uses_config", digest))
+    written.put_json("config.json", resolved, artifact_type="config", edges=base_edges)
+    plan_doc = computation.plan.to_dict()
+    written.put_json(
+        SPLIT_PLAN_NAME, plan_doc, artifact_type="split_plan", schema_version="1", edges=base_edges
+    )
+    attestation = written.put_json(
+        ATTESTATION_NAME,
+        computation.attestation,
+        artifact_type="fold_causality_attestation",
+        schema_version=str(computation.attestation.get("schema_version", "")),
+        edges=(("attests", SPLIT_PLAN_NAME), *base_edges),
+    )
+    ic_rows = {hypothesis_id(s, h): r.ic for (s, h), r in sorted(computation.hypotheses.items())}
+    written.put_json("ic/summary.json", ic_rows, artifact_type="ic_summary", edges=base_edges)
+    written.put_csv("ic/oos_ic.csv", _flat_columns(computation.oos_ic), artifact_type="ic_series",
+                    edges=(("uses_folds", SPLIT_PLAN_NAME), *base_edges))  # fmt: skip
+    returns = pd.DataFrame(
+        {hypothesis_id(s, h): r.net_returns for (s, h), r in computation.hypotheses.items()}
+    )
+    written.put_csv("portfolio/net_returns.csv", returns, artifact_type="returns",
+                    edges=(("uses_folds", SPLIT_PLAN_NAME), *base_edges))  # fmt: skip
+    for (signal, horizon), result in sorted(computation.hypotheses.items()):
+        written.put_json(
+            f"execution/{hypothesis_id(signal, horizon)}.json",
+            result.execution,
+            artifact_type="execution_evidence",
+            schema_version=str(result.execution.get("schema_version", "")),
+            edges=base_edges,
+        )
+    if computation.family is not None:
+        written.put_json("stats/family.json", family_summary(family=computation.family),
+                         artifact_type="family_tests", schema_version="1",
+                         edges=(("derived_from", "ic/oos_ic.csv"),))  # fmt: skip
+    if computation.pbo is not None:
+        written.put_json("stats/pbo.json", pbo_summary(computation.pbo), artifact_type="pbo",
+                         schema_version="1",
+                         edges=(("derived_from", "portfolio/net_returns.csv"),))  # fmt: skip
+
+    summary = _summary(computation, config, key, instance, dataset, digest)
+    figure_bytes = _figures(computation)
+    for name, data in figure_bytes.items():
+        written.put(f"figures/{name}.png", data, artifact_type="figure")
+    written.put_json("stats/overview.json", summary, artifact_type="stats_overview",
+                     schema_version="1", edges=base_edges)  # fmt: skip
+
+    bundles: dict[str, ValidationBundle] = {}
+    for signal in config.signals:
+        bundle = _bundle(signal, computation, config, written, key, instance, dataset, digest,
+                         attestation.sha256)  # fmt: skip
+        bundles[signal] = bundle
+        evidence = tuple(("derived_from", item.name) for item in bundle.artifacts)
+        written.put(
+            bundle_logical_name(signal),
+            bundle.to_bytes(),
+            artifact_type="validation_bundle",
+            schema_version=str(BUNDLE_SCHEMA_VERSION),
+            edges=(*base_edges, ("uses_folds", SPLIT_PLAN_NAME), *evidence),
+        )
+    written.edges.extend(_attests(bundle_logical_name(signal)) for signal in config.signals)
+    summary_with_artifacts = {**summary, "artifacts": _artifact_rows(written)}
+    written.put("report.md", render_markdown(summary_with_artifacts, list(figure_bytes)).encode(),
+                artifact_type="report_markdown", edges=base_edges)  # fmt: skip
+    written.put("report.html", render_html(summary_with_artifacts, figure_bytes).encode(),
+                artifact_type="report_html", edges=base_edges)  # fmt: skip
+    written.put(MANIFEST_NAME, canonical_bytes(written.manifest()), artifact_type="manifest",
+                edges=base_edges)  # fmt: skip
+    return summary, bundles
+
+
+def _attests(bundle_name: str) -> LineageEdge:
+    return LineageEdge(ATTESTATION_NAME, "attests", bundle_name)
+
+
+def _artifact_rows(written: RunArtifacts) -> list[dict[str, Any]]:
+    return [{"name": name, "sha256": ref.sha256} for name, ref in sorted(written.refs.items())]
+
+
+def _flat_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    flat = frame.copy()
+    flat.columns = [hypothesis_id(str(s), int(h)) for s, h in frame.columns]
+    return flat
+
+
+def _summary(
+    computation: ReportComputation,
+    config: ReportConfig,
+    key: str,
+    instance: str,
+    dataset: DatasetIdentity,
+    digest: str,
+) -> dict[str, Any]:
+    start, end = computation.period
+    family = computation.family
+    return {
+        "config_digest": digest,
+        "created_at": to_iso(now()),
+        "dataset_id": dataset.dataset_id.value,
+        "dataset_mode": dataset.mode.value,
+        "engine_version": ENGINE_VERSION,
+        "family": {
+            "draws": family.reality_check.reps_actual if family else 0,
+            "pbo": computation.pbo.pbo if computation.pbo else None,
+            "pbo_splits": computation.pbo.n_splits if computation.pbo else 0,
+            "rc_p": _family_p(computation, "rc"),
+            "size": len(computation.hypotheses),
+            "skip_reason": computation.family_skip_reason,
+            "spa_p": _family_p(computation, "spa"),
+        },
+        "hypotheses": [
+            {
+                "bh_p": r.bh_p,
+                "by_p": r.by_p,
+                "dsr": r.dsr,
+                "horizon": h,
+                "mean_ic": r.ic.get("mean"),
+                "n_obs": r.ic.get("n_obs"),
+                "net_sharpe": r.net_sharpe,
+                "rw_p": r.rw_p,
+                "signal": s,
+                "t_hac": r.ic.get("t_hac"),
+            }
+            for (s, h), r in computation.hypotheses.items()
+        ],
+        "n_assets": computation.n_assets,
+        "period": f"{_iso_ms(start)} – {_iso_ms(end)}",
+        "run_instance_id": instance,
+        "run_key": key,
+        "schema_version": 1,
+        "spec_version": SPEC_VERSION,
+        "walk_forward": config.splits.kind,
+    }
+
+
+def _iso_ms(ms: int) -> str:
+    return pd.Timestamp(ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M")
+
+
+def _figures(computation: ReportComputation) -> dict[str, bytes]:
+    returns = pd.DataFrame(
+        {hypothesis_id(s, h): r.net_returns for (s, h), r in computation.hypotheses.items()}
+    )
+    curves = {}
+    for (signal, horizon), result in computation.hypotheses.items():
+        curve = pd.DataFrame(result.execution["curve"])
+        curves[hypothesis_id(signal, horizon)] = pd.DataFrame(
+            {"capital": curve["aum"], "net_sharpe": curve["net_sharpe"].astype(float)}
+        )
+    out = {
+        "ic_decay": figures.ic_decay_figure(computation.ic_decay),
+        "cumulative_net_returns": figures.cumulative_returns_figure(returns),
+        "capacity": figures.capacity_figure(curves),
+    }
+    if computation.pbo is not None:
+        out["pbo_logits"] = figures.pbo_logit_figure(computation.pbo.logits, computation.pbo.pbo)
+    family = computation.family
+    if family is not None and family.reality_check.null_distribution is not None:
+        out["reality_check_null"] = figures.null_distribution_figure(
+            family.reality_check.null_distribution,
+            family.reality_check.statistic,
+            "Reality Check",
+        )
+    return out
+
+
+def _bundle(
+    signal: str,
+    computation: ReportComputation,
+    config: ReportConfig,
+    written: RunArtifacts,
+    key: str,
+    instance: str,
+    dataset: DatasetIdentity,
+    digest: str,
+    attestation_sha256: str,
+) -> ValidationBundle:
+    family = computation.family
+    horizons = []
+    for horizon in config.horizons:
+        result: HypothesisResult = computation.hypotheses[(signal, horizon)]
+        horizons.append(
+            HorizonEvidence(
+                horizon=horizon,
+                ic=IcSummary(
+                    mean_ic=result.ic.get("mean") or 0.0,
+                    std_ic=result.ic.get("std") or 0.0,
+                    t_naive=result.ic.get("t_naive"),
+                    t_hac=result.ic.get("t_hac"),
+                    hac_lags=result.ic.get("hac_lags"),
+                    hit_rate=result.ic.get("hit_rate") or 0.0,
+                    n_obs=int(result.ic.get("n_obs") or 0),
+                    n_assets=result.n_assets,
+                ),
+                multiple_testing=MultipleTesting(
+                    p_value=result.p_value,
+                    bh_adjusted_p=result.bh_p,
+                    by_adjusted_p=result.by_p,
+                    family_size=len(computation.hypotheses),
+                ),
+                deflated_sharpe=DeflatedSharpe(
+                    sharpe=result.sharpe_per_period or 0.0,
+                    dsr=result.dsr if result.dsr is not None else 0.0,
+                    psr=result.psr if result.psr is not None else 0.0,
+                    effective_trials=max(computation.effective_trials, 1.0),
+                ),
+                overfitting=Overfitting(
+                    pbo=computation.pbo.pbo if computation.pbo else None,
+                    family_size=len(computation.hypotheses),
+                ),
+                data_snooping=DataSnooping(
+                    family_size=len(computation.hypotheses),
+                    rc_p=_family_p(computation, "rc"),
+                    spa_p=_family_p(computation, "spa"),
+                    rw_p=result.rw_p,
+                    rw_draws_requested=family.stepm.reps_requested if family else 0,
+                    rw_draws_actual=family.stepm.reps_actual if family else 0,
+                    skip_reason=computation.family_skip_reason,
+                ),
+                execution=(
+                    ExecutionEvidence(
+                        target_capital=config.portfolio.target_capital,
+                        net_sharpe=result.net_sharpe,
+                        max_participation=result.max_participation or 0.0,
+                    )
+                    if result.net_sharpe is not None
+                    else None
+                ),
+            )
+        )
+    evidence_names = [
+        "config.json",
+        SPLIT_PLAN_NAME,
+        ATTESTATION_NAME,
+        "ic/summary.json",
+        "ic/oos_ic.csv",
+        "portfolio/net_returns.csv",
+        *(f"execution/{hypothesis_id(signal, h)}.json" for h in config.horizons),
+        *(name for name in ("stats/family.json", "stats/pbo.json") if name in written.refs),
+    ]
+    artifacts = tuple(
+        EvidenceArtifact(
+            name=name,
+            key=written.key(name),
+            uri=written.key(name),  # store-relative: bundle bytes must not depend on the store
+            sha256=written.refs[name].sha256,
+            size=written.refs[name].size,
+        )
+        for name in evidence_names
+    )
+    seeds = tuple(
+        SeedUse(component=component, fold=fold, seed=seed)
+        for component, fold, seed in computation.seeds
+    )
+    return ValidationBundle(
+        schema_version=BUNDLE_SCHEMA_VERSION,
+        run_key=key,
+        run_instance_id=instance,
+        dataset_id=dataset.dataset_id.value,
+        dataset_mode=dataset.mode.value,
+        engine_version=ENGINE_VERSION,
+        spec_version=SPEC_VERSION,
+        config_digest=digest,
+        seed_version=SEED_VERSION,
+        seeds=seeds,
+        signal=signal,
+        walk_forward_used=config.splits.kind == "walk_forward",
+        cpcv_used=config.splits.kind == "cpcv",
+        split_plan_digest=sha256_json(computation.plan.to_dict()),
+        horizons=tuple(horizons),
+        attestation=AttestationRef(
+            name=ATTESTATION_NAME,
+            sha256=attestation_sha256,
+            present=True,
+            valid=not computation.attestation_problems,
+            signed=False,
+        ),
+        artifacts=artifacts,
+    )
