@@ -27,6 +27,7 @@ __all__ = [
 COMPONENT_SALTS = MappingProxyType(
     {
         "bootstrap": "crypto-analyzer:seed:bootstrap",
+        "breaks": "crypto-analyzer:seed:breaks",
         "calibration": "crypto-analyzer:seed:calibration",
         "cscv": "crypto-analyzer:seed:cscv",
         "folds": "crypto-analyzer:seed:folds",

@@ -38,11 +38,13 @@ from crypto_analyzer.stats import (
     FamilyTestsResult,
     PboResult,
     adjust_pvalues,
+    cusum_test,
     deflated_sharpe_ratio,
     effective_number_of_trials,
     family_tests,
     pbo_cscv,
     probabilistic_sharpe_ratio,
+    sup_f_test,
 )
 
 __all__ = ["HypothesisResult", "ReportComputation", "compute_report", "hypothesis_id"]
@@ -93,7 +95,8 @@ class ReportComputation:
     pbo: PboResult | None
     effective_trials: float
     seeds: tuple[tuple[str, int | None, int], ...]
-    rc_null: np.ndarray | None = field(default=None)
+    breaks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per hypothesis: CUSUM (long-run variance) and sup-F tests for a break in the OOS IC."""
 
 
 def _factor_ids(panel: Panel, instruments: pd.DataFrame) -> list[Any]:
@@ -296,6 +299,7 @@ def compute_report(
             net_returns=net[(signal, horizon)],
             execution=execution,
         )
+    breaks = _break_diagnostics(oos, columns, run_key, seeds)
     times = panel.times
     return ReportComputation(
         n_assets=int(panel.shape[1]),
@@ -311,7 +315,34 @@ def compute_report(
         pbo=pbo,
         effective_trials=effective,
         seeds=tuple(seeds),
+        breaks=breaks,
     )
+
+
+_BREAK_REPS = 499
+
+
+def _break_diagnostics(
+    oos: pd.DataFrame,
+    columns: list[tuple[str, int]],
+    run_key: str,
+    seeds: list[tuple[str, int | None, int]],
+) -> dict[str, dict[str, Any]]:
+    """Did the OOS IC of a hypothesis change during the sample? CUSUM with a long-run variance
+    (the IC series is autocorrelated) and Andrews' sup-F with a fixed-regressor bootstrap."""
+    out: dict[str, dict[str, Any]] = {}
+    for index, (signal, horizon) in enumerate(columns):
+        series = oos[(signal, horizon)].dropna().to_numpy(dtype=float)
+        key = hypothesis_id(signal, horizon)
+        if series.size < 20 or np.ptp(series) == 0:
+            out[key] = {"skip_reason": f"{series.size} OOS IC values, too few or constant"}
+            continue
+        seed = derive_seed(run_key, "breaks", index, version=SEED_VERSION)
+        seeds.append(("breaks", index, seed))
+        cusum = cusum_test(series, long_run_variance=True)
+        supf = sup_f_test(series, seed=seed, reps=_BREAK_REPS, heteroskedastic=True)
+        out[key] = {"cusum": cusum.to_dict(), "skip_reason": None, "sup_f": supf.to_dict()}
+    return out
 
 
 def _plain(value: Any) -> Any:

@@ -264,6 +264,9 @@ def _write_artifacts(
                          schema_version="1",
                          edges=(("derived_from", "portfolio/net_returns.csv"),))  # fmt: skip
 
+    written.put_json("stats/breaks.json", {"hypotheses": computation.breaks, "schema_version": 1},
+                     artifact_type="break_diagnostics", schema_version="1",
+                     edges=(("derived_from", "ic/oos_ic.csv"),))  # fmt: skip
     summary = _summary(computation, config, key, instance, dataset, digest)
     figure_bytes = _figures(computation)
     for name, data in figure_bytes.items():
@@ -337,6 +340,7 @@ def _summary(
         "hypotheses": [
             {
                 "bh_p": r.bh_p,
+                "break_p": _break_p(computation, hypothesis_id(s, h)),
                 "by_p": r.by_p,
                 "dsr": r.dsr,
                 "horizon": h,
@@ -357,6 +361,11 @@ def _summary(
         "spec_version": SPEC_VERSION,
         "walk_forward": config.splits.kind,
     }
+
+
+def _break_p(computation: ReportComputation, key: str) -> float | None:
+    supf = computation.breaks.get(key, {}).get("sup_f")
+    return None if supf is None else supf.get("p_value")
 
 
 def _iso_ms(ms: int) -> str:
@@ -462,7 +471,11 @@ def _bundle(
         "ic/oos_ic.csv",
         "portfolio/net_returns.csv",
         *(f"execution/{hypothesis_id(signal, h)}.json" for h in config.horizons),
-        *(name for name in ("stats/family.json", "stats/pbo.json") if name in written.refs),
+        *(
+            name
+            for name in ("stats/family.json", "stats/pbo.json", "stats/breaks.json")
+            if name in written.refs
+        ),
     ]
     artifacts = tuple(
         EvidenceArtifact(
