@@ -8,6 +8,7 @@ whose trace is shown only with ``--verbose``. Locals are never printed.
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -63,7 +64,11 @@ def _state() -> CliState:
 def resolve_settings(db: str | None = None, tenant: str | None = None) -> Settings:
     """Settings with command-level options over global options over environment/file."""
     state = _state()
-    return load_settings(db_url=db or state.db, tenant=tenant or state.tenant)
+    settings = load_settings(db_url=db or state.db, tenant=tenant or state.tenant)
+    logging.basicConfig(
+        level=settings.log_level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    return settings
 
 
 def emit_json(value: Any) -> None:
