@@ -1,4 +1,4 @@
-"""``crypto-analyzer materialize bars``."""
+"""``crypto-analyzer materialize bars|factors``."""
 
 from __future__ import annotations
 
@@ -10,19 +10,20 @@ from crypto_analyzer.cli.context import command_boundary, emit_json, resolve_set
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
 from crypto_analyzer.ingest.frequencies import MATERIALIZE_FREQS
 from crypto_analyzer.materialize.service import run_materialize_bars
+from crypto_analyzer.pipeline.factor_runs import run_materialize_factors
 
 __all__ = ["app"]
 
 app = typer.Typer(
     name="materialize",
-    help="Build derived market tables (research-grid bars).",
+    help="Build derived tables: research-grid bars and factor runs.",
     no_args_is_help=True,
 )
 
 
 @app.callback()
 def group() -> None:
-    """Build derived market tables (research-grid bars)."""
+    """Build derived tables: research-grid bars and factor runs."""
 
 
 @app.command("bars")
@@ -47,5 +48,39 @@ def bars_command(
         f"materialized {result.buckets:,} {result.freq} bar(s) over {result.instruments} "
         f"instrument(s) ({sources}); {result.gaps:,} gap bucket(s) left empty; "
         f"run {result.ingest_run_id}",
+        highlight=False,
+    )
+
+
+@app.command("factors")
+@command_boundary
+def factors_command(
+    *,
+    freq: Annotated[str, typer.Option("--freq", help="Bar frequency to fit on.")] = "1h",
+    window: Annotated[int, typer.Option("--window", min=3, help="Rolling window in bars.")] = 720,
+    lag: Annotated[
+        int, typer.Option("--lag", min=0, help="As-of lag in bars (betas at t use data <= t-lag).")
+    ] = 1,
+    factors: Annotated[
+        str | None,
+        typer.Option("--factors", help="Comma-separated factor instrument ids (default BTC, ETH)."),
+    ] = None,
+    db: DbUrlOpt = None,
+    tenant: TenantOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Rolling factor betas and residuals of every asset, stored once per dataset and config."""
+    ids = [item.strip() for item in factors.split(",") if item.strip()] if factors else None
+    result = run_materialize_factors(
+        resolve_settings(db, tenant), freq=freq, window=window, lag=lag, factor_ids=ids
+    )
+    if json:
+        emit_json(result)
+        return
+    verb = "reused" if result["reused"] else "stored"
+    stdout.print(
+        f"{verb} factor run {result['factor_run_id']} ({result['freq']}, window "
+        f"{result['window']}, lag {result['lag']}) on {', '.join(result['factor_ids'])} for "
+        f"{result['n_assets']} asset(s) of dataset {result['dataset_id']}",
         highlight=False,
     )

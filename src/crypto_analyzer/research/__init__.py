@@ -51,6 +51,7 @@ from crypto_analyzer.research.factors import (
     factor_run_id,
     fit_factor_model,
     residualize,
+    rolling_factor_config,
 )
 from crypto_analyzer.research.forward_returns import (
     DEFAULT_HORIZONS,
@@ -215,6 +216,7 @@ __all__ = [
     "ranges_to_rows",
     "regime_conditioned_ic",
     "residualize",
+    "rolling_factor_config",
     "rolling_ols",
     "rows_of",
     "rows_to_ranges",

@@ -32,6 +32,7 @@ __all__ = [
     "factor_run_id",
     "fit_factor_model",
     "residualize",
+    "rolling_factor_config",
 ]
 
 FACTOR_FIT_SCHEMA = "crypto_analyzer.research.factor_fit"
@@ -69,6 +70,29 @@ class FactorFit:
         """``sha256_json({config, dataset_id})`` for this fit."""
         return factor_run_id(self.config, dataset_id)
 
+    def select_assets(self, assets: Sequence[Hashable] | pd.Index) -> FactorFit:
+        """The same fit restricted to ``assets`` (each asset's estimates are its own regression).
+
+        A fit over a whole dataset can therefore serve any universe chosen from it; assets the fit
+        does not cover raise ``ValueError`` instead of turning into silent NaN columns.
+        """
+        wanted = pd.Index(assets)
+        missing = wanted.difference(self.residuals.columns)
+        if len(missing):
+            raise ValueError(f"the factor fit does not cover assets {list(missing[:5])}")
+
+        def pick(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+            return None if frame is None else frame.loc[:, wanted]
+
+        return FactorFit(
+            {f: frame.loc[:, wanted] for f, frame in self.betas.items()},
+            self.alpha.loc[:, wanted],
+            pick(self.r2),
+            self.residuals.loc[:, wanted],
+            pick(self.n_obs),
+            self.config,
+        )
+
 
 def _json_id(value: Any) -> int | str:
     if isinstance(value, (bool, np.bool_)):
@@ -103,6 +127,32 @@ def factor_fit_config(
         "params": dict(params),
         "returns": "log",
     }
+
+
+def rolling_factor_config(
+    *,
+    factor_ids: Sequence[Any],
+    window: int,
+    lag: int,
+    min_obs: int | None = None,
+    exclude_factors: bool = True,
+) -> dict[str, Any]:
+    """The config :func:`fit_factor_model` records for these settings, without fitting.
+
+    A materialiser needs the factor run id *before* it fits, to find a stored run and skip the fit.
+    """
+    window = check_int("window", window, minimum=3)
+    return factor_fit_config(
+        method="rolling_ols",
+        factor_ids=factor_ids,
+        lag=check_int("lag", lag, minimum=0),
+        exclude_factors=exclude_factors,
+        params={
+            "window": window,
+            "min_obs": window if min_obs is None else check_int("min_obs", min_obs, minimum=3),
+            "intercept": True,
+        },
+    )
 
 
 def _factor_run_id_iv(config: Any, dataset_id: Any) -> None:
@@ -205,12 +255,12 @@ def fit_factor_model(
     alpha = _lag_frame(est.alpha, lag, index, cols)
     r2 = _lag_frame(est.r2, lag, index, cols)
     n_obs = _lag_frame(est.n_obs.astype(np.float64), lag, index, cols)
-    config = factor_fit_config(
-        method="rolling_ols",
+    config = rolling_factor_config(
         factor_ids=ids,
+        window=window,
         lag=lag,
+        min_obs=est.min_obs,
         exclude_factors=exclude_factors,
-        params={"window": window, "min_obs": est.min_obs, "intercept": True},
     )
     residuals = residualize(returns[assets], returns[ids], betas=betas, alpha=alpha)
     return FactorFit(betas, alpha, r2, residuals, n_obs, config)

@@ -12,6 +12,7 @@ from crypto_analyzer.research import (
     factor_run_id,
     fit_factor_model,
     fit_kalman_factor_model,
+    rolling_factor_config,
     rolling_ols,
 )
 
@@ -112,6 +113,25 @@ def test_factor_run_id_is_config_plus_dataset(market_panel: Panel) -> None:
     other = fit_factor_model(market_panel.log_returns, factor_ids=[1, 2], window=101)
     assert other.factor_run_id("ds1") != run_id
     assert fit.factor_run_id("ds2") != run_id
+
+
+def test_config_is_known_before_fitting(market_panel: Panel) -> None:
+    fit = fit_factor_model(market_panel.log_returns, factor_ids=[1, 2], window=100, lag=2)
+    assert rolling_factor_config(factor_ids=[1, 2], window=100, lag=2) == fit.config
+    assert rolling_factor_config(factor_ids=[1, 2], window=100, lag=2, min_obs=80) != fit.config
+
+
+def test_whole_panel_fit_narrowed_equals_fit_on_the_narrow_panel(market_panel: Panel) -> None:
+    rets = market_panel.log_returns
+    whole = fit_factor_model(rets, factor_ids=[1, 2], window=100)
+    keep = [c for c in rets.columns if c not in (1, 2)][::2]
+    narrow = fit_factor_model(rets[[1, 2, *keep]], factor_ids=[1, 2], window=100)
+    picked = whole.select_assets(keep)
+    pd.testing.assert_frame_equal(picked.residuals, narrow.residuals, check_exact=True)
+    for factor in (1, 2):
+        pd.testing.assert_frame_equal(picked.betas[factor], narrow.betas[factor], check_exact=True)
+    with pytest.raises(ValueError, match="does not cover"):
+        whole.select_assets([1])  # a factor is not among the fitted assets
 
 
 def test_factor_fit_validation(market_panel: Panel) -> None:

@@ -7,8 +7,9 @@ returned so the bundle can record them.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -16,10 +17,11 @@ from scipy import stats as scipy_stats
 
 from crypto_analyzer.core.seeding import derive_seed
 from crypto_analyzer.core.versions import SEED_VERSION
+from crypto_analyzer.pipeline.factor_runs import default_factor_ids
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.research import (
     CostModel,
-    Panel,
+    FactorFit,
     SplitPlan,
     backtest,
     compute_signal,
@@ -47,9 +49,23 @@ from crypto_analyzer.stats import (
     sup_f_test,
 )
 
-__all__ = ["HypothesisResult", "ReportComputation", "compute_report", "hypothesis_id"]
+__all__ = [
+    "FactorFitter",
+    "HypothesisResult",
+    "ReportComputation",
+    "compute_report",
+    "hypothesis_id",
+]
 
 _IC_METHOD = "rank"
+
+
+class FactorFitter(Protocol):
+    """Anything that fits (or fetches) a rolling factor model like :func:`fit_factor_model`."""
+
+    def __call__(
+        self, returns: pd.DataFrame, *, factor_ids: Sequence[Hashable], window: int, lag: int
+    ) -> FactorFit: ...
 
 
 def hypothesis_id(signal: str, horizon: int) -> str:
@@ -99,12 +115,6 @@ class ReportComputation:
     """Per hypothesis: CUSUM (long-run variance) and sup-F tests for a break in the OOS IC."""
 
 
-def _factor_ids(panel: Panel, instruments: pd.DataFrame) -> list[Any]:
-    bases = dict(zip(instruments["instrument_id"], instruments["base"], strict=True))
-    ids = [asset for base in ("BTC", "ETH") for asset in panel.assets if bases.get(asset) == base]
-    return ids
-
-
 def _plan(config: ReportConfig, n_rows: int) -> SplitPlan:
     horizon = max(config.horizons)
     splits = config.splits
@@ -143,8 +153,13 @@ def compute_report(
     *,
     run_key: str,
     dataset_id: str,
+    fit_factors: FactorFitter = fit_factor_model,
 ) -> ReportComputation:
-    """Run signals → walk-forward IC → portfolios → family statistics."""
+    """Run signals → walk-forward IC → portfolios → family statistics.
+
+    ``fit_factors`` has :func:`fit_factor_model`'s signature; the report run passes one that
+    reads and stores factor runs in the database.
+    """
     full = panel_from_bars(bars)
     plan = _plan(config, full.shape[0])
     first_test = min(start for fold in plan.folds for start, _ in fold.test)
@@ -153,18 +168,19 @@ def compute_report(
     panel = filter_assets(
         full, min_bars=max(1, first_test // 2), until_ms=int(full.times[first_test])
     )
-    factor_ids = _factor_ids(panel, instruments)
+    factor_ids = default_factor_ids(panel.assets, instruments)
     needs_fit = any(get_signal(name).needs_factor_fit for name in config.signals)
-    fit = (
-        fit_factor_model(
-            panel.log_returns,
+    fit = None
+    if needs_fit and factor_ids:
+        # Fitted on every asset of the frequency, then narrowed to the universe: per-asset
+        # regressions make the two identical, and the whole-panel fit is reusable across reports.
+        whole = fit_factors(
+            full.log_returns,
             factor_ids=factor_ids,
             window=config.factor_window,
             lag=config.factor_lag,
         )
-        if needs_fit and factor_ids
-        else None
-    )
+        fit = whole.select_assets(panel.assets.difference(pd.Index(factor_ids), sort=False))
     signals = {
         name: compute_signal(
             name,

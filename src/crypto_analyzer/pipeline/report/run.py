@@ -44,6 +44,7 @@ from crypto_analyzer.governance.evidence import (
     ValidationBundle,
     bundle_logical_name,
 )
+from crypto_analyzer.pipeline.factor_runs import MaterializedFactorFits
 from crypto_analyzer.pipeline.report import figures
 from crypto_analyzer.pipeline.report.compute import (
     HypothesisResult,
@@ -127,8 +128,19 @@ def run_report(
         try:
             step("signals, walk-forward and statistics")
             try:
+                factor_fits = MaterializedFactorFits(
+                    engine,
+                    tenant_id=settings.tenant,
+                    dataset_id=dataset.dataset_id.value,
+                    freq=config.freq,
+                )
                 computation = compute_report(
-                    bars, instruments, config, run_key=key, dataset_id=dataset.dataset_id.value
+                    bars,
+                    instruments,
+                    config,
+                    run_key=key,
+                    dataset_id=dataset.dataset_id.value,
+                    fit_factors=factor_fits,
                 )
             except ValueError as exc:  # research/stats argument checks: config vs data mismatch
                 raise ValidationError(
@@ -138,7 +150,14 @@ def run_report(
             step("artifacts")
             written = RunArtifacts(artifacts_store, instance)
             summary, bundles = _write_artifacts(
-                written, computation, config, resolved, key, instance, dataset
+                written,
+                computation,
+                config,
+                resolved,
+                key,
+                instance,
+                dataset,
+                [use.factor_run_id for use in factor_fits.used],
             )
             with engine.begin() as connection:
                 record_lineage(
@@ -223,6 +242,7 @@ def _write_artifacts(
     key: str,
     instance: str,
     dataset: DatasetIdentity,
+    factor_run_ids: list[str],
 ) -> tuple[dict[str, Any], dict[str, ValidationBundle]]:
     digest = config_digest(resolved)
     base_edges = (("uses_dataset", dataset.dataset_id.value), ("uses_config", digest))
@@ -267,7 +287,7 @@ def _write_artifacts(
     written.put_json("stats/breaks.json", {"hypotheses": computation.breaks, "schema_version": 1},
                      artifact_type="break_diagnostics", schema_version="1",
                      edges=(("derived_from", "ic/oos_ic.csv"),))  # fmt: skip
-    summary = _summary(computation, config, key, instance, dataset, digest)
+    summary = _summary(computation, config, key, instance, dataset, digest, factor_run_ids)
     figure_bytes = _figures(computation)
     for name, data in figure_bytes.items():
         written.put(f"figures/{name}.png", data, artifact_type="figure")
@@ -319,6 +339,7 @@ def _summary(
     instance: str,
     dataset: DatasetIdentity,
     digest: str,
+    factor_run_ids: list[str],
 ) -> dict[str, Any]:
     start, end = computation.period
     family = computation.family
@@ -328,6 +349,7 @@ def _summary(
         "dataset_id": dataset.dataset_id.value,
         "dataset_mode": dataset.mode.value,
         "engine_version": ENGINE_VERSION,
+        "factor_run_ids": sorted(set(factor_run_ids)),
         "family": {
             "draws": family.reality_check.reps_actual if family else 0,
             "pbo": computation.pbo.pbo if computation.pbo else None,

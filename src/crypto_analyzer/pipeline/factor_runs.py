@@ -1,0 +1,175 @@
+"""Factor fits through the database: read a stored factor run back, or fit it once and store it.
+
+The fit is always made on the *whole* panel of a bar frequency (every asset of the dataset at that
+frequency), never on a report's universe: each asset's rolling regression uses only its own
+returns and the factors', so a whole-panel fit serves any universe chosen from it
+(:meth:`FactorFit.select_assets`), and the run id can honestly be a function of the dataset id and
+the fit config alone — ``{"fit": <fit config>, "bars": {"freq": ...}}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from crypto_analyzer.core.errors import ValidationError
+from crypto_analyzer.core.settings import Settings
+from crypto_analyzer.db.dataset_id import compute_dataset_id
+from crypto_analyzer.db.factor_runs import (
+    FactorFrames,
+    find_factor_run,
+    load_factor_frames,
+    save_factor_frames,
+)
+from crypto_analyzer.db.loaders import load_bars, load_instruments
+from crypto_analyzer.db.migrate import require_head
+from crypto_analyzer.db.workspace import open_engine
+from crypto_analyzer.research import (
+    FactorFit,
+    factor_run_id,
+    fit_factor_model,
+    panel_from_bars,
+    rolling_factor_config,
+)
+
+__all__ = [
+    "FactorRunUse",
+    "MaterializedFactorFits",
+    "default_factor_ids",
+    "factor_run_config",
+    "run_materialize_factors",
+]
+
+FACTOR_BASES = ("BTC", "ETH")
+"""The market factors of the crypto cross-section, found by base asset among the instruments."""
+
+
+def default_factor_ids(assets: pd.Index, instruments: pd.DataFrame) -> list[Any]:
+    """Instrument ids among ``assets`` whose base is BTC, then ETH (several venues: all kept)."""
+    bases = dict(zip(instruments["instrument_id"], instruments["base"], strict=True))
+    return [asset for base in FACTOR_BASES for asset in assets if bases.get(asset) == base]
+
+
+def factor_run_config(fit_config: dict[str, Any], freq: str) -> dict[str, Any]:
+    """What a factor run id hashes besides the dataset id: the fit and the bars it reads."""
+    return {"fit": fit_config, "bars": {"freq": freq}}
+
+
+@dataclass(frozen=True, slots=True)
+class FactorRunUse:
+    """One factor fit served: its run id and whether it came from the database."""
+
+    factor_run_id: str
+    reused: bool
+    n_assets: int
+
+
+@dataclass
+class MaterializedFactorFits:
+    """A drop-in for :func:`fit_factor_model` that stores each fit once and reuses it after.
+
+    Call it with the whole-panel returns of ``freq``; ``used`` lists the runs it served.
+    """
+
+    engine: Engine
+    tenant_id: str
+    dataset_id: str
+    freq: str
+    used: list[FactorRunUse] = field(default_factory=list)
+
+    def __call__(
+        self, returns: pd.DataFrame, *, factor_ids: Sequence[Hashable], window: int, lag: int
+    ) -> FactorFit:
+        ids = list(factor_ids)
+        fit_config = rolling_factor_config(factor_ids=ids, window=window, lag=lag)
+        run_id = factor_run_id(factor_run_config(fit_config, self.freq), self.dataset_id)
+        assets = returns.columns.difference(pd.Index(ids), sort=False)
+        stored = find_factor_run(self.engine, tenant_id=self.tenant_id, factor_run_id=run_id)
+        if stored is not None:
+            frames = load_factor_frames(
+                self.engine,
+                tenant_id=self.tenant_id,
+                factor_run_id=run_id,
+                index=returns.index,
+                assets=assets,
+                factor_ids=ids,
+            )
+            fit = FactorFit(
+                frames.betas, frames.alpha, frames.r2, frames.residuals, None, fit_config
+            )
+            self.used.append(FactorRunUse(run_id, True, len(assets)))
+            return fit
+        fit = fit_factor_model(returns, factor_ids=ids, window=window, lag=lag)
+        if fit.config != fit_config:  # pragma: no cover - both come from rolling_factor_config
+            raise AssertionError("fit_factor_model recorded a config other than the one stored")
+        try:
+            save_factor_frames(
+                self.engine,
+                tenant_id=self.tenant_id,
+                factor_run_id=run_id,
+                dataset_id=self.dataset_id,
+                config=factor_run_config(fit_config, self.freq),
+                fit=FactorFrames(fit.betas, fit.alpha, fit.r2, fit.residuals),
+            )
+        except sa.exc.IntegrityError:
+            # A concurrent run stored the same content-addressed fit first; ours is identical.
+            if find_factor_run(self.engine, tenant_id=self.tenant_id, factor_run_id=run_id) is None:
+                raise
+        self.used.append(FactorRunUse(run_id, False, len(assets)))
+        return fit
+
+
+def run_materialize_factors(
+    settings: Settings,
+    *,
+    freq: str,
+    window: int,
+    lag: int,
+    factor_ids: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """``materialize factors``: fit (or find) the factor run of the current dataset."""
+    with open_engine(settings, read_only=False) as engine:
+        require_head(engine)
+        dataset = compute_dataset_id(engine, tenant_id=settings.tenant)
+        panel = panel_from_bars(load_bars(engine, tenant_id=settings.tenant, freq=freq))
+        ids = list(factor_ids or [])
+        if not ids:
+            ids = default_factor_ids(
+                panel.assets, load_instruments(engine, tenant_id=settings.tenant)
+            )
+        unknown = [f for f in ids if f not in panel.assets]
+        if not ids or unknown:
+            raise ValidationError(
+                f"factor instrument(s) {unknown or 'BTC/ETH'} have no {freq} bars in this dataset",
+                "pass --factors with instrument ids listed by the bars of that frequency",
+            )
+        if window > panel.shape[0]:
+            raise ValidationError(
+                f"--window {window} is longer than the {panel.shape[0]} {freq} bars available",
+                "choose a shorter window or ingest more history",
+            )
+        fits = MaterializedFactorFits(
+            engine, tenant_id=settings.tenant, dataset_id=dataset.dataset_id.value, freq=freq
+        )
+        try:
+            fits(panel.log_returns, factor_ids=ids, window=window, lag=lag)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(
+                f"cannot fit the factor model: {exc}", "check --window/--lag"
+            ) from exc
+        use = fits.used[0]
+    return {
+        "dataset_id": dataset.dataset_id.value,
+        "factor_ids": ids,
+        "factor_run_id": use.factor_run_id,
+        "freq": freq,
+        "lag": lag,
+        "n_assets": use.n_assets,
+        "reused": use.reused,
+        "window": window,
+    }
