@@ -6,34 +6,14 @@ converges (upserts keyed by the primary key; an identical row is left untouched,
 original provenance, while a changed row takes the new values and the new provenance). The writer
 also keeps the run's tallies, so the ingest run row always satisfies accepted + rejected = received.
 
-Speed on SQLite (bars and snapshots, writes of 2,000 rows or more). A per-row ``executemany`` of
-the upsert pays, for every row, Python binding of every column, one statement step, the table's
-CHECK expressions and two foreign-key probes — about 40 k rows/s. The SQLite path instead, per
-batch inside ``BEGIN IMMEDIATE``:
-
-1. stages only the columns that vary into a TEMP table, 200 rows per INSERT statement; the stamps
-   (tenant, run, provider, fetch time, status, source) and any column holding one value in every
-   row (``freq``, a single instrument) are inlined once as SQL literals;
-2. evaluates the table's own CHECK expressions (the same SQL text, read from the schema) and its
-   foreign keys (over the *distinct* staged values) as set-based queries on the staged rows;
-3. if both are clean, runs one ``INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE <changed>`` with
-   ``foreign_keys`` off and ``ignore_check_constraints`` on for this connection only; otherwise it
-   rolls back and replays the batch through the plain, fully checked statement, so the database
-   raises its own error and nothing of the batch is kept.
-
-The write lock is held from the checks to the commit, so nothing can invalidate them in between;
-NOT NULL and STRICT type checks run inside SQLite as always. Skipping CHECKs on the conflict
-(update) path is equivalent too: every column a CHECK reads is one the upsert compares and
-replaces, so an updated row consists of checked values. The connection's pragmas (and a larger
-cache and WAL checkpoint interval for the write) are restored before it returns to the pool. In an
-A/B run on the same data the staged path used 25-40 % less CPU than sending the same rows as
-multi-row ``INSERT … VALUES`` with per-row constraint checks.
+Large writes of bars and snapshots on SQLite (2,000 rows or more) take the bulk path in
+:mod:`crypto_analyzer.db.sqlite_bulk`, which keeps exactly these semantics; PostgreSQL and
+small writes use one ``executemany`` of the upsert per batch.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,7 +25,7 @@ from sqlalchemy.engine import Engine
 
 from crypto_analyzer.core.canonical_json import canonical_dumps
 from crypto_analyzer.core.clock import now, to_iso
-from crypto_analyzer.core.errors import DatabaseError, NotFoundError, ValidationError
+from crypto_analyzer.core.errors import NotFoundError, ValidationError
 from crypto_analyzer.core.hashing import sha256_json
 from crypto_analyzer.db.schema import (
     bars,
@@ -58,6 +38,7 @@ from crypto_analyzer.db.schema import (
     universe_snapshots,
 )
 from crypto_analyzer.db.schema.ingest import INGEST_KINDS, INGEST_STATUSES
+from crypto_analyzer.db.sqlite_bulk import SqliteBulk, column_lists
 
 __all__ = ["DEFAULT_BATCH_ROWS", "IngestRun", "ProvenanceWriter", "Reject"]
 
@@ -357,13 +338,13 @@ class ProvenanceWriter:
         _check_frame(table, frame, varying, constants)
         if frame.empty:
             return 0
+        bulk = None
         if target.bulk and len(frame) >= _BULK_MIN_ROWS and self._engine.dialect.name == "sqlite":
-            repeated = _constant_columns(frame, varying)
-            constants = {**constants, **repeated}
-            varying = [name for name in varying if name not in repeated]
-            written = _SqliteBulk(self._engine, target, varying, constants, provenance).write(
-                frame, self._batch_rows
-            )
+            columns = (*varying, *constants)
+            conflict = _conflict_clause(table, columns, _key(table), target.values, provenance)
+            bulk = SqliteBulk.plan(self._engine, table, frame, varying, constants, conflict)
+        if bulk is not None:
+            written = bulk.write(self._batch_rows)
         else:
             written = self._plain_upsert(target, frame, varying, constants, provenance)
         if count:
@@ -379,7 +360,7 @@ class ProvenanceWriter:
         provenance: Sequence[str],
     ) -> int:
         """``executemany`` of the upsert, one transaction per batch (PostgreSQL, small tables)."""
-        lists = _column_lists(frame, varying)
+        lists = column_lists(frame, varying)
         columns = (*varying, *constants)
         sql = self._insert_sql(
             target.table,
@@ -416,191 +397,6 @@ class ProvenanceWriter:
         if conflict is None:
             return sql
         return sql + _conflict_clause(table, columns, conflict, values, stamps)
-
-
-class _SqliteBulk:
-    """The staged, set-checked SQLite upsert described in the module docstring."""
-
-    def __init__(
-        self,
-        engine: Engine,
-        target: _Target,
-        varying: Sequence[str],
-        constants: Mapping[str, Any],
-        provenance: Sequence[str],
-    ) -> None:
-        table = target.table
-        self._engine = engine
-        self._varying = list(varying)
-        literals = {name: _sql_literal(value) for name, value in constants.items()}
-        self._probes = _check_probes(table, varying, literals) + [
-            _orphan_probe(fk, varying, literals)
-            for fk in sorted(table.foreign_key_constraints, key=lambda fk: str(fk.name))
-        ]
-        columns = (*varying, *constants)
-        conflict = _conflict_clause(table, columns, _key(table), target.values, provenance)
-        select = ", ".join([*varying, *literals.values()])
-        self._insert = (
-            f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"SELECT {select} FROM temp.{_STAGE} WHERE true{conflict}"
-        )
-        row = f"({', '.join('?' * len(varying))})"
-        self._stage_block = f"INSERT INTO temp.{_STAGE} VALUES {', '.join([row] * _BLOCK_ROWS)}"
-        self._stage_one = f"INSERT INTO temp.{_STAGE} VALUES {row}"
-        self._replay = (
-            f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' * len(columns))}){conflict}"
-        )
-        self._tail = tuple(constants.values())
-
-    def write(self, frame: pd.DataFrame, batch_rows: int) -> int:
-        cells = _cell_matrix(frame, self._varying)
-        with self._engine.connect() as connection:
-            raw = connection.connection.dbapi_connection
-            saved = {name: raw.execute(f"PRAGMA {name}").fetchone()[0] for name in _TUNED}
-            raw.execute(f"DROP TABLE IF EXISTS temp.{_STAGE}")
-            raw.execute(f"CREATE TEMP TABLE {_STAGE} ({', '.join(self._varying)})")
-            for name, value in _TUNED.items():
-                raw.execute(f"PRAGMA {name}={value}")
-            try:
-                for start in range(0, len(cells), batch_rows):
-                    self._batch(connection, raw, cells[start : start + batch_rows])
-            finally:
-                if raw.in_transaction:
-                    raw.rollback()
-                for name, value in saved.items():
-                    raw.execute(f"PRAGMA {name}={int(value)}")
-                raw.execute(f"DROP TABLE IF EXISTS temp.{_STAGE}")
-        return len(cells)
-
-    def _batch(self, connection: Any, raw: Any, cells: np.ndarray) -> None:
-        raw.execute("BEGIN IMMEDIATE")
-        raw.execute(f"DELETE FROM temp.{_STAGE}")
-        whole = len(cells) - len(cells) % _BLOCK_ROWS
-        if whole:  # many rows per statement: far fewer statement steps than one per row
-            raw.executemany(
-                self._stage_block, cells[:whole].reshape(-1, _BLOCK_ROWS * cells.shape[1]).tolist()
-            )
-        raw.executemany(self._stage_one, cells[whole:].tolist())
-        if not any(raw.execute(probe).fetchone()[0] for probe in self._probes):
-            raw.execute(self._insert)
-            raw.commit()
-            return
-        # Some row breaks a constraint: let the database itself refuse the batch, checks on.
-        raw.rollback()
-        raw.execute("PRAGMA ignore_check_constraints=OFF")
-        raw.execute("PRAGMA foreign_keys=ON")
-        rows = [tuple(_none_for_nan(row)) + self._tail for row in cells.tolist()]
-        with connection.begin():
-            connection.exec_driver_sql(self._replay, rows)
-        raise DatabaseError(  # pragma: no cover - the replay above raises the real error
-            "a constraint probe failed but the fully checked replay succeeded"
-        )
-
-
-_STAGE = "ca_stage"
-_BLOCK_ROWS = 200
-"""Rows per staging INSERT (200 × columns stays far below SQLite's 32,766 parameters)."""
-
-_TUNED = {
-    "cache_size": -131_072,
-    "wal_autocheckpoint": 16_384,
-    "foreign_keys": 0,
-    "ignore_check_constraints": 1,
-}
-"""For the write only, restored afterwards: a batch fits in a 128 MiB cache (no spill before
-commit), the WAL is checkpointed about every 64 MiB, and the per-row constraint work is replaced by
-the set-based probes."""
-
-
-def _check_probes(
-    table: sa.Table, varying: Sequence[str], literals: Mapping[str, str]
-) -> list[str]:
-    """``SELECT EXISTS(…)`` over the staged rows for the table's own CHECK expressions.
-
-    Every column is projected as it will be stored (stamps as literals, absent ones NULL), so the
-    expressions read exactly what the INSERT would write. Checks that read stamps only (``source``,
-    ``status``) are evaluated on one row instead of on every staged row.
-    """
-    per_row, once = [], []
-    for constraint in table.constraints:
-        if isinstance(constraint, sa.CheckConstraint):
-            text = str(constraint.sqltext)
-            staged = any(re.search(rf"\b{name}\b", text) for name in varying)
-            (per_row if staged else once).append(f"NOT ({text})")
-
-    def projection(staged: bool) -> str:
-        def cell(name: str) -> str:
-            if name in literals:
-                return literals[name]
-            return name if staged and name in varying else "NULL"
-
-        return ", ".join(f"{cell(column.name)} AS {column.name}" for column in table.columns)
-
-    probes = []
-    if per_row:
-        probes.append(
-            f"SELECT EXISTS (SELECT 1 FROM (SELECT {projection(True)} FROM temp.{_STAGE}) AS v "
-            f"WHERE {' OR '.join(per_row)})"
-        )
-    if once:
-        probes.append(
-            f"SELECT EXISTS (SELECT 1 FROM (SELECT {projection(False)}) AS v "
-            f"WHERE {' OR '.join(once)})"
-        )
-    return probes
-
-
-def _orphan_probe(
-    constraint: sa.ForeignKeyConstraint, varying: Sequence[str], literals: Mapping[str, str]
-) -> str:
-    """``SELECT EXISTS(…)``: some staged row would reference a missing parent row."""
-    pairs = [(element.parent.name, element.column) for element in constraint.elements]
-    parent = pairs[0][1].table.name
-    staged = sorted({local for local, _ in pairs if local in varying})
-    source = f"(SELECT DISTINCT {', '.join(staged)} FROM temp.{_STAGE})" if staged else "(SELECT 1)"
-
-    def local(name: str) -> str:
-        if name in literals:
-            return literals[name]
-        return f"s.{name}" if name in varying else "NULL"
-
-    joins = " AND ".join(f"p.{remote.name} = {local(name)}" for name, remote in pairs)
-    nullable = " OR ".join(f"{local(name)} IS NULL" for name, _ in pairs)
-    return (
-        f"SELECT EXISTS (SELECT 1 FROM {source} AS s WHERE NOT ({nullable}) "
-        f"AND NOT EXISTS (SELECT 1 FROM {parent} AS p WHERE {joins}))"
-    )
-
-
-def _cell_matrix(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
-    """Rows × columns of plain Python scalars (float NaN kept: SQLite binds it as NULL)."""
-    cells = np.empty((len(frame), len(columns)), dtype=object)
-    for index, name in enumerate(columns):
-        series = frame[name]
-        if series.dtype in (np.float64, np.int64):  # numpy boxes to Python float/int in C
-            cells[:, index] = series.to_numpy()
-        else:
-            cells[:, index] = _column_lists(frame, [name])[0]
-    return cells
-
-
-def _none_for_nan(row: Sequence[Any]) -> Iterator[Any]:
-    for value in row:
-        yield None if isinstance(value, float) and value != value else value
-
-
-def _sql_literal(value: Any) -> str:
-    """SQL literal for a stamp or repeated value (text or integer only; see _constant_columns)."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        raise TypeError("boolean stamps are not expected")
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str) and "\x00" not in value:
-        return "'" + value.replace("'", "''") + "'"
-    raise TypeError(f"cannot inline {value!r} as an SQL literal")
 
 
 def _key(table: sa.Table) -> tuple[str, ...]:
@@ -646,48 +442,6 @@ def _check_frame(
                 f"{table.name}.{name} has missing values in {gaps} row(s)",
                 "validate and quarantine those records before writing",
             )
-
-
-def _column_lists(frame: pd.DataFrame, columns: Sequence[str]) -> list[list]:
-    """Each column as a list of plain Python scalars; missing values (NaN, NA) become None."""
-    lists: list[list[Any]] = []
-    for name in columns:
-        series = frame[name]
-        dtype = series.dtype
-        if dtype == np.float64 and not series.isna().any():
-            lists.append(series.to_numpy(dtype=np.float64).tolist())
-        elif dtype == np.int64:
-            lists.append(series.to_numpy().tolist())
-        else:
-            values = series.to_numpy(dtype=object, na_value=None)
-            if pd.api.types.is_object_dtype(dtype) and len(values):
-                missing = pd.isna(values)
-                if missing.any():
-                    values = np.where(missing, None, values)
-                if any(issubclass(kind, np.generic) for kind in set(map(type, values))):
-                    values = np.array([_scalar(value) for value in values], dtype=object)
-            lists.append(values.tolist())
-    return lists
-
-
-def _constant_columns(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, Any]:
-    """Columns holding one value in every row (e.g. ``freq``): inlined, not bound per row.
-
-    Text and integers only: they inline as exact SQL literals (floats would need care for -0.0
-    and non-finite values, and are rarely repeated anyway).
-    """
-    found: dict[str, Any] = {}
-    for name in columns:
-        series = frame[name]
-        first, last = series.iloc[0], series.iloc[-1]
-        textual = pd.api.types.is_string_dtype(series.dtype) and isinstance(first, str)
-        if not (series.dtype.kind in "iu" or textual) or first != last:
-            continue  # the cheap end-to-end comparison rules out most columns at once
-        if textual and "\x00" in first:
-            continue
-        if bool((series == first).all()):
-            found[name] = _scalar(first)
-    return found
 
 
 def _scalar(value: Any) -> Any:

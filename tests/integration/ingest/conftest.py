@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import numpy as np
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 import typer
@@ -81,3 +83,24 @@ def db_url(engine: sa.Engine) -> str:
 def rows(engine: sa.Engine, sql: str) -> list[tuple]:
     with engine.connect() as connection:
         return [tuple(row) for row in connection.exec_driver_sql(sql)]
+
+
+def bulk_bars(ids: list[str], n: int, *, shift: float = 0.0, vwap: bool = True) -> pd.DataFrame:
+    """``n`` valid hourly bars split over ``ids`` (enough rows for the SQLite bulk path)."""
+    per = n // len(ids)
+    close = 100.0 + np.arange(per, dtype=float) % 7 + shift
+    frame = pd.DataFrame(
+        {
+            "instrument_id": np.repeat(ids, per),
+            "freq": "1h",
+            "bar_open_ms": np.tile(np.arange(per, dtype=np.int64) * 3_600_000, len(ids)),
+            "open": np.tile(close, len(ids)),
+            "high": np.tile(close + 1, len(ids)),
+            "low": np.tile(close - 1, len(ids)),
+            "close": np.tile(close, len(ids)),
+            "volume": np.tile(np.arange(per, dtype=float), len(ids)),
+        }
+    )
+    if vwap:
+        frame["vwap"] = np.tile(np.where(np.arange(per) % 3 == 0, np.nan, close), len(ids))
+    return frame

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from conftest import rows
+from conftest import bulk_bars, rows
 from crypto_analyzer.db.provenance import ProvenanceWriter
 
 N = 5_000  # above the bulk-path threshold
@@ -19,24 +18,6 @@ def _instruments(ids: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"instrument_id": ids, "venue": "x", "symbol": ids, "kind": "spot"})
 
 
-def _bars(ids: list[str], n: int, *, shift: float = 0.0) -> pd.DataFrame:
-    per = n // len(ids)
-    close = 100.0 + np.arange(per, dtype=float) % 7 + shift
-    return pd.DataFrame(
-        {
-            "instrument_id": np.repeat(ids, per),
-            "freq": "1h",
-            "bar_open_ms": np.tile(np.arange(per, dtype=np.int64) * 3_600_000, len(ids)),
-            "open": np.tile(close, len(ids)),
-            "high": np.tile(close + 1, len(ids)),
-            "low": np.tile(close - 1, len(ids)),
-            "close": np.tile(close, len(ids)),
-            "volume": np.tile(np.arange(per, dtype=float), len(ids)),
-            "vwap": np.tile(np.where(np.arange(per) % 3 == 0, np.nan, close), len(ids)),
-        }
-    )
-
-
 def test_bulk_upsert_stamps_keeps_identical_rows_and_updates_changed_ones(
     backend_engine: sa.Engine,
 ) -> None:
@@ -44,11 +25,11 @@ def test_bulk_upsert_stamps_keeps_identical_rows_and_updates_changed_ones(
     first = ProvenanceWriter(backend_engine, batch_rows=1_500)
     run_a = first.start_run("backfill", "x", {"n": 1})
     first.upsert_instruments(run_a, _instruments(ids))
-    assert first.write_bars(run_a, _bars(ids, N), source="exchange", fetched_at="F1") == N
+    assert first.write_bars(run_a, bulk_bars(ids, N), source="exchange", fetched_at="F1") == N
     first.finish_run(run_a, "succeeded")
     second = ProvenanceWriter(backend_engine, batch_rows=1_500)
     run_b = second.start_run("backfill", "x", {"n": 2})
-    changed = _bars(ids, N)
+    changed = bulk_bars(ids, N)
     changed.loc[changed.index[-10:], ["open", "high", "low", "close"]] += 5.0
     second.write_bars(run_b, changed, source="exchange", fetched_at="F2")
     second.finish_run(run_b, "succeeded")
@@ -71,7 +52,7 @@ def test_a_missing_instrument_fails_the_batch_with_the_databases_own_error(
     run = writer.start_run("import", "x", {})
     writer.upsert_instruments(run, _instruments(["x:A"]))
     with pytest.raises(sa.exc.IntegrityError):
-        writer.write_bars(run, _bars(["x:A", "x:missing"], N), source="import")
+        writer.write_bars(run, bulk_bars(["x:A", "x:missing"], N), source="import")
     assert rows(backend_engine, "SELECT COUNT(*) FROM bars") == [(0,)]
 
 
@@ -81,13 +62,13 @@ def test_a_check_violation_anywhere_in_a_batch_keeps_nothing_of_it(
     writer = ProvenanceWriter(backend_engine, batch_rows=N)
     run = writer.start_run("import", "x", {})
     writer.upsert_instruments(run, _instruments(["x:A"]))
-    bad = _bars(["x:A"], N)
+    bad = bulk_bars(["x:A"], N)
     bad.loc[N - 1, "high"] = 1.0  # below low
     with pytest.raises(sa.exc.IntegrityError, match=r"(?i)check"):
         writer.write_bars(run, bad, source="import")
     assert rows(backend_engine, "SELECT COUNT(*) FROM bars") == [(0,)]
     # the pooled connection got its pragmas back after the failed write
-    assert writer.write_bars(run, _bars(["x:A"], 10), source="import") == 10
+    assert writer.write_bars(run, bulk_bars(["x:A"], 10), source="import") == 10
     with backend_engine.connect() as connection:
         if backend_engine.dialect.name == "sqlite":
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
@@ -98,5 +79,5 @@ def test_a_frame_cannot_cross_tenants_on_the_bulk_path(backend_engine: sa.Engine
     writer = ProvenanceWriter(backend_engine, tenant_id="team-a")
     run = writer.start_run("import", "x", {})
     writer.upsert_instruments(run, _instruments(["x:A"]))
-    writer.write_bars(run, _bars(["x:A"], N).assign(tenant_id="team-b"), source="import")
+    writer.write_bars(run, bulk_bars(["x:A"], N).assign(tenant_id="team-b"), source="import")
     assert rows(backend_engine, "SELECT DISTINCT tenant_id FROM bars") == [("team-a",)]
