@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -137,19 +139,27 @@ def test_fast_dev_never_equals_strict_and_tracks_changes(sqlite_engine: sa.Engin
 
 def test_columnar_and_row_readers_agree(sqlite_engine: sa.Engine, monkeypatch) -> None:
     _load(sqlite_engine, _bars(300))
+    rows = compute_dataset_id(sqlite_engine, chunk_rows=13)  # small table: the row reader
+    monkeypatch.setattr(dataset_module, "COLUMNAR_MIN_ROWS", 0)
+    used = []
+    isolated = dataset_module.digest_columns_isolated
+    monkeypatch.setattr(
+        dataset_module, "digest_columns_isolated", lambda *a: used.append(1) or isolated(*a)
+    )
+    monkeypatch.setattr(dataset_module, "_LOG", None)  # a fallback would log: make it fail
     columnar = compute_dataset_id(sqlite_engine, chunk_rows=7)
-    calls = []
-    original = dataset_module._digest_columnar
-    monkeypatch.setattr(dataset_module, "_digest_columnar", lambda *a: calls.append(1) or None)
-    rows = compute_dataset_id(sqlite_engine, chunk_rows=13)
-    assert calls, "the row reader fallback was not exercised"
+    assert used, "the isolated Arrow reader was not exercised"
     assert rows.dataset_id == columnar.dataset_id
-    monkeypatch.setattr(dataset_module, "_digest_columnar", original)
+    # Its own SQLite copy never entered this process (see db/arrow_reader.py for why).
+    assert "adbc_driver_sqlite" not in sys.modules
 
 
-def test_columnar_reader_falls_back_when_first_batch_is_all_null(sqlite_engine: sa.Engine) -> None:
+def test_columnar_reader_falls_back_when_first_batch_is_all_null(
+    sqlite_engine: sa.Engine, monkeypatch
+) -> None:
     # ADBC infers INT64 for an all-NULL first batch and refuses a later REAL: the digest must
     # still come out, equal to the one computed with one big batch.
+    monkeypatch.setattr(dataset_module, "COLUMNAR_MIN_ROWS", 0)
     bars = _bars(300)
     bars["log_return"] = [None] * 150 + [0.001 * i for i in range(150)]
     _load(sqlite_engine, bars)
@@ -157,6 +167,18 @@ def test_columnar_reader_falls_back_when_first_batch_is_all_null(sqlite_engine: 
         compute_dataset_id(sqlite_engine, chunk_rows=10).dataset_id
         == compute_dataset_id(sqlite_engine, chunk_rows=100_000).dataset_id
     )
+
+
+def test_a_failing_arrow_worker_falls_back_to_rows(sqlite_engine: sa.Engine, monkeypatch) -> None:
+    _load(sqlite_engine, _bars(300))
+    expected = compute_dataset_id(sqlite_engine)
+    monkeypatch.setattr(dataset_module, "COLUMNAR_MIN_ROWS", 0)
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("worker died")
+
+    monkeypatch.setattr(dataset_module, "digest_columns_isolated", broken)
+    assert compute_dataset_id(sqlite_engine).dataset_id == expected.dataset_id
 
 
 def test_scope_errors_are_clear(sqlite_engine: sa.Engine) -> None:

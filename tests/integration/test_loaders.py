@@ -16,7 +16,19 @@ def test_load_bars_sorted_typed_and_reader_independent(
     backend_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ingest_synthetic(backend_engine, SyntheticMarketConfig(assets=4, days=2, seed=3))
+    monkeypatch.setattr(loaders, "ARROW_MIN_ROWS", 0)  # SQLite: the isolated Arrow worker
+    tables = []
+    isolated = loaders.read_table_isolated
+
+    def counted(*args: str) -> object:
+        tables.append(isolated(*args))
+        return tables[-1]
+
+    monkeypatch.setattr(loaders, "read_table_isolated", counted)
+    monkeypatch.setattr(loaders, "_LOG", None)  # a fallback would log: make it fail instead
     frame = load_bars(backend_engine, tenant_id="default", freq="1h")
+    sqlite = backend_engine.dialect.name == "sqlite"
+    assert len(tables) == (1 if sqlite else 0) and all(t is not None for t in tables)
     assert tuple(frame.columns) == BAR_FRAME_COLUMNS
     assert len(frame) == 4 * 48
     assert frame.equals(frame.sort_values(["instrument_id", "bar_open_ms"]).reset_index(drop=True))

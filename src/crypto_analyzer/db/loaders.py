@@ -1,12 +1,15 @@
 """Loaders: the only place research inputs are read from the database.
 
-``research/`` never imports ``db/``; the pipeline calls these and hands the frames over. SQLite
-is read through ADBC into Arrow (no Python object per cell); other backends, or a batch the Arrow
-reader refuses, go through pandas over the SQLAlchemy connection. Both return the same frame.
+``research/`` never imports ``db/``; the pipeline calls these and hands the frames over. Big
+SQLite reads go through ADBC into Arrow (no Python object per cell) in an isolated worker (see
+``arrow_reader`` for why it must not run in this process); smaller reads, other backends, or a
+batch the Arrow reader refuses go through pandas over the SQLAlchemy connection. Both return the
+same frame.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from crypto_analyzer.core.errors import NotFoundError, ValidationError
+from crypto_analyzer.db.arrow_reader import arrow_reader_available, read_table_isolated
 from crypto_analyzer.db.engine import sqlite_path, sqlite_uri
 from crypto_analyzer.db.schema import bars, instruments
 
@@ -32,6 +36,7 @@ BAR_FRAME_COLUMNS = (
     "log_return",
 )
 _FLOAT_COLUMNS = ("open", "high", "low", "close", "volume", "vwap", "log_return")
+_LOG = logging.getLogger(__name__)
 
 
 def load_bars(
@@ -87,9 +92,14 @@ def load_instruments(engine: Engine, *, tenant_id: str) -> pd.DataFrame:
     return _read(engine, query)
 
 
+ARROW_MIN_ROWS = 200_000
+"""Results at least this big are read by the isolated Arrow worker (see ``arrow_reader``); the
+worker's start (about a second) outweighs its speed below that."""
+
+
 def _read(engine: Engine, query: sa.Select[Any]) -> pd.DataFrame:
     path = sqlite_path(engine.url)
-    if path is not None:
+    if path is not None and arrow_reader_available() and _count(engine, query) >= ARROW_MIN_ROWS:
         frame = _read_arrow(path, engine, query)
         if frame is not None:
             return frame
@@ -97,19 +107,17 @@ def _read(engine: Engine, query: sa.Select[Any]) -> pd.DataFrame:
         return pd.read_sql(query, connection)
 
 
+def _count(engine: Engine, query: sa.Select[Any]) -> int:
+    counted = sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+    with engine.connect() as connection:
+        return int(connection.execute(counted).scalar_one())
+
+
 def _read_arrow(path: Any, engine: Engine, query: sa.Select[Any]) -> pd.DataFrame | None:
-    try:
-        from adbc_driver_sqlite import dbapi as adbc
-    except ImportError:
-        return None
     compiled = query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
     try:
-        with adbc.connect(sqlite_uri(path, read_only=True)) as connection:
-            cursor = connection.cursor()
-            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": "65536"})
-            cursor.execute(str(compiled))
-            table = cursor.fetch_arrow_table()
-            cursor.close()
-    except OSError:  # the Arrow reader refused a type change between batches
+        table = read_table_isolated(sqlite_uri(path, read_only=True), str(compiled))
+    except Exception as exc:  # the worker died or the driver failed: read rows instead
+        _LOG.warning("Arrow reader failed (%s); reading rows", exc)
         return None
-    return table.to_pandas()
+    return None if table is None else table.to_pandas()
