@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from crypto_analyzer.core.settings import load_settings
 
-__all__ = ["is_pinned", "now", "now_ms", "to_iso", "to_ms"]
+__all__ = ["is_pinned", "now", "now_ms", "to_iso", "to_ms", "wall_now"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -22,6 +22,15 @@ def now() -> datetime:
     pinned = load_settings().fixed_time
     if pinned is not None:
         return pinned.astimezone(UTC)
+    return datetime.now(UTC)
+
+
+def wall_now() -> datetime:
+    """The real current instant, even when the clock is pinned.
+
+    For operational timers that must keep moving — a circuit breaker's cooldown, a retry budget —
+    not for anything recorded in artifacts: under a pinned clock such a timer would never expire.
+    """
     return datetime.now(UTC)
 
 

@@ -90,6 +90,22 @@ def test_clock_pins_and_formats(monkeypatch: pytest.MonkeyPatch) -> None:
     assert clock.now_ms() == 1709243999123
 
 
+def test_wall_clock_ignores_the_pin(monkeypatch: pytest.MonkeyPatch) -> None:
+    _env(monkeypatch, FIXED_TIME="2024-02-29T23:59:59Z")
+    before = datetime.now(UTC)
+    wall = clock.wall_now()
+    assert wall >= before > clock.now()  # the pin is in the past; the wall clock is not
+
+
+def test_breaker_cooldown_uses_the_wall_clock() -> None:
+    import inspect
+
+    from crypto_analyzer.ingest.resilience.breaker import CircuitBreaker
+
+    default = inspect.signature(CircuitBreaker).parameters["clock"].default
+    assert default is clock.wall_now
+
+
 def test_unpinned_clock_moves_forward() -> None:
     first = clock.now()
     assert not clock.is_pinned()

@@ -4,7 +4,9 @@ closed → open after ``failure_threshold`` consecutive failures; open refuses c
 ``cooldown`` has passed since it opened, then lets one trial call through (half-open); the trial's
 success closes the circuit, its failure reopens it with a fresh cooldown. The state lives in the
 database, so a new process (or ``providers status``) sees what the last one learned, and time comes
-from an injected clock so tests move it instead of sleeping.
+from an injected clock so tests move it instead of sleeping. The default is the real wall clock,
+not the project clock: a pinned ``CRYPTO_ANALYZER_FIXED_TIME`` would otherwise keep an opened
+circuit open forever.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from crypto_analyzer.core.clock import now, to_iso
+from crypto_analyzer.core.clock import to_iso, wall_now
 from crypto_analyzer.db.schema import provider_health
 from crypto_analyzer.ingest.providers.errors import CircuitOpenError
 
@@ -156,7 +158,7 @@ class CircuitBreaker:
         data_kind: str,
         config: BreakerConfig | None = None,
         *,
-        clock: Callable[[], datetime] = now,
+        clock: Callable[[], datetime] = wall_now,
     ) -> None:
         self._store = store
         self._config = config or BreakerConfig()
