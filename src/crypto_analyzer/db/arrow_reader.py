@@ -16,8 +16,9 @@ Keep this module's imports light: the worker imports it in a fresh interpreter.
 from __future__ import annotations
 
 import importlib.util
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+import pickle
+import subprocess
+import sys
 from typing import Any
 
 __all__ = [
@@ -50,7 +51,7 @@ def digest_columns_isolated(
     uri: str, sql: str, params: tuple[Any, ...], width: int, chunk_rows: int
 ) -> list[FinishedDigest] | None:
     """Per-column digests made in a spawned worker; ``None`` if the reader refuses the data."""
-    finished = _in_worker(_digest_in_worker, uri, sql, params, width, chunk_rows)
+    finished = _in_worker("_digest_in_worker", uri, sql, params, width, chunk_rows)
     if finished is None:
         return None
     return [FinishedDigest(hexdigest, count) for hexdigest, count in finished]
@@ -59,15 +60,26 @@ def digest_columns_isolated(
 def read_table_isolated(uri: str, sql: str) -> Any | None:
     """``sql`` (parameters inlined) as a ``pyarrow.Table`` read in a spawned worker, or ``None``
     when the reader refuses the data (the caller then reads rows)."""
-    return _in_worker(_read_in_worker, uri, sql)
+    return _in_worker("_read_in_worker", uri, sql)
 
 
-def _in_worker(function: Any, *args: Any) -> Any:
-    # spawn (not fork): the worker starts without the parent's SQLite connections, threads or
-    # Arrow thread pools.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(function, *args).result()
+def _in_worker(function_name: str, *args: Any) -> Any:
+    """Run ``function_name(*args)`` of this module in a fresh interpreter and return its result.
+
+    A plain ``python -m`` child rather than ``multiprocessing``: spawn would re-import the
+    parent's ``__main__`` (the whole CLI) first, which costs more than the read it serves. The
+    child inherits no SQLite connection, thread or Arrow pool from this process.
+    """
+    child = subprocess.run(
+        [sys.executable, "-m", __name__],
+        input=pickle.dumps((function_name, args)),
+        capture_output=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        tail = child.stderr.decode(errors="replace").strip().splitlines()[-3:]
+        raise RuntimeError(f"the Arrow reader worker exited with {child.returncode}: {tail}")
+    return pickle.loads(child.stdout)
 
 
 def _read_in_worker(uri: str, sql: str) -> Any | None:
@@ -113,3 +125,16 @@ def _digest_in_worker(
             return None
         raise RuntimeError(f"{type(exc).__name__}: {exc}") from None  # picklable for the parent
     return [(digest.hexdigest(), digest.count) for digest in digests]
+
+
+def _serve() -> None:
+    """Worker entry point: one pickled ``(function name, args)`` in, one pickled result out."""
+    name, args = pickle.loads(sys.stdin.buffer.read())
+    if name not in ("_digest_in_worker", "_read_in_worker"):
+        raise SystemExit(f"unknown worker function {name!r}")
+    result = globals()[name](*args)
+    sys.stdout.buffer.write(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+if __name__ == "__main__":
+    _serve()

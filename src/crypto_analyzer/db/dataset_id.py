@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 DEFAULT_CHUNK_ROWS = 50_000
-COLUMNAR_MIN_ROWS = 500_000
+COLUMNAR_MIN_ROWS = 200_000
 """Tables at least this big are read by the isolated Arrow worker: about four times faster per
 row than tuples, which repays the worker's start (about a second); smaller ones use tuples."""
 _LOG = logging.getLogger(__name__)
