@@ -3,8 +3,10 @@
 The floor, measured in the same run on the same database, is what any exact identity must pay:
 a bare ``SELECT`` of the same rows and columns in primary-key order through the fastest reader
 the project uses (ADBC → Arrow for SQLite), plus plain SHA-256 over as many bytes as that read
-produced. Target: dataset_id ≤ 1.5× the floor. The row-tuple reader (the path used for PostgreSQL
-and non-STRICT tables) is shown too, against its own floor (a bare sqlite3 cursor read).
+produced. Target: dataset_id ≤ 1.5× the floor. The floor reads in this process; dataset_id runs
+the same reader in a child process (``db/arrow_reader.py`` explains why), so its time includes
+that child's start (about a second). The row-tuple reader (the path used for PostgreSQL, non-STRICT
+and small tables) is shown too, against its own floor (a bare sqlite3 cursor read).
 
 Usage: python benchmarks/bench_dataset_id.py [--rows 1000000 10000000] [--repeat 3]
 """

@@ -202,3 +202,15 @@ def test_materialize_factors_cli_stores_then_reuses_and_refuses_bad_input(tmp_pa
     assert too_long.exit_code == 2 and "longer than" in too_long.output
     assert _count(engine, factor_runs) == 1  # refused inputs store nothing
     engine.dispose()
+
+
+def test_a_run_not_marked_succeeded_is_never_reused(engine: sa.Engine) -> None:
+    returns = _returns()
+    ids = ["x:BTC/USD", "x:ETH/USD"]
+    fits = MaterializedFactorFits(engine, tenant_id="default", dataset_id=DATASET, freq="1h")
+    fits(returns, factor_ids=ids, window=48, lag=1)
+    with engine.begin() as connection:  # e.g. written by a foreign tool
+        connection.execute(sa.update(factor_runs).values(status="failed"))
+    again = MaterializedFactorFits(engine, tenant_id="default", dataset_id=DATASET, freq="1h")
+    with pytest.raises(DatabaseError, match="not succeeded"):
+        again(returns, factor_ids=ids, window=48, lag=1)

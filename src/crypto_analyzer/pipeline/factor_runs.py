@@ -17,7 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from crypto_analyzer.core.errors import ValidationError
+from crypto_analyzer.core.errors import DatabaseError, ValidationError
 from crypto_analyzer.core.settings import Settings
 from crypto_analyzer.db.dataset_id import compute_dataset_id
 from crypto_analyzer.db.factor_runs import (
@@ -90,6 +90,11 @@ class MaterializedFactorFits:
         run_id = factor_run_id(factor_run_config(fit_config, self.freq), self.dataset_id)
         assets = returns.columns.difference(pd.Index(ids), sort=False)
         stored = find_factor_run(self.engine, tenant_id=self.tenant_id, factor_run_id=run_id)
+        if stored is not None and stored.status != "succeeded":
+            raise DatabaseError(
+                f"factor run {run_id} is recorded as {stored.status!r}, not succeeded",
+                "inspect the factor_runs row; this writer only ever commits succeeded runs",
+            )
         if stored is not None:
             frames = load_factor_frames(
                 self.engine,
