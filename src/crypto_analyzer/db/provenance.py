@@ -14,11 +14,11 @@ small writes use one ``executemany`` of the upsert per batch.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -27,6 +27,8 @@ from crypto_analyzer.core.canonical_json import canonical_dumps
 from crypto_analyzer.core.clock import now, to_iso
 from crypto_analyzer.core.errors import NotFoundError, ValidationError
 from crypto_analyzer.core.hashing import sha256_json
+from crypto_analyzer.db.frame_cells import batches, check_frame, column_lists, plain_row
+from crypto_analyzer.db.ingest_liveness import close_dead_runs, process_owner
 from crypto_analyzer.db.schema import (
     bars,
     ingest_rejects,
@@ -38,9 +40,12 @@ from crypto_analyzer.db.schema import (
     universe_snapshots,
 )
 from crypto_analyzer.db.schema.ingest import INGEST_KINDS, INGEST_STATUSES
-from crypto_analyzer.db.sqlite_bulk import SqliteBulk, column_lists
+from crypto_analyzer.db.sqlite_bulk import SqliteBulk
+from crypto_analyzer.db.upsert_sql import conflict_clause, insert_sql, key_columns
 
 __all__ = ["DEFAULT_BATCH_ROWS", "IngestRun", "ProvenanceWriter", "Reject"]
+
+_LOG = logging.getLogger(__name__)
 
 DEFAULT_BATCH_ROWS = 200_000
 _PROVENANCE = ("ingest_run_id", "provider", "fetched_at")
@@ -132,13 +137,17 @@ class ProvenanceWriter:
     # -- ingest runs ------------------------------------------------------------------------
 
     def start_run(self, kind: str, provider: str, params: Mapping[str, Any]) -> IngestRun:
-        """Insert the ingest run row (status ``running``) and commit it before any data."""
+        """Insert the ingest run row (``running``, naming this pid and host) before any data;
+        this host's runs whose process is gone are closed first (``db/ingest_liveness.py``)."""
         if kind not in INGEST_KINDS:
             raise ValidationError(
                 f"ingest kind {kind!r} is unknown", f"use one of {', '.join(INGEST_KINDS)}"
             )
         started = to_iso(now())
+        pid, host = process_owner()
         with self._engine.begin() as connection:
+            for closed in close_dead_runs(connection, tenant_id=self._tenant_id):
+                _LOG.warning("closed ingest run %s: %s", closed.ingest_run_id, closed.reason)
             existing = connection.execute(
                 sa.select(sa.func.count())
                 .select_from(ingest_runs)
@@ -167,6 +176,8 @@ class ProvenanceWriter:
                     params_json=canonical_dumps(dict(params)),
                     started_at=started,
                     status="running",
+                    pid=pid,
+                    host=host,
                 )
             )
         self._tallies[run_id] = _Tally()
@@ -265,8 +276,8 @@ class ProvenanceWriter:
             "payload_sha256",
             "created_at",
         )
-        sql = self._insert_sql(ingest_rejects, columns, conflict=None)
-        for batch in _batches(rows, self._batch_rows):
+        sql = insert_sql(ingest_rejects, columns, self._paramstyle, conflict=None)
+        for batch in batches(rows, self._batch_rows):
             with self._engine.begin() as connection:
                 connection.exec_driver_sql(sql, batch)
         tally.rejected += len(rows)
@@ -294,9 +305,13 @@ class ProvenanceWriter:
                 rows = frame.assign(
                     tenant_id=run.tenant_id, snapshot_id=header["snapshot_id"]
                 ).to_dict("records")
-                connection.execute(table.insert(), [_plain(row, table) for row in rows])
+                connection.execute(table.insert(), [plain_row(row, table) for row in rows])
 
     # -- internals --------------------------------------------------------------------------
+
+    @property
+    def _paramstyle(self) -> str:
+        return self._engine.dialect.paramstyle
 
     def _tally(self, run: IngestRun) -> _Tally:
         try:
@@ -335,13 +350,15 @@ class ProvenanceWriter:
             for column in table.columns
             if column.name in frame.columns and column.name not in constants
         ]
-        _check_frame(table, frame, varying, constants)
+        check_frame(table, frame, varying, constants)
         if frame.empty:
             return 0
         bulk = None
         if target.bulk and len(frame) >= _BULK_MIN_ROWS and self._engine.dialect.name == "sqlite":
             columns = (*varying, *constants)
-            conflict = _conflict_clause(table, columns, _key(table), target.values, provenance)
+            conflict = conflict_clause(
+                table, columns, key_columns(table), target.values, provenance
+            )
             bulk = SqliteBulk.plan(self._engine, table, frame, varying, constants, conflict)
         if bulk is not None:
             written = bulk.write(self._batch_rows)
@@ -362,10 +379,11 @@ class ProvenanceWriter:
         """``executemany`` of the upsert, one transaction per batch (PostgreSQL, small tables)."""
         lists = column_lists(frame, varying)
         columns = (*varying, *constants)
-        sql = self._insert_sql(
+        sql = insert_sql(
             target.table,
             columns,
-            conflict=_key(target.table),
+            self._paramstyle,
+            conflict=key_columns(target.table),
             values=target.values,
             stamps=provenance,
         )
@@ -379,90 +397,3 @@ class ProvenanceWriter:
                 connection.exec_driver_sql(sql, batch)
             written += len(batch)
         return written
-
-    def _insert_sql(
-        self,
-        table: sa.Table,
-        columns: Sequence[str],
-        *,
-        conflict: Sequence[str] | None,
-        values: Sequence[str] = (),
-        stamps: Sequence[str] = (),
-    ) -> str:
-        placeholder = "?" if self._engine.dialect.paramstyle == "qmark" else "%s"
-        sql = (
-            f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join([placeholder] * len(columns))})"
-        )
-        if conflict is None:
-            return sql
-        return sql + _conflict_clause(table, columns, conflict, values, stamps)
-
-
-def _key(table: sa.Table) -> tuple[str, ...]:
-    return tuple(column.name for column in table.primary_key.columns)
-
-
-def _conflict_clause(
-    table: sa.Table,
-    columns: Sequence[str],
-    conflict: Sequence[str],
-    values: Sequence[str],
-    stamps: Sequence[str],
-) -> str:
-    updates = [name for name in (*values, *stamps) if name in columns]
-    compared = [name for name in values if name in columns]
-    if not updates or not compared:
-        return f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
-    differs = " OR ".join(
-        f"{table.name}.{name} IS DISTINCT FROM excluded.{name}" for name in compared
-    )
-    assignments = ", ".join(f"{name} = excluded.{name}" for name in updates)
-    return f" ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {assignments} WHERE {differs}"
-
-
-def _check_frame(
-    table: sa.Table, frame: pd.DataFrame, columns: Sequence[str], constants: Mapping[str, Any]
-) -> None:
-    required = [
-        column.name
-        for column in table.columns
-        if not column.nullable and column.server_default is None and column.name not in constants
-    ]
-    missing = [name for name in required if name not in frame.columns]
-    if missing:
-        raise ValidationError(
-            f"{table.name} rows lack required column(s) {', '.join(missing)}",
-            "add them to the frame before writing",
-        )
-    for name in required:
-        gaps = int(frame[name].isna().sum())
-        if gaps:
-            raise ValidationError(
-                f"{table.name}.{name} has missing values in {gaps} row(s)",
-                "validate and quarantine those records before writing",
-            )
-
-
-def _scalar(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _plain(row: Mapping[str, Any], table: sa.Table) -> dict[str, Any]:
-    return {
-        name: (None if _is_missing(value) else _scalar(value))
-        for name, value in row.items()
-        if name in table.columns
-    }
-
-
-def _is_missing(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _batches(rows: Sequence[tuple], size: int) -> Iterator[Sequence[tuple]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]

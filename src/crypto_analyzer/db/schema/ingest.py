@@ -46,6 +46,9 @@ ingest_runs = sa.Table(
     sa.Column("n_accepted", INT64, nullable=False, server_default="0"),
     sa.Column("n_rejected", INT64, nullable=False, server_default="0"),
     sa.Column("error", sa.Text(), nullable=True),
+    # The process that runs it (revision 0003): lets a later command see a dead run for what it is.
+    sa.Column("pid", INT64, nullable=True),
+    sa.Column("host", sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint("tenant_id", "ingest_run_id"),
     text_enum_check("kind", INGEST_KINDS, "kind"),
     status_check(INGEST_STATUSES),
