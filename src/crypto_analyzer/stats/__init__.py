@@ -39,6 +39,12 @@ from crypto_analyzer.stats.null_suite import (
     NullSuiteResult,
     null_suite,
 )
+from crypto_analyzer.stats.online_fdr import (
+    LORD_GAMMA_CONSTANT,
+    OnlineFdrResult,
+    lord_gamma_sequence,
+    lord_plus_plus,
+)
 from crypto_analyzer.stats.pbo import PboResult, pbo_cscv
 from crypto_analyzer.stats.psr import (
     MinTrackRecordResult,
@@ -59,6 +65,7 @@ from crypto_analyzer.stats.supf import SupFResult, sup_f_test
 
 __all__ = [
     "BOOTSTRAP_METHODS",
+    "LORD_GAMMA_CONSTANT",
     "NULL_MODELS",
     "SCHEMA_VERSION",
     "AdjustedPValues",
@@ -74,6 +81,7 @@ __all__ = [
     "MinTrackRecordResult",
     "NullDistribution",
     "NullSuiteResult",
+    "OnlineFdrResult",
     "PboResult",
     "PsrResult",
     "RealityCheckResult",
@@ -92,6 +100,8 @@ __all__ = [
     "family_summary",
     "family_tests",
     "holm",
+    "lord_gamma_sequence",
+    "lord_plus_plus",
     "loss_differentials",
     "minimum_track_record_length",
     "newey_west",
