@@ -24,6 +24,11 @@ SEED_ROWS = [
     "VALUES ('r1', 'bundle', 'sha', 'file://x', 'json', 1, 't')",
     "INSERT INTO artifact_edges (run_instance_id, src_name, edge_type, dst_ref, created_at) "
     "VALUES ('r1', 'bundle', 'uses_dataset', 'd', 't')",
+    "INSERT INTO trial_ledger (seq, trial_id, trial_key, run_instance_id, run_key, dataset_id, "
+    "hypothesis_id, signal, params_json, horizon, freq, instruments_json, n_instruments, start_ms, "
+    "end_ms, n_returns, n_obs, family_size, family_n_eff, created_at, prev_hash, hash) "
+    "VALUES (0, 't1', 'tk', 'r1', 'k', 'd', 's@1', 's', '{}', 1, '1h', '[]', 0, 0, 1, 0, 0, 1, "
+    f"1.0, 't', '{'0' * 64}', 'h')",
 ]
 
 MUTATIONS = {
@@ -40,6 +45,7 @@ MUTATIONS = {
         "DELETE FROM artifact_lineage",
     ),
     "artifact_edges": ("UPDATE artifact_edges SET dst_ref = 'other'", "DELETE FROM artifact_edges"),
+    "trial_ledger": ("UPDATE trial_ledger SET p_value = 0.0", "DELETE FROM trial_ledger"),
 }
 
 

@@ -68,6 +68,22 @@ def _reasons_table(title: str, items: Any) -> Table:
     return table
 
 
+def _history_line(report: ReportRecord) -> str:
+    """``trials in scope: N (this run: k)`` plus the ledger head the decision judged."""
+    history = report.history or {}
+    scope = history.get("scope")
+    ledger = history.get("ledger") or {}
+    if not scope:
+        problem = history.get("problem") or "no research history was recorded"
+        return f"research history: {problem}"
+    return (
+        f"research history: trials in scope: {scope['unique_trials']} "
+        f"(this run: {scope['this_run']}), effective {scope['effective_trials']:.3g}, "
+        f"scope {scope['rule']}; ledger of {ledger.get('size')} trial(s), head "
+        f"{str(ledger.get('hash', ''))[:16]}…"
+    )
+
+
 def _candidate_line(candidate: CandidateRecord) -> str:
     return (
         f"{candidate.candidate_id}  {candidate.status}  signal {candidate.signal} "
@@ -129,6 +145,7 @@ def evaluate_command(
             f"{outcome.candidate.candidate_id}: {to} {verdict} (report {outcome.report.report_id}, "
             f"policy {outcome.report.policy_id} {outcome.report.policy_digest[:16]}…)"
         )
+        stdout.print(_history_line(outcome.report), highlight=False)
         if outcome.report.reasons:
             stdout.print(_reasons_table("reasons", outcome.report.reasons))
         if outcome.report.warnings:
@@ -283,6 +300,7 @@ def show_command(
     if reports:
         stdout.print(_reports_table(reports))
         latest = reports[-1]
+        stdout.print(_history_line(latest), highlight=False)
         if latest.reasons:
             stdout.print(_reasons_table(f"reasons of {latest.report_id}", latest.reasons))
         if latest.warnings:

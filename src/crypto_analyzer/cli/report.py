@@ -55,6 +55,12 @@ def _render(result: ReportResult) -> None:
         f"SPA p {_fmt(family['spa_p'])}, PBO {_fmt(family['pbo'])}",
         highlight=False,
     )
+    history = result.summary.get("research_history") or {}
+    if history.get("headline"):
+        stdout.print(
+            f"research history: {history['headline']} (the promotion gate counts them all)",
+            highlight=False,
+        )
     stdout.print(f"dataset {result.dataset.dataset_id.short}  run_key {result.run_key[:16]}")
     stdout.print(f"report  {result.html_uri}", highlight=False)
 

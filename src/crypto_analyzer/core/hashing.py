@@ -8,7 +8,9 @@ from typing import Any, BinaryIO
 from crypto_analyzer.core.canonical_json import canonical_bytes
 
 __all__ = [
+    "GENESIS_HASH",
     "HEX_DIGEST_LENGTH",
+    "chained_sha256",
     "is_hex_digest",
     "sha256_bytes",
     "sha256_file",
@@ -17,6 +19,8 @@ __all__ = [
 ]
 
 HEX_DIGEST_LENGTH = 64
+GENESIS_HASH = "0" * HEX_DIGEST_LENGTH
+"""``prev_hash`` of the first link of every hash chain (governance events, the trial ledger)."""
 _SHORT_LENGTH = 16
 _CHUNK = 1 << 20
 
@@ -29,6 +33,15 @@ def sha256_bytes(data: bytes | bytearray | memoryview) -> str:
 def sha256_json(value: Any) -> str:
     """Hex SHA-256 of the canonical JSON of ``value``: config digests, run keys, event hashes."""
     return hashlib.sha256(canonical_bytes(value)).hexdigest()
+
+
+def chained_sha256(prev_hash: str, body: Any) -> str:
+    """``SHA-256(prev_hash ‖ canonical JSON of body)``: one link of an append-only hash chain.
+
+    Each link commits to everything before it, so editing, deleting or reordering any earlier row
+    changes every later hash; the chains of governance events and of the trial ledger use it.
+    """
+    return hashlib.sha256(prev_hash.encode("utf-8") + canonical_bytes(body)).hexdigest()
 
 
 def sha256_file(handle: BinaryIO) -> str:

@@ -33,7 +33,8 @@ def expected_triggers() -> set[str]:
 
     The append-only triggers (UPDATE and DELETE per table, revision 0001) and the governance
     guards of revision 0002: the promotion state machine on ``promotion_candidates`` and the
-    chain-extension check on ``governance_events``.
+    chain-extension check on ``governance_events``; revision 0005's chain guard on
+    ``trial_ledger``.
     """
     append_only = {
         f"trg_{table}_no_{action}"
@@ -45,6 +46,7 @@ def expected_triggers() -> set[str]:
         "trg_promotion_candidates_guard_update",
         "trg_promotion_candidates_no_delete",
         "trg_governance_events_guard_insert",
+        "trg_trial_ledger_guard_insert",
     }
     return append_only | governance
 

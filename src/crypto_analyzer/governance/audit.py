@@ -2,10 +2,12 @@
 
 ``trace`` reads only the database (candidate → reports → events → run → dataset → artifacts →
 lineage), so an auditor can answer "why is this accepted?" without trusting any file. ``verify``
-assumes nothing is trustworthy: it recomputes the tenant's event hash chain, checks that every
-trigger the migrations create is present, cross-checks statuses, reports and events against each
-other (which exposes a deleted *last* event the chain alone cannot), re-hashes every lineage
-artifact in the store, and checks that accepted candidates have complete lineage. It never writes.
+assumes nothing is trustworthy: it recomputes the tenant's event hash chain and trial-ledger
+hash chain (and checks that every eligibility report's judged ledger head is still in the
+ledger), checks that every trigger the migrations create is present, cross-checks statuses,
+reports and events against each other (which exposes a deleted *last* event the chain alone
+cannot), re-hashes every lineage artifact in the store, and checks that accepted candidates have
+complete lineage. It never writes.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from sqlalchemy.engine import Connection, Engine
 from crypto_analyzer.artifacts import ArtifactStore
 from crypto_analyzer.core.canonical_json import CanonicalJSONError, canonical_loads
 from crypto_analyzer.core.errors import NotFoundError
-from crypto_analyzer.core.hashing import sha256_bytes
+from crypto_analyzer.core.hashing import GENESIS_HASH, sha256_bytes
 from crypto_analyzer.core.identities import DatasetId
 from crypto_analyzer.db.health import expected_triggers, present_triggers
 from crypto_analyzer.db.schema import run_artifacts
+from crypto_analyzer.db.trial_ledger import TrialRecord, read_trials, verify_ledger
 from crypto_analyzer.governance import repository as repo
 from crypto_analyzer.governance.bundles import load_bundle, store_key
 from crypto_analyzer.governance.chain import verify_chain
@@ -147,6 +150,11 @@ def verify_workspace(engine: Engine, store: ArtifactStore | None, tenant_id: str
         report.checked.update(events=len(events), candidates=len(candidates), reports=len(reports))
         for message in verify_chain(events):
             report.add("chain", message)
+        trials = read_trials(connection, tenant_id)
+        report.checked["trials"] = len(trials)
+        for message in verify_ledger(trials):
+            report.add("ledger", message)
+        _check_judged_heads(report, reports, trials)
         missing = sorted(expected_triggers() - present_triggers(connection))
         report.checked["triggers"] = len(expected_triggers())
         for name in missing:
@@ -209,6 +217,30 @@ def _check_consistency(
                     f"(passed={linked.passed}, level={linked.level}, "
                     f"candidate={linked.candidate_id})",
                 )
+
+
+def _check_judged_heads(
+    report: VerifyReport, reports: dict[str, ReportRecord], trials: list[TrialRecord]
+) -> None:
+    """Every eligibility report names the ledger head it judged; that head must still be there.
+
+    A ledger rewritten after a decision (trials removed, edited and re-chained) no longer has the
+    recorded hash at the recorded size, even when its own chain verifies.
+    """
+    hashes = {trial.seq: trial.hash for trial in trials}
+    for report_id, record in sorted(reports.items()):
+        ledger = (record.history or {}).get("ledger")
+        if not isinstance(ledger, dict):
+            continue
+        size, head = ledger.get("size"), ledger.get("hash")
+        expected = GENESIS_HASH if size == 0 else hashes.get(int(size) - 1) if size else None
+        if expected != head:
+            report.add(
+                "ledger",
+                f"report {report_id} of candidate {record.candidate_id} judged the trial ledger at "
+                f"size {size} with head {str(head)[:16]}…, which the ledger no longer has — "
+                "trials were removed or rewritten after the decision",
+            )
 
 
 def _check_artifacts(

@@ -22,8 +22,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from crypto_analyzer.core.canonical_json import canonical_bytes, canonical_dumps
-from crypto_analyzer.core.hashing import sha256_bytes, sha256_json
+from crypto_analyzer.core.canonical_json import canonical_dumps
+from crypto_analyzer.core.hash_chain import verify_links
+from crypto_analyzer.core.hashing import GENESIS_HASH, chained_sha256, sha256_json
+from crypto_analyzer.db.locks import locked_transaction
 from crypto_analyzer.db.schema import governance_events
 from crypto_analyzer.governance.records import EventRecord
 
@@ -38,8 +40,6 @@ __all__ = [
     "verify_chain",
 ]
 
-GENESIS_HASH = "0" * 64
-"""``prev_hash`` of the first event (``seq`` 0) of every tenant chain."""
 
 CHAIN_LOCK_PREFIX = "crypto_analyzer.governance_events:"
 """Advisory-lock key prefix; revision 0002's insert trigger uses the same text."""
@@ -76,7 +76,7 @@ def event_hash(prev_hash: str, event: Mapping[str, Any]) -> str:
     """``SHA-256(prev_hash ‖ canonical JSON of the hashed fields)`` as 64 hex characters."""
     body = {name: event[name] for name in _HASHED_FIELDS}
     body["seq"] = int(body["seq"])
-    return sha256_bytes(prev_hash.encode("utf-8") + canonical_bytes(body))
+    return chained_sha256(prev_hash, body)
 
 
 @contextmanager
@@ -86,23 +86,8 @@ def governed_transaction(engine: Engine, tenant_id: str) -> Iterator[Connection]
     Commits when the block ends normally; rolls everything back when it raises, so a governed
     action writes all of its rows or none.
     """
-    dialect = engine.dialect.name
-    with engine.connect() as connection:
-        try:
-            if dialect == "sqlite":
-                # pysqlite only BEGINs before DML; an explicit IMMEDIATE begin takes the write lock
-                # before the chain head is read, so the read and the append cannot interleave.
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-            else:
-                connection.execute(
-                    sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                    {"key": CHAIN_LOCK_PREFIX + tenant_id},
-                )
-            yield connection
-        except BaseException:
-            connection.rollback()
-            raise
-        connection.commit()
+    with locked_transaction(engine, CHAIN_LOCK_PREFIX + tenant_id) as connection:
+        yield connection
 
 
 def chain_head(connection: Connection, tenant_id: str) -> tuple[int, str] | None:
@@ -148,27 +133,12 @@ def verify_chain(events: Sequence[EventRecord]) -> list[str]:
     Checks that ``seq`` runs 0, 1, 2… without gaps or repeats, that each ``prev_hash`` is the
     previous event's ``hash`` (genesis for the first), and that each ``hash`` is recomputed exactly.
     """
-    findings: list[str] = []
-    expected_prev = GENESIS_HASH
-    for position, event in enumerate(events):
-        label = f"event {event.event_id} (seq {event.seq})"
-        if event.seq != position:
-            findings.append(
-                f"{label}: expected seq {position} — an event is missing, inserted or renumbered"
-            )
-        if event.prev_hash != expected_prev:
-            findings.append(
-                f"{label}: prev_hash {event.prev_hash[:16]}… does not match the hash "
-                f"{expected_prev[:16]}… of the event before it"
-            )
-        recomputed = event_hash(event.prev_hash, _as_mapping(event))
-        if recomputed != event.hash:
-            findings.append(
-                f"{label}: stored hash {event.hash[:16]}… differs from the recomputed "
-                f"{recomputed[:16]}… — a field was edited"
-            )
-        expected_prev = event.hash
-    return findings
+    return verify_links(
+        events,
+        recompute=lambda event: event_hash(event.prev_hash, _as_mapping(event)),
+        label=lambda event: f"event {event.event_id} (seq {event.seq})",
+        what="event",
+    )
 
 
 def _as_mapping(event: EventRecord) -> dict[str, Any]:

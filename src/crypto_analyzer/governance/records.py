@@ -24,6 +24,17 @@ def _json_items(text: str) -> tuple[dict[str, Any], ...]:
     )
 
 
+def _json_object(text: str | None) -> dict[str, Any] | None:
+    """A stored JSON object; unreadable text is shown as found (a tampered row must still show)."""
+    if text is None:
+        return None
+    try:
+        value = canonical_loads(text)
+    except (CanonicalJSONError, ValueError):
+        return {"unreadable": text}
+    return value if isinstance(value, dict) else {"unreadable": text}
+
+
 @dataclass(frozen=True, slots=True)
 class CandidateRecord:
     """One promotion candidate: a (run, signal, horizon) and where it stands."""
@@ -67,6 +78,8 @@ class ReportRecord:
     warnings: tuple[dict[str, Any], ...]
     actor: str
     created_at: str
+    history: dict[str, Any] | None = None
+    """The research history the decision judged (``None`` on reports written before it existed)."""
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> ReportRecord:
@@ -83,6 +96,7 @@ class ReportRecord:
             warnings=_json_items(row["warnings_json"]),
             actor=row["actor"],
             created_at=row["created_at"],
+            history=_json_object(row.get("history_json")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,6 +105,7 @@ class ReportRecord:
             "candidate_id": self.candidate_id,
             "created_at": self.created_at,
             "evidence_digest": self.evidence_digest,
+            "history": self.history,
             "level": self.level,
             "passed": self.passed,
             "policy_digest": self.policy_digest,

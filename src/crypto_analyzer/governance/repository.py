@@ -191,8 +191,13 @@ def insert_report(
     warnings: Sequence[Mapping[str, Any]],
     actor: str,
     created_at: str,
+    history: Mapping[str, Any] | None = None,
 ) -> ReportRecord:
-    """Insert an eligibility report and return it as stored."""
+    """Insert an eligibility report and return it as stored.
+
+    ``history`` is the research history the decision judged (ledger size and head, scope, trial
+    counts, recomputed statistics), kept so the decision can be re-derived later.
+    """
     values = {
         "tenant_id": tenant_id,
         "report_id": report_id,
@@ -206,6 +211,7 @@ def insert_report(
         "warnings_json": canonical_dumps([dict(item) for item in warnings]),
         "actor": actor,
         "created_at": created_at,
+        "history_json": None if history is None else canonical_dumps(dict(history)),
     }
     connection.execute(eligibility_reports.insert().values(**values))
     return ReportRecord.from_row(values)

@@ -18,9 +18,11 @@ faults and how tracing can hook in without a second code path.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -46,13 +48,24 @@ from crypto_analyzer.governance.outcomes import (
     database_error,
     enforce_lifecycle,
 )
-from crypto_analyzer.governance.policy import EvaluationContext, Policy, PolicySet
+from crypto_analyzer.governance.policy import EvaluationContext, HistorySettings, Policy, PolicySet
 from crypto_analyzer.governance.records import CandidateRecord, EventRecord, ReportRecord
+from crypto_analyzer.governance.research_history import ResearchHistory, research_history
 from crypto_analyzer.governance.states import GENESIS_STATUS, REVIEW_TARGETS, check_level
 
 __all__ = ["Evaluation", "GovernanceService", "check_actor"]
 
 Observer = Callable[[str], None]
+_LOG = logging.getLogger(__name__)
+
+
+def _history_link(history: ResearchHistory | None) -> dict[str, Any] | None:
+    """What the hash-chained event keeps of the history: the ledger head it judged and the digest
+    of the whole history document stored in the eligibility report."""
+    if history is None:
+        return None
+    document = history.to_dict()
+    return {"digest": sha256_json(document), "ledger": document["ledger"]}
 
 
 class GovernanceService:
@@ -189,6 +202,7 @@ class GovernanceService:
             run = repo.run_row(connection, self._tenant, candidate.run_instance_id)
             first = repo.first_promoter(connection, self._tenant, candidate.candidate_id)
             loaded, problem = self._try_load(connection, candidate)
+            history = self._try_history(connection, candidate, policy.history)
         self._step("loaded")
         ctx = EvaluationContext(
             tenant_id=self._tenant,
@@ -198,6 +212,7 @@ class GovernanceService:
             evidence_digest=None if loaded is None else loaded.evidence_digest,
             evidence_problem=problem,
             artifacts=None if self._store is None else StoreVerifier(self._store),
+            history=history,
         )
         evidence = None if loaded is None else loaded.bundle
         decision = enforce_lifecycle(
@@ -233,12 +248,14 @@ class GovernanceService:
                 warnings=[warning.to_dict() for warning in decision.warnings],
                 actor=actor,
                 created_at=stamp,
+                history=None if history is None else history.to_dict(),
             )
             self._step("report_written")
             change = decision.allowed and candidate.status != level
             payload = {
                 "bundle": None if loaded is None else {"sha256": loaded.sha256, "uri": loaded.uri},
                 "evidence_digest": ctx.evidence_digest,
+                "history": _history_link(history),
                 "level": level,
                 "passed": decision.allowed,
                 "policy": {
@@ -390,6 +407,24 @@ class GovernanceService:
         except EvidenceError as exc:
             return None, str(exc)
         return loaded, None
+
+    def _try_history(
+        self, connection: Connection, candidate: CandidateRecord, settings: HistorySettings
+    ) -> ResearchHistory | None:
+        """The research history, or None when it cannot be computed (the rules then deny)."""
+        try:
+            return research_history(
+                connection,
+                self._tenant,
+                run_instance_id=candidate.run_instance_id,
+                hypothesis_id=f"{candidate.signal}@{candidate.horizon}",
+                scope=settings.scope,
+                online_alpha=settings.online_alpha,
+                online_w0=settings.online_w0,
+            )
+        except Exception:  # fail closed: the history rules deny without a history
+            _LOG.exception("research history of %s could not be computed", candidate.candidate_id)
+            return None
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:

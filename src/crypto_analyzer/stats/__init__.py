@@ -51,6 +51,7 @@ from crypto_analyzer.stats.psr import (
     PsrResult,
     minimum_track_record_length,
     probabilistic_sharpe_ratio,
+    sharpe_moments,
 )
 from crypto_analyzer.stats.reality_check import RealityCheckResult, reality_check
 from crypto_analyzer.stats.spa import SpaResult, spa
@@ -114,6 +115,7 @@ __all__ = [
     "reality_check",
     "render_calibration_markdown",
     "run_calibration",
+    "sharpe_moments",
     "spa",
     "stats_overview",
     "stepm",

@@ -18,10 +18,11 @@ from crypto_analyzer.artifacts import ArtifactStore
 from crypto_analyzer.core.identities import DatasetId, DatasetMode, run_key
 from crypto_analyzer.db.lineage import LineageEdge, LineageRecord, record_lineage
 from crypto_analyzer.db.registry import finish_run, start_run
+from crypto_analyzer.db.trial_ledger import NewTrial, append_trials
 from crypto_analyzer.governance import GovernanceService, ValidationBundle, bundle_logical_name
 from crypto_analyzer.governance.policy import PolicySet, load_policy_set
 
-__all__ = ["SeededRun", "count_rows", "make_service", "seed_run"]
+__all__ = ["SeededRun", "count_rows", "make_service", "seed_run", "strong_trial"]
 
 STRICT = DatasetId(DatasetMode.STRICT, "a" * 64)
 
@@ -45,8 +46,13 @@ def seed_run(
     changes: Mapping[str, Any] | None = None,
     run_status: str = "succeeded",
     omit_lineage: tuple[str, ...] = (),
+    record_trials: bool = True,
 ) -> SeededRun:
-    """A finished run whose bundle for ``signal`` passes the default policy unless ``changes``."""
+    """A finished run whose bundle for ``signal`` passes the default policy unless ``changes``.
+
+    Like a report run, it records one trial-ledger row per horizon of the bundle (strong
+    statistics, a family of one) unless ``record_trials`` is False.
+    """
     config = {"signal": signal, "run": run_instance_id}
     key = run_key(dataset, config)
     with engine.begin() as connection:
@@ -103,7 +109,44 @@ def seed_run(
             records=records,
             edges=edges,
         )
+    if record_trials:
+        trials = [
+            strong_trial(run_instance_id, key, dataset.value, signal, item.horizon)
+            for item in bundle.horizons
+        ]
+        append_trials(engine, tenant_id, trials, created_at="2025-01-01T00:00:00.000000Z")
     return SeededRun(run_instance_id, signal, bundle, bundle_key)
+
+
+def strong_trial(
+    run_instance_id: str, run_key: str, dataset_id: str, signal: str, horizon: int, **changes: Any
+) -> NewTrial:
+    """A trial with a clearly real effect (Sharpe 0.2 per period over 1,000 returns, p 1e-9)."""
+    values: dict[str, Any] = {
+        "run_instance_id": run_instance_id,
+        "run_key": run_key,
+        "dataset_id": dataset_id,
+        "data_watermark": 1,
+        "signal": signal,
+        "params": {},
+        "horizon": horizon,
+        "freq": "1h",
+        "instruments": ("BTC", "ETH", "SOL"),
+        "start_ms": 0,
+        "end_ms": 1_000 * 3_600_000,
+        "sharpe": 0.2,
+        "skewness": 0.0,
+        "kurtosis": 3.0,
+        "n_returns": 1_000,
+        "ic_mean": 0.05,
+        "ic_t": 6.0,
+        "p_value": 1e-9,
+        "n_obs": 1_000,
+        "family_size": 1,
+        "family_n_eff": 1.0,
+    }
+    values.update(changes)
+    return NewTrial(**values)
 
 
 def make_service(

@@ -13,6 +13,7 @@ from typing import Any
 from crypto_analyzer.core.hashing import sha256_bytes, sha256_json
 from crypto_analyzer.core.identities import DatasetId, DatasetMode
 from crypto_analyzer.core.versions import ENGINE_VERSION, SEED_VERSION, SPEC_VERSION
+from crypto_analyzer.db.trial_ledger import LedgerHead, TrialRecord
 from crypto_analyzer.governance.evidence import (
     BUNDLE_SCHEMA_VERSION,
     EvidenceArtifact,
@@ -20,6 +21,7 @@ from crypto_analyzer.governance.evidence import (
 )
 from crypto_analyzer.governance.policy import Decision, EvaluationContext, Reason
 from crypto_analyzer.governance.records import CandidateRecord
+from crypto_analyzer.governance.research_history import ResearchHistory, ScopeSummary
 
 __all__ = [
     "DATASET",
@@ -27,6 +29,7 @@ __all__ = [
     "artifact_bytes",
     "candidate_for",
     "context_for",
+    "history_for",
     "horizon_block",
     "patched",
     "strong_bundle",
@@ -223,6 +226,83 @@ def run_row_for(bundle: ValidationBundle, **changes: Any) -> dict[str, Any]:
     return row
 
 
+def history_for(
+    bundle: ValidationBundle,
+    horizon: int = 1,
+    *,
+    unique_trials: int = 1,
+    this_run: int = 1,
+    dsr: float | None = 0.999,
+    bh_p: float | None = 0.001,
+    by_p: float | None = 0.002,
+    online_level: float | None = 0.01,
+    online_rejected: bool | None = True,
+    problem: str | None = None,
+) -> ResearchHistory:
+    """A research history the history rules judge as given (passing by default)."""
+    trial = TrialRecord(
+        tenant_id="default",
+        seq=0,
+        trial_id="tr_0001",
+        trial_key="k" * 64,
+        run_instance_id=bundle.run_instance_id,
+        run_key=bundle.run_key,
+        dataset_id=bundle.dataset_id,
+        data_watermark=1,
+        hypothesis_id=f"{bundle.signal}@{horizon}",
+        signal=bundle.signal,
+        params_json="{}",
+        horizon=horizon,
+        freq="1h",
+        instruments_json='["A","B"]',
+        n_instruments=2,
+        start_ms=0,
+        end_ms=3_600_000,
+        sharpe=0.2,
+        skewness=0.0,
+        kurtosis=3.0,
+        n_returns=1000,
+        ic_mean=0.05,
+        ic_t=6.0,
+        p_value=1e-9,
+        n_obs=1000,
+        family_size=1,
+        family_n_eff=1.0,
+        created_at="2025-01-01T00:00:00.000000Z",
+        prev_hash="0" * 64,
+        hash="h" * 64,
+    )
+    scope = ScopeSummary(
+        rule="overlapping_data",
+        freq="1h",
+        start_ms=0,
+        end_ms=3_600_000,
+        n_instruments=2,
+        trials_in_scope=unique_trials,
+        unique_trials=unique_trials,
+        this_run=this_run,
+        effective_trials=float(unique_trials),
+        sharpe_variance=0.001 if unique_trials > 1 else None,
+        missing_p_values=0,
+    )
+    return ResearchHistory(
+        ledger=LedgerHead(unique_trials, "h" * 64),
+        hypothesis_id=trial.hypothesis_id,
+        problem=problem,
+        trial=None if problem else trial,
+        scope=None if problem else scope,
+        dsr=dsr,
+        dsr_sr0=0.0,
+        bh_p=bh_p,
+        by_p=by_p,
+        online_alpha=0.05,
+        online_w0=0.025,
+        online_position=unique_trials,
+        online_level=online_level,
+        online_rejected=online_rejected,
+    )
+
+
 def context_for(
     bundle: ValidationBundle,
     *,
@@ -231,6 +311,7 @@ def context_for(
     run: dict[str, Any] | None = None,
     verifier: Any = "default",
     evidence_digest: str | None = None,
+    history: Any = "default",
 ) -> EvaluationContext:
     """The context a service would build for ``bundle``."""
     return EvaluationContext(
@@ -241,6 +322,7 @@ def context_for(
         evidence_digest=evidence_digest or bundle.evidence_digest(),
         evidence_problem=None,
         artifacts=MemoryVerifier(bundle) if verifier == "default" else verifier,
+        history=history_for(bundle) if history == "default" else history,
     )
 
 

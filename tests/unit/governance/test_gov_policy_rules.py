@@ -15,6 +15,7 @@ from gov_factories import (
     MemoryVerifier,
     candidate_for,
     context_for,
+    history_for,
     patched,
     run_row_for,
     strong_bundle,
@@ -39,8 +40,10 @@ NO_ATTESTATION = {
 }
 
 
-def _policy(**level_changes: Any) -> DefaultPolicy:
+def _policy(history: dict[str, Any] | None = None, **level_changes: Any) -> DefaultPolicy:
     config = load_policy_config()
+    if history:
+        config = config.model_copy(update={"history": config.history.model_copy(update=history)})
     if not level_changes:
         return DefaultPolicy(config)
     levels = config.levels.model_copy(
@@ -64,9 +67,17 @@ class Case:
     limits: dict[str, Any] = field(default_factory=dict)
     horizon: int = 4
     missing_artifacts: tuple[str, ...] = ()
+    history: dict[str, Any] = field(default_factory=dict)
 
 
 H = "horizons.1"  # the horizon-4 block of strong_bundle(horizons=(1, 4))
+STRONG = strong_bundle(horizons=(1, 4))
+
+
+def _history(**changes: Any) -> Any:
+    """The candidate's (horizon 4) research history with ``changes``; 20 trials, 2 of this run."""
+    return history_for(STRONG, 4, **{"unique_trials": 20, "this_run": 2, **changes})
+
 
 CASES = {
     # provenance
@@ -205,6 +216,38 @@ CASES = {
         status="candidate",
         ctx={"actor": "carol"},
     ),
+    # the research history (trial ledger)
+    "history_missing": Case("history.ledger", ("not available",), ctx={"history": None}),
+    "history_no_trial": Case(
+        "history.trial",
+        ("no trial momentum@4",),
+        ctx={"history": _history(problem="the trial ledger has no trial momentum@4 of run r")},
+    ),
+    "history_dsr": Case(
+        "history.dsr",
+        ("0.4", "0.95", "trials in scope: 20 (this run: 2)"),
+        ctx={"history": _history(dsr=0.4)},
+    ),
+    "history_dsr_missing": Case(
+        "history.dsr", ("missing", "0.95"), ctx={"history": _history(dsr=None)}
+    ),
+    "history_bh": Case(
+        "history.multiple_testing",
+        ("Benjamini-Hochberg", "0.3", "0.05", "trials in scope: 20 (this run: 2)"),
+        ctx={"history": _history(bh_p=0.3)},
+    ),
+    "history_by": Case(
+        "history.multiple_testing",
+        ("Benjamini-Yekutieli", "0.2", "0.05"),
+        ctx={"history": _history(by_p=0.2)},
+        history={"multiple_testing": "by"},
+    ),
+    "history_lord": Case(
+        "history.online_fdr",
+        ("LORD++", "trial #20 of 20", "level 0.0001"),
+        ctx={"history": _history(online_level=0.0001, online_rejected=False)},
+        history={"multiple_testing": "lord++"},
+    ),
     # the state machine, as a rule
     "skip_a_level": Case("state.transition", ("exploratory -> accepted",), level="accepted"),
     "terminal": Case("state.transition", ("rejected", "terminal"), status="rejected"),
@@ -227,10 +270,11 @@ def _decide(case: Case) -> Decision:
         "evidence_digest": bundle.evidence_digest(),
         "evidence_problem": None,
         "artifacts": base.artifacts,
+        "history": _history(),
     }
     values.update(case.ctx)
     ctx = EvaluationContext(**values)
-    return _policy(**case.limits).evaluate(candidate, bundle, case.level, ctx)
+    return _policy(case.history, **case.limits).evaluate(candidate, bundle, case.level, ctx)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -11,6 +11,7 @@ from crypto_analyzer.db.schema import (
     experiments,
     governance,
     ingest,
+    ledger,
     lineage,
     market,
 )
@@ -37,6 +38,7 @@ from crypto_analyzer.db.schema.governance import (
     signing_keys,
 )
 from crypto_analyzer.db.schema.ingest import ingest_rejects, ingest_runs, provider_health
+from crypto_analyzer.db.schema.ledger import trial_ledger
 from crypto_analyzer.db.schema.lineage import artifact_edges, artifact_lineage
 from crypto_analyzer.db.schema.market import (
     bars,
@@ -52,6 +54,7 @@ APPEND_ONLY_TABLES = (
     "eligibility_reports",
     "artifact_lineage",
     "artifact_edges",
+    "trial_ledger",
 )
 """Tables whose rows can never be updated or deleted (enforced by triggers in the migrations)."""
 
@@ -76,6 +79,7 @@ __all__ = [
     "ingest_rejects",
     "ingest_runs",
     "instruments",
+    "ledger",
     "lineage",
     "market",
     "metadata",
@@ -92,6 +96,7 @@ __all__ = [
     "sweep_families",
     "sweep_hypotheses",
     "tenants",
+    "trial_ledger",
     "universe_churn",
     "universe_members",
     "universe_snapshots",

@@ -33,7 +33,7 @@ __all__ = [
 
 CANDIDATE_STATUSES = ("exploratory", "candidate", "accepted", "rejected", "revoked")
 ELIGIBILITY_LEVELS = ("candidate", "accepted")
-EVENT_TYPES = ("created", "evaluated", "promoted", "rejected", "revoked")
+EVENT_TYPES = ("created", "evaluated", "promoted", "rejected", "revoked", "restated")
 SIGNING_ALGORITHMS = ("ed25519",)
 
 promotion_candidates = sa.Table(
@@ -77,6 +77,7 @@ eligibility_reports = sa.Table(
     sa.Column("warnings_json", sa.Text(), nullable=False),
     sa.Column("actor", sa.Text(), nullable=False),
     sa.Column("created_at", sa.Text(), nullable=False),
+    sa.Column("history_json", sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint("tenant_id", "report_id"),
     sa.Index(None, "tenant_id", "candidate_id"),
     text_enum_check("level", ELIGIBILITY_LEVELS, "level"),

@@ -17,6 +17,7 @@ from crypto_analyzer.governance.policy.base import (
 from crypto_analyzer.governance.policy.combine import PolicySet, guarded_evaluate
 from crypto_analyzer.governance.policy.config import (
     ExternalServiceConfig,
+    HistorySettings,
     LevelThresholds,
     PolicyConfig,
     ProvenanceConfig,
@@ -40,6 +41,7 @@ __all__ = [
     "DefaultPolicy",
     "EvaluationContext",
     "ExternalServiceConfig",
+    "HistorySettings",
     "HttpDecisionPolicy",
     "LevelThresholds",
     "Policy",

@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from crypto_analyzer.governance.evidence import EvidenceArtifact, ValidationBundle
 from crypto_analyzer.governance.records import CandidateRecord
+from crypto_analyzer.governance.research_history import ResearchHistory
 
 __all__ = [
     "ArtifactVerifier",
@@ -86,6 +87,8 @@ class EvaluationContext:
 
     ``evidence_problem`` explains why ``evidence`` is ``None`` (missing lineage row, hash mismatch,
     schema error); ``evidence_digest`` is the digest of the bundle that was actually loaded.
+    ``history`` is the candidate's trial judged against the tenant's trial ledger (``None`` when it
+    could not be computed, which the history rules turn into a denial).
     """
 
     tenant_id: str
@@ -95,6 +98,7 @@ class EvaluationContext:
     evidence_digest: str | None
     evidence_problem: str | None
     artifacts: ArtifactVerifier | None
+    history: ResearchHistory | None = None
 
     def to_dict(self) -> dict[str, Any]:
         run = (
@@ -108,6 +112,7 @@ class EvaluationContext:
             "evidence_digest": self.evidence_digest,
             "evidence_problem": self.evidence_problem,
             "first_promoter": self.first_promoter,
+            "history": None if self.history is None else self.history.to_dict(),
             "run": run,
             "tenant_id": self.tenant_id,
         }

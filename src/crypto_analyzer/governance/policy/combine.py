@@ -14,11 +14,20 @@ from typing import Any
 from crypto_analyzer.core.hashing import sha256_json
 from crypto_analyzer.governance.evidence import ValidationBundle
 from crypto_analyzer.governance.policy.base import Decision, EvaluationContext, Policy, Reason
+from crypto_analyzer.governance.policy.config import HistorySettings
 from crypto_analyzer.governance.records import CandidateRecord
 
 __all__ = ["PolicySet", "guarded_evaluate"]
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
+DEFAULT_HISTORY = HistorySettings(
+    scope="overlapping_data",
+    multiple_testing="bh",
+    online_alpha=0.05,
+    online_w0=0.025,
+    on_restatement="require_reevaluation",
+)
+"""Research-history settings of a set built without a policy file (the packaged defaults)."""
 
 
 def _identity(policy: Any) -> tuple[str, str]:
@@ -108,7 +117,11 @@ def guarded_evaluate(
 
 
 class PolicySet:
-    """Members combined deny-overrides. ``policy_id``/``digest`` identify the whole set."""
+    """Members combined deny-overrides. ``policy_id``/``digest`` identify the whole set.
+
+    ``history`` tells the governance service how to gather the research history every member
+    receives in the evaluation context (which trials are in scope; the online FDR budget).
+    """
 
     def __init__(
         self,
@@ -117,6 +130,7 @@ class PolicySet:
         policy_id: str | None = None,
         digest: str | None = None,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        history: HistorySettings = DEFAULT_HISTORY,
     ) -> None:
         if timeout_seconds <= 0:
             raise ValueError(f"timeout_seconds must be > 0, got {timeout_seconds}")
@@ -124,6 +138,7 @@ class PolicySet:
         self._policy_id = policy_id
         self._digest = digest
         self.timeout_seconds = timeout_seconds
+        self.history = history
 
     @property
     def members(self) -> tuple[Policy, ...]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from crypto_analyzer.core.hashing import sha256_json
 from crypto_analyzer.core.versions import ENGINE_VERSION, SEED_VERSION, SPEC_VERSION
@@ -23,7 +23,9 @@ from crypto_analyzer.governance.errors import PolicyConfigError
 
 __all__ = [
     "DEFAULT_POLICY_RESOURCE",
+    "POLICY_SCHEMA_VERSION",
     "ExternalServiceConfig",
+    "HistorySettings",
     "LevelThresholds",
     "PolicyConfig",
     "ProvenanceConfig",
@@ -32,6 +34,8 @@ __all__ = [
 ]
 
 DEFAULT_POLICY_RESOURCE = "default_policy.toml"
+POLICY_SCHEMA_VERSION = 2
+"""Policy files this code reads. Version 2 added ``[history]``: the research-history rules."""
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -101,6 +105,36 @@ class ExternalServiceConfig(_Config):
         return value
 
 
+class HistorySettings(_Config):
+    """How a candidate is judged against the research history (the tenant's trial ledger).
+
+    ``scope`` says which trials count: ``overlapping_data`` — every trial of the tenant on the same
+    frequency whose instruments and time range overlap the candidate's —, or ``tenant`` — every
+    trial of the tenant. ``multiple_testing`` picks the correction the gate applies over the
+    scope: Benjamini–Hochberg (``bh``) or Benjamini–Yekutieli (``by``) on the scope's p-values, or
+    the online procedure LORD++ (``lord++``) over the scope's trials in the order they were tested,
+    which spends a fixed error budget (``online_alpha``, initial wealth ``online_w0``) over the
+    life of a research programme. ``on_restatement`` says what happens when market data a
+    candidate's run used was restated afterwards: ``warn`` records it, ``require_reevaluation``
+    denies promotion until the research is rerun on the current data.
+    """
+
+    scope: Literal["overlapping_data", "tenant"]
+    multiple_testing: Literal["bh", "by", "lord++"]
+    online_alpha: Annotated[float, Field(gt=0.0, lt=1.0)]
+    online_w0: Annotated[float, Field(gt=0.0, lt=1.0)]
+    on_restatement: Literal["warn", "require_reevaluation"]
+
+    @model_validator(mode="after")
+    def _wealth_within_budget(self) -> HistorySettings:
+        if self.online_w0 > self.online_alpha:
+            raise ValueError(
+                f"online_w0 {self.online_w0} exceeds online_alpha {self.online_alpha}; "
+                "the initial wealth is part of the error budget"
+            )
+        return self
+
+
 class Levels(_Config):
     candidate: LevelThresholds
     accepted: LevelThresholds
@@ -110,11 +144,12 @@ class PolicyConfig(_Config):
     """A whole policy file."""
 
     policy_id: Annotated[str, Field(min_length=1, max_length=200)]
-    schema_version: Literal[1]
+    schema_version: Literal[2]
     timeout_seconds: Annotated[float, Field(gt=0.0, le=600.0)]
     """Longest a single member policy may take before its silence counts as a deny."""
     provenance: ProvenanceConfig
     levels: Levels
+    history: HistorySettings
     plugins: tuple[str, ...] = ()
     """Names of registered policies (entry points or programmatic) that join the set."""
     plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -138,6 +173,12 @@ def parse_policy_config(text: str, *, source: str = "policy file") -> PolicyConf
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyConfigError(f"{source} is not valid TOML: {exc}", "fix the syntax") from None
+    if document.get("schema_version") == 1:
+        raise PolicyConfigError(
+            f"{source} has schema_version 1, which predates the research-history rules",
+            "add a [history] table (copy it from the packaged default_policy.toml) and set "
+            f"schema_version = {POLICY_SCHEMA_VERSION}",
+        )
     try:
         return PolicyConfig.model_validate(_lists_to_tuples(document))
     except pydantic.ValidationError as exc:

@@ -19,6 +19,7 @@ from crypto_analyzer.governance.policy.rules import (
     check_duties,
     check_effect,
     check_execution,
+    check_history,
     check_lifecycle,
     check_provenance,
     check_regime,
@@ -31,7 +32,8 @@ __all__ = ["DefaultPolicy"]
 
 
 class DefaultPolicy:
-    """Provenance, sample, effect, data snooping, execution, regime, causality and duties."""
+    """Provenance, sample, effect, data snooping, execution, regime, causality, duties and the
+    research history (the candidate judged against every trial in its scope)."""
 
     def __init__(self, config: PolicyConfig) -> None:
         self._config = config
@@ -86,10 +88,12 @@ class DefaultPolicy:
             level=level,
             limits=self._config.thresholds(level),
             provenance=self._config.provenance,
+            history=self._config.history,
             ctx=ctx,
         )
         self._guarded(out, "provenance", lambda: check_provenance(inputs, out))
         self._guarded(out, "causality", lambda: check_causality(inputs, out))
+        self._guarded(out, "history", lambda: check_history(inputs, out))
         horizon = evidence.horizon(candidate.horizon)
         if horizon is None:
             found = ", ".join(str(item.horizon) for item in evidence.horizons)

@@ -101,6 +101,7 @@ def build_policy_set(config: PolicyConfig, registry: PolicyRegistry | None = Non
         policy_id=config.policy_id,
         digest=config.digest(),
         timeout_seconds=config.timeout_seconds,
+        history=config.history,
     )
 
 

@@ -46,6 +46,7 @@ from crypto_analyzer.stats import (
     family_tests,
     pbo_cscv,
     probabilistic_sharpe_ratio,
+    sharpe_moments,
     sup_f_test,
 )
 
@@ -92,6 +93,9 @@ class HypothesisResult:
     max_participation: float | None
     net_returns: pd.Series
     execution: dict[str, Any]
+    return_moments: tuple[float, float, float, int] | None = None
+    """(per-period Sharpe, skewness, non-excess kurtosis, n) of the OOS net returns the DSR used;
+    ``None`` when they could not be computed. The trial ledger records them."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,8 @@ class ReportComputation:
     """All results of a report run before anything is written."""
 
     n_assets: int
+    assets: tuple[str, ...]
+    """The universe the hypotheses were tested on (chosen before the first test block)."""
     period: tuple[int, int]
     plan: SplitPlan
     attestation: dict[str, Any]
@@ -286,7 +292,9 @@ def compute_report(
         key = hypothesis_id(signal, horizon)
         series = returns_matrix[key].to_numpy() if key in returns_matrix else np.array([])
         dsr = psr = None
-        if series.size >= 3 and np.ptp(series) > 0 and len(trial_sharpes) >= 2:
+        usable = series.size >= 3 and np.ptp(series) > 0
+        moments = sharpe_moments(series.astype(float)) if usable else None
+        if usable and len(trial_sharpes) >= 2:
             dsr = float(
                 deflated_sharpe_ratio(
                     series, trial_sharpes=trial_sharpes.to_numpy(), n_trials=max(effective, 1.0)
@@ -314,11 +322,13 @@ def compute_report(
             max_participation=target["max_participation"] if target else None,
             net_returns=net[(signal, horizon)],
             execution=execution,
+            return_moments=moments,
         )
     breaks = _break_diagnostics(oos, columns, run_key, seeds)
     times = panel.times
     return ReportComputation(
         n_assets=int(panel.shape[1]),
+        assets=tuple(str(asset) for asset in panel.assets),
         period=(int(times[0]), int(times[-1])),
         plan=plan,
         attestation=evaluation.attestation,

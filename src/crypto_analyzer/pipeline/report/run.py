@@ -54,6 +54,7 @@ from crypto_analyzer.pipeline.report.compute import (
 )
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.render import render_html, render_markdown
+from crypto_analyzer.pipeline.report.trials import record_trials, run_trials
 from crypto_analyzer.pipeline.report.writer import MANIFEST_NAME, RunArtifacts
 from crypto_analyzer.stats import family_summary, pbo_summary
 
@@ -147,6 +148,13 @@ def run_report(
                     f"the report config does not fit this dataset: {exc}",
                     "adjust --test-size/--min-train-size/--horizons or ingest more data",
                 ) from exc
+            # Every hypothesis tested counts from now on, whatever happens to the rest of the run.
+            step("trial ledger")
+            history = record_trials(
+                engine,
+                tenant_id=settings.tenant,
+                trials=run_trials(computation, config, key, instance, dataset),
+            )
             step("artifacts")
             written = RunArtifacts(artifacts_store, instance)
             summary, bundles = _write_artifacts(
@@ -158,6 +166,7 @@ def run_report(
                 instance,
                 dataset,
                 [use.factor_run_id for use in factor_fits.used],
+                history,
             )
             with engine.begin() as connection:
                 record_lineage(
@@ -243,6 +252,7 @@ def _write_artifacts(
     instance: str,
     dataset: DatasetIdentity,
     factor_run_ids: list[str],
+    history: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, ValidationBundle]]:
     digest = config_digest(resolved)
     base_edges = (("uses_dataset", dataset.dataset_id.value), ("uses_config", digest))
@@ -288,6 +298,7 @@ def _write_artifacts(
                      artifact_type="break_diagnostics", schema_version="1",
                      edges=(("derived_from", "ic/oos_ic.csv"),))  # fmt: skip
     summary = _summary(computation, config, key, instance, dataset, digest, factor_run_ids)
+    summary["research_history"] = history
     figure_bytes = _figures(computation)
     for name, data in figure_bytes.items():
         written.put(f"figures/{name}.png", data, artifact_type="figure")

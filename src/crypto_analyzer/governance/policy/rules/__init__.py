@@ -7,6 +7,7 @@ from crypto_analyzer.governance.policy.rules.causality import check_causality
 from crypto_analyzer.governance.policy.rules.duties import check_duties
 from crypto_analyzer.governance.policy.rules.effect import check_effect
 from crypto_analyzer.governance.policy.rules.execution import check_execution, check_regime
+from crypto_analyzer.governance.policy.rules.history import check_history
 from crypto_analyzer.governance.policy.rules.lifecycle import check_lifecycle
 from crypto_analyzer.governance.policy.rules.provenance import check_provenance
 from crypto_analyzer.governance.policy.rules.sample import check_sample
@@ -19,6 +20,7 @@ __all__ = [
     "check_duties",
     "check_effect",
     "check_execution",
+    "check_history",
     "check_lifecycle",
     "check_provenance",
     "check_regime",

@@ -6,7 +6,11 @@ from dataclasses import dataclass, field
 
 from crypto_analyzer.governance.evidence import ValidationBundle
 from crypto_analyzer.governance.policy.base import EvaluationContext, Reason
-from crypto_analyzer.governance.policy.config import LevelThresholds, ProvenanceConfig
+from crypto_analyzer.governance.policy.config import (
+    HistorySettings,
+    LevelThresholds,
+    ProvenanceConfig,
+)
 from crypto_analyzer.governance.records import CandidateRecord
 
 __all__ = ["Findings", "RuleInputs", "fmt"]
@@ -30,6 +34,7 @@ class RuleInputs:
     level: str
     limits: LevelThresholds
     provenance: ProvenanceConfig
+    history: HistorySettings
     ctx: EvaluationContext
 
 
