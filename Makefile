@@ -44,6 +44,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_stats.py
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_report.py
+	$(BIN)/python benchmarks/bench_history.py
 
 golden: install
 	COLUMNS=120 bash scripts/golden_run.sh
