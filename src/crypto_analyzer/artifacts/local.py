@@ -9,8 +9,9 @@ The store never follows a symbolic link inside its root. A link planted there (`
 the root one directory at a time with ``O_NOFOLLOW`` and ``dir_fd`` (the ``openat`` pattern), so
 no path is ever resolved through a link, not even between a check and the write; directories are
 created with ``mkdir`` relative to their parent's descriptor, which does not follow links either.
-A link found on the way is refused with an :class:`ArtifactStoreError` naming it. The root itself
-is resolved once, when the store is opened: it is the operator's choice of location.
+A link found on the way is refused with an :class:`ArtifactStoreError` naming it; as defence in
+depth, the directory's real path must then equal ``root/…`` exactly. The root itself is resolved
+once, when the store is opened: it is the operator's choice of location.
 """
 
 from __future__ import annotations
@@ -96,10 +97,18 @@ class LocalArtifactStore(ArtifactStore):
                     raise self._refusal(current, segments[: depth + 1], exc) from exc
                 os.close(current)
                 current = child
+            self._check_real_path(segments)
         except BaseException:
             os.close(current)
             raise
         return current
+
+    def _check_real_path(self, segments: list[str]) -> None:
+        """Defence in depth after the walk: the directory's real path must be exactly
+        ``root/segments…``, so every parent resolves under the real root through no link."""
+        expected = os.path.join(self.root, *segments)
+        if os.path.realpath(expected) != expected:
+            raise _link_refused(self.url, "/".join(segments))
 
     def _refusal(self, parent: int | None, segments: list[str], exc: OSError) -> ArtifactStoreError:
         """Why opening ``segments`` as a directory failed, naming the offending path."""

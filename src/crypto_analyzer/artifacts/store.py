@@ -183,8 +183,8 @@ def check_key(key: str, *, max_bytes: int = MAX_KEY_BYTES) -> str:
         if len(segment.encode("utf-8")) > MAX_SEGMENT_BYTES:
             _refuse(key, f"segment {_short(segment)} is longer than {MAX_SEGMENT_BYTES} bytes")
         if segment.startswith(RESERVED_SEGMENT_PREFIX):
-            _refuse(key, f"segment {_short(segment)} uses the reserved prefix "
-                         f"{RESERVED_SEGMENT_PREFIX!r}")  # fmt: skip
+            reserved = RESERVED_SEGMENT_PREFIX
+            _refuse(key, f"segment {_short(segment)} uses the reserved prefix {reserved!r}")
     return key
 
 
