@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from crypto_analyzer.artifacts.location import parse_location
-from crypto_analyzer.artifacts.store import ArtifactStore
-from crypto_analyzer.core.errors import ConfigError, DatabaseError
+from crypto_analyzer.artifacts.store import MAX_KEY_BYTES, ArtifactStore
+from crypto_analyzer.core.errors import ArtifactStoreError, ConfigError
 
 __all__ = ["GCS_ENDPOINT", "S3ArtifactStore"]
 
@@ -63,6 +63,11 @@ class S3ArtifactStore(ArtifactStore):
     def from_gcs_url(cls, url: str, **options: Any) -> S3ArtifactStore:
         return cls(url, endpoint_url=options.get("endpoint_url") or GCS_ENDPOINT, region="auto")
 
+    @property
+    def max_key_bytes(self) -> int:
+        """S3's 1,024-byte object-key limit, less what the store's prefix takes."""
+        return MAX_KEY_BYTES - (len(self.prefix.encode("utf-8")) + 1 if self.prefix else 0)
+
     def _object_key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
 
@@ -70,7 +75,7 @@ class S3ArtifactStore(ArtifactStore):
         return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
     def _create(self, key: str, data: bytes) -> bool:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             self._s3.put_object(
@@ -79,35 +84,46 @@ class S3ArtifactStore(ArtifactStore):
         except ClientError as exc:
             if self._error_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
                 return False
-            raise DatabaseError(f"cannot write {self.uri_for(key)}: {exc}") from exc
+            raise ArtifactStoreError(f"cannot write {self.uri_for(key)}: {exc}") from exc
+        except BotoCoreError as exc:  # endpoint unreachable, credentials missing, …
+            raise ArtifactStoreError(f"cannot write {self.uri_for(key)}: {exc}") from exc
         return True
 
     def _read(self, key: str) -> bytes | None:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             response = self._s3.get_object(Bucket=self.bucket, Key=self._object_key(key))
         except ClientError as exc:
             if self._error_code(exc) in ("NoSuchKey", "404", "NotFound"):
                 return None
-            raise DatabaseError(f"cannot read {self.uri_for(key)}: {exc}") from exc
+            raise ArtifactStoreError(f"cannot read {self.uri_for(key)}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise ArtifactStoreError(f"cannot read {self.uri_for(key)}: {exc}") from exc
         return bytes(response["Body"].read())
 
     def _exists(self, key: str) -> bool:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             self._s3.head_object(Bucket=self.bucket, Key=self._object_key(key))
         except ClientError as exc:
             if self._error_code(exc) in ("NoSuchKey", "404", "NotFound"):
                 return False
-            raise DatabaseError(f"cannot stat {self.uri_for(key)}: {exc}") from exc
+            raise ArtifactStoreError(f"cannot stat {self.uri_for(key)}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise ArtifactStoreError(f"cannot stat {self.uri_for(key)}: {exc}") from exc
         return True
 
     def _list(self, prefix: str) -> list[str]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         base = f"{self.prefix}/" if self.prefix else ""
         keys: list[str] = []
         paginator = self._s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=base + prefix):
-            keys.extend(item["Key"][len(base) :] for item in page.get("Contents", []))
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=base + prefix):
+                keys.extend(item["Key"][len(base) :] for item in page.get("Contents", []))
+        except (BotoCoreError, ClientError) as exc:
+            raise ArtifactStoreError(f"cannot list {self.uri_for(prefix)}: {exc}") from exc
         return keys

@@ -1,10 +1,11 @@
 """The artifact store contract and the registry that picks a backend by URL scheme.
 
-The base class owns everything that must be identical across backends: key validation (relative,
-no ``..``, no empty segments), SHA-256 of the bytes, and create-only semantics — putting the same
-bytes under an existing key is a no-op that returns the same reference, different bytes are an
-:class:`ArtifactConflictError`. Backends only move bytes (``_create``, ``_read``, ``_exists``,
-``_list``), so a new backend cannot weaken those guarantees.
+The base class owns everything that must be identical across backends: key validation (one
+function, :func:`check_key`, for every backend and every operation), SHA-256 of the bytes, and
+create-only semantics — putting the same bytes under an existing key is a no-op that returns the
+same reference, different bytes are an :class:`ArtifactConflictError`. Backends only move bytes
+(``_create``, ``_read``, ``_exists``, ``_list``) and state how long a key they can hold
+(``max_key_bytes``), so a new backend cannot weaken those guarantees.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from __future__ import annotations
 import abc
 import hashlib
 import io
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
 from crypto_analyzer.core.errors import (
     ArtifactConflictError,
@@ -26,13 +28,32 @@ from crypto_analyzer.core.errors import (
 from crypto_analyzer.core.settings import Settings
 
 __all__ = [
+    "MAX_KEY_BYTES",
+    "MAX_SEGMENT_BYTES",
+    "RESERVED_SEGMENT_PREFIX",
     "ArtifactRef",
     "ArtifactStore",
+    "check_key",
     "open_settings_store",
     "open_store",
     "register_store",
     "registered_schemes",
 ]
+
+MAX_KEY_BYTES = 1024
+"""Longest key, in UTF-8 bytes: S3's object-key limit, so a key valid on one backend is valid on
+all. A backend that prefixes keys (an S3 prefix, a local root) offers less (``max_key_bytes``)."""
+
+MAX_SEGMENT_BYTES = 255
+"""Longest segment between two ``/``, in UTF-8 bytes: NAME_MAX of ext4, XFS, APFS and NTFS."""
+
+RESERVED_SEGMENT_PREFIX = ".tmp-"
+"""Segments starting with this are the local store's in-flight temporary files, hidden from
+``list``; a key using it could never be listed, so it is refused on every backend."""
+
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+"""Unicode categories refused in keys: control characters (NUL, newline, DEL, C1), invisible
+format characters (bidirectional overrides that disguise a name), surrogates, line separators."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +79,7 @@ class ArtifactStore(abc.ABC):
 
     def put(self, key: str, data: bytes) -> ArtifactRef:
         """Store ``data`` under ``key`` unless it is already there; never overwrite other bytes."""
-        checked = _check_key(key)
+        checked = self._checked(key)
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"artifact data must be bytes, got {type(data).__name__}")
         payload = bytes(data)
@@ -74,7 +95,7 @@ class ArtifactStore(abc.ABC):
 
     def get(self, key: str) -> bytes:
         """The bytes under ``key``; :class:`NotFoundError` when absent."""
-        checked = _check_key(key)
+        checked = self._checked(key)
         data = self._read(checked)
         if data is None:
             raise NotFoundError(f"artifact {self.uri_for(checked)} does not exist")
@@ -85,7 +106,7 @@ class ArtifactStore(abc.ABC):
         return io.BytesIO(self.get(key))
 
     def exists(self, key: str) -> bool:
-        return self._exists(_check_key(key))
+        return self._exists(self._checked(key))
 
     def ref(self, key: str) -> ArtifactRef:
         """Reference of a stored artifact (hash computed from the stored bytes)."""
@@ -95,11 +116,19 @@ class ArtifactStore(abc.ABC):
     def list(self, prefix: str = "") -> list[str]:
         """Keys under ``prefix``, sorted."""
         if prefix:
-            _check_key(prefix.rstrip("/"))
+            self._checked(prefix[:-1] if prefix.endswith("/") else prefix)
         return sorted(self._list(prefix))
 
     def uri_for(self, key: str) -> str:
         return f"{self.url}/{key}"
+
+    @property
+    def max_key_bytes(self) -> int:
+        """Longest key this store holds, in UTF-8 bytes (never more than ``MAX_KEY_BYTES``)."""
+        return MAX_KEY_BYTES
+
+    def _checked(self, key: str) -> str:
+        return check_key(key, max_bytes=self.max_key_bytes)
 
     # -- backend hooks ------------------------------------------------------------------------
 
@@ -118,16 +147,60 @@ class ArtifactStore(abc.ABC):
     def _list(self, prefix: str) -> list[str]: ...
 
 
-def _check_key(key: str) -> str:
-    if not isinstance(key, str) or not key:
-        raise ValidationError(f"artifact key must be a non-empty string, got {key!r}")
-    parts = key.split("/")
-    if key.startswith("/") or "\\" in key or any(part in ("", ".", "..") for part in parts):
-        raise ValidationError(
-            f"artifact key {key!r} is not a clean relative path",
-            "use segments separated by '/', without '..', '.', empty segments or a leading '/'",
-        )
+def check_key(key: str, *, max_bytes: int = MAX_KEY_BYTES) -> str:
+    """``key`` if it is a clean relative key; otherwise a :class:`ValidationError` naming the rule.
+
+    The rules, the same for every backend: a non-empty string of valid UTF-8 text, at most
+    ``max_bytes`` bytes, without control or invisible format characters (NUL included); relative
+    (no leading ``/``), ``/``-separated (no backslash), no trailing ``/``, no empty, ``.`` or ``..``
+    segment, no segment longer than ``MAX_SEGMENT_BYTES`` bytes or starting with
+    ``RESERVED_SEGMENT_PREFIX``.
+    """
+    if not isinstance(key, str):
+        raise ValidationError(f"artifact key must be a string, got {type(key).__name__}")
+    if not key:
+        raise ValidationError("artifact key '' is refused: it is empty", _HINT)
+    try:
+        encoded = key.encode("utf-8")
+    except UnicodeEncodeError:
+        _refuse(key, "it is not valid UTF-8 text (it holds a lone surrogate)")
+    for position, char in enumerate(key):
+        if unicodedata.category(char) in _REFUSED_CATEGORIES:
+            _refuse(key, f"it holds a control or format character U+{ord(char):04X} at {position}")
+    if len(encoded) > max_bytes:
+        _refuse(key, f"it is {len(encoded)} bytes long, this store holds at most {max_bytes}")
+    if key.startswith("/"):
+        _refuse(key, "it is absolute (starts with '/')")
+    if "\\" in key:
+        _refuse(key, "it contains a backslash; segments are separated by '/'")
+    if key.endswith("/"):
+        _refuse(key, "it has a trailing '/'")
+    for segment in key.split("/"):
+        if not segment:
+            _refuse(key, "it has an empty segment ('//')")
+        if segment in (".", ".."):
+            _refuse(key, "it has a '.' or '..' segment")
+        if len(segment.encode("utf-8")) > MAX_SEGMENT_BYTES:
+            _refuse(key, f"segment {_short(segment)} is longer than {MAX_SEGMENT_BYTES} bytes")
+        if segment.startswith(RESERVED_SEGMENT_PREFIX):
+            reserved = RESERVED_SEGMENT_PREFIX
+            _refuse(key, f"segment {_short(segment)} uses the reserved prefix {reserved!r}")
     return key
+
+
+_HINT = (
+    "use '/'-separated segments of printable text, each at most "
+    f"{MAX_SEGMENT_BYTES} bytes, without '.', '..', empty segments or a leading '/'"
+)
+
+
+def _short(text: str) -> str:
+    """``repr`` of ``text``, cut to stay readable in one line of an error message."""
+    return repr(text) if len(text) <= 80 else f"{text[:60]!r}… ({len(text)} characters)"
+
+
+def _refuse(key: str, rule: str) -> NoReturn:
+    raise ValidationError(f"artifact key {_short(key)} is refused: {rule}", _HINT)
 
 
 StoreFactory = Callable[..., ArtifactStore]

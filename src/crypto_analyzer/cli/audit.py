@@ -132,5 +132,14 @@ def verify_command(*, db: DbUrlOpt = None, tenant: TenantOpt = None, json: JsonO
             )
         else:
             stdout.print("audit verify: ok")
+        if report.orphans:
+            stdout.print(
+                _table(
+                    f"{len(report.orphans)} orphan file(s): in the store, referenced by no lineage "
+                    "row (left by interrupted or failed runs; not a finding)",
+                    [orphan.to_dict() for orphan in report.orphans],
+                    ("run_instance_id", "run_status", "key"),
+                )
+            )
     if not report.ok:
         raise typer.Exit(code=1)

@@ -16,6 +16,7 @@ __all__ = [
     "SEED_VERSION",
     "SPEC_VERSION",
     "AppendOnlyViolation",
+    "ArtifactStoreError",
     "CanonicalJSONError",
     "ConfigError",
     "CryptoAnalyzerError",
@@ -51,6 +52,7 @@ __all__ = [
 
 _HOME = {
     "AppendOnlyViolation": "errors",
+    "ArtifactStoreError": "errors",
     "COMPONENT_SALTS": "seeding",
     "CanonicalJSONError": "canonical_json",
     "ConfigError": "errors",

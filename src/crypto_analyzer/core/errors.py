@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "AppendOnlyViolation",
     "ArtifactConflictError",
+    "ArtifactStoreError",
     "ConfigError",
     "CryptoAnalyzerError",
     "DatabaseError",
@@ -76,3 +77,11 @@ class DatasetIdentityError(CryptoAnalyzerError):
 
 class ArtifactConflictError(CryptoAnalyzerError):
     """A put would overwrite an existing artifact with different bytes (stores are create-only)."""
+
+
+class ArtifactStoreError(CryptoAnalyzerError):
+    """The artifact store refused or failed an operation on a valid key.
+
+    A symbolic link planted inside a local store, a file where a directory belongs, a full disk or
+    an unreachable S3 endpoint: the store never passes on a raw ``OSError`` or client exception.
+    """

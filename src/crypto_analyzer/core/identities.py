@@ -147,18 +147,24 @@ def run_key(
     )
 
 
-def run_instance_id(run_key_value: str) -> str:
+def run_instance_id(run_key_value: str, *, attempt: int = 0) -> str:
     """A UUIDv7-formatted id: 48-bit millisecond time prefix, so ids sort by start time.
 
-    With a pinned clock the 74 random bits come from SHA-256 of (run key, pinned time), which makes
-    the id reproducible; otherwise they come from the operating system's entropy.
+    With a pinned clock the 74 random bits come from SHA-256 of (run key, pinned time, attempt),
+    which makes the id reproducible; otherwise they come from the operating system's entropy.
+    ``attempt`` numbers the executions of one run key at one pinned instant: a rerun after a
+    crash (whose ``running`` row still holds attempt 0) takes the next free attempt, so it gets
+    its own, still reproducible, id. Attempt 0 hashes exactly what ids always hashed.
     """
+    if attempt < 0:
+        raise ValueError(f"attempt must be >= 0, got {attempt}")
     moment = now()
     millis = to_ms(moment)
     if is_pinned():
-        entropy = hashlib.sha256(
-            canonical_bytes({"run_key": run_key_value, "time_ms": millis})
-        ).digest()[:10]
+        material: dict[str, object] = {"run_key": run_key_value, "time_ms": millis}
+        if attempt:
+            material["attempt"] = attempt
+        entropy = hashlib.sha256(canonical_bytes(material)).digest()[:10]
     else:
         entropy = os.urandom(10)
     rand = int.from_bytes(entropy, "big")

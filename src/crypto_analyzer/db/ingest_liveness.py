@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from crypto_analyzer.core.clock import now, to_iso
 from crypto_analyzer.db.schema import ingest_runs
 
-__all__ = ["ClosedRun", "close_dead_runs", "process_owner"]
+__all__ = ["ClosedRun", "close_dead_runs", "process_alive", "process_owner"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,7 @@ def close_dead_runs(connection: Connection, *, tenant_id: str) -> list[ClosedRun
     closed: list[ClosedRun] = []
     stamp = to_iso(now())
     for run_id, owner in candidates:
-        if _alive(int(owner)):
+        if process_alive(int(owner)):
             continue
         reason = (
             f"interrupted: process {owner} on {host} ended without finishing the run "
@@ -78,7 +78,8 @@ def close_dead_runs(connection: Connection, *, tenant_id: str) -> list[ClosedRun
     return closed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with ``pid`` exists on this host (signal 0 probes without signalling)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

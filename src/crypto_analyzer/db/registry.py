@@ -1,7 +1,9 @@
 """Experiment registry: runs, their metrics and artifacts, in the main database.
 
-A run row is written when the run starts (status ``running``) and closed with its metrics when it
-ends, so a crash leaves an honest ``running``/``failed`` row instead of nothing. Reads accept a
+A run row is written when the run starts (status ``running``, with the pid and host that own it)
+and closed with its metrics when it ends, so a crash leaves an honest ``running``/``failed`` row
+instead of nothing; a ``running`` row whose process died is closed as ``interrupted`` by the next
+run on its host (``db.run_liveness``). Reads accept a
 unique prefix of a run instance id, which is how people type them.
 """
 
@@ -20,6 +22,7 @@ from crypto_analyzer.core.clock import now, to_iso
 from crypto_analyzer.core.errors import NotFoundError, ValidationError
 from crypto_analyzer.core.identities import DatasetId, config_digest
 from crypto_analyzer.core.versions import ENGINE_VERSION, SEED_VERSION, SPEC_VERSION
+from crypto_analyzer.db.ingest_liveness import process_owner
 from crypto_analyzer.db.schema import run_artifacts, run_metrics, runs
 from crypto_analyzer.db.schema.experiments import RUN_STATUSES
 
@@ -92,7 +95,8 @@ def start_run(
     hypothesis: str | None = None,
     tags: Sequence[str] = (),
 ) -> None:
-    """Insert the run row with status ``running``."""
+    """Insert the run row with status ``running``, owned by this process (pid and host)."""
+    pid, host = process_owner()
     connection.execute(
         runs.insert().values(
             tenant_id=tenant_id,
@@ -110,6 +114,8 @@ def start_run(
             actor=actor,
             status="running",
             started_at=to_iso(now()),
+            pid=pid,
+            host=host,
         )
     )
 
@@ -125,7 +131,8 @@ def finish_run(
 ) -> None:
     """Close a run: final status, finish time, metrics (non-finite values stored as NULL)."""
     if status not in RUN_STATUSES or status == "running":
-        raise ValidationError(f"final run status {status!r} is not one of succeeded, failed")
+        allowed = ", ".join(value for value in RUN_STATUSES if value != "running")
+        raise ValidationError(f"final run status {status!r} is not one of {allowed}")
     updated = connection.execute(
         runs.update()
         .where(runs.c.tenant_id == tenant_id, runs.c.run_instance_id == run_instance_id)

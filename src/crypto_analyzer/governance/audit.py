@@ -6,8 +6,10 @@ assumes nothing is trustworthy: it recomputes the tenant's event hash chain and 
 hash chain (and checks that every eligibility report's judged ledger head is still in the
 ledger), checks that every trigger the migrations create is present, cross-checks statuses,
 reports and events against each other (which exposes a deleted *last* event the chain alone
-cannot), re-hashes every lineage artifact in the store, and checks that accepted candidates have
-complete lineage. It never writes.
+cannot), re-hashes every lineage artifact in the store, compares every run's lineage rows and
+edges with the run's manifest and lists store files no lineage references
+(``governance.lineage_audit``), and checks that accepted candidates have complete lineage. It
+never writes.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from crypto_analyzer.governance.bundles import load_bundle, store_key
 from crypto_analyzer.governance.chain import verify_chain
 from crypto_analyzer.governance.errors import EvidenceError
 from crypto_analyzer.governance.evidence import bundle_logical_name
+from crypto_analyzer.governance.lineage_audit import Orphan, audit_run_lineage
 from crypto_analyzer.governance.records import CandidateRecord, EventRecord, ReportRecord
 
 __all__ = ["AuditFinding", "VerifyReport", "trace_candidate", "verify_workspace"]
@@ -119,6 +122,7 @@ class VerifyReport:
     tenant_id: str
     findings: list[AuditFinding] = field(default_factory=list)
     checked: dict[str, int] = field(default_factory=dict)
+    orphans: list[Orphan] = field(default_factory=list)  # debris, not tampering: ok stays True
 
     @property
     def ok(self) -> bool:
@@ -132,6 +136,7 @@ class VerifyReport:
             "checked": dict(sorted(self.checked.items())),
             "findings": [finding.to_dict() for finding in self.findings],
             "ok": self.ok,
+            "orphans": [orphan.to_dict() for orphan in self.orphans],
             "tenant_id": self.tenant_id,
         }
 
@@ -163,6 +168,11 @@ def verify_workspace(engine: Engine, store: ArtifactStore | None, tenant_id: str
         lineage = repo.lineage_rows(connection, tenant_id)
         report.checked["artifacts"] = len(lineage)
         _check_artifacts(report, store, lineage)
+        runs_audit = audit_run_lineage(connection, store, tenant_id)
+        for check, message in runs_audit.findings:
+            report.add(check, message)
+        report.orphans.extend(runs_audit.orphans)
+        report.checked.update(runs_audit.checked)
         accepted = [item for item in candidates if item.status == "accepted"]
         report.checked["accepted"] = len(accepted)
         for candidate in accepted:

@@ -25,6 +25,7 @@ from crypto_analyzer.db.dataset_id import (
 from crypto_analyzer.db.engine import describe_url
 from crypto_analyzer.db.health import HealthCheck, database_health
 from crypto_analyzer.db.migrate import SchemaStatus, require_head
+from crypto_analyzer.db.run_liveness import liveness_check
 from crypto_analyzer.db.workspace import initialize, open_engine
 
 __all__ = ["DoctorReport", "check_dataset", "doctor", "init_workspace"]
@@ -79,7 +80,10 @@ def doctor(settings: Settings, *, full_integrity: bool = False) -> DoctorReport:
     )
     try:
         with open_engine(settings, read_only=True) as engine:
-            checks.extend(database_health(engine, full_integrity=full_integrity))
+            health = database_health(engine, full_integrity=full_integrity)
+            checks.extend(health)
+            if any(check.name == "schema at head" and check.ok for check in health):
+                checks.append(liveness_check(engine, tenant_id=settings.tenant))
     except CryptoAnalyzerError as exc:
         checks.append(HealthCheck("database reachable", False, str(exc)))
     try:

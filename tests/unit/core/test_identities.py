@@ -94,6 +94,22 @@ def test_run_instance_id_is_stable_under_a_pinned_clock(monkeypatch: pytest.Monk
     assert run_instance_id("other") != first
 
 
+def test_a_rerun_attempt_gets_its_own_stable_id_under_a_pinned_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = run_key(DATASET, CONFIG)
+    monkeypatch.setenv("CRYPTO_ANALYZER_FIXED_TIME", "2024-03-01T12:00:00Z")
+    reset_settings_cache()
+    first = run_instance_id(key)
+    assert run_instance_id(key, attempt=0) == first  # attempt 0 is the id runs always had
+    attempts = [run_instance_id(key, attempt=n) for n in range(1, 20)]
+    assert len({first, *attempts}) == 20
+    assert attempts == [run_instance_id(key, attempt=n) for n in range(1, 20)]
+    assert all(uuid.UUID(value).int >> 80 == 1709294400000 for value in attempts)
+    with pytest.raises(ValueError, match="attempt must be >= 0"):
+        run_instance_id(key, attempt=-1)
+
+
 def test_run_instance_ids_are_unique_and_time_ordered(monkeypatch: pytest.MonkeyPatch) -> None:
     ids = [run_instance_id("k") for _ in range(50)]
     assert len(set(ids)) == 50

@@ -28,7 +28,8 @@ __all__ = [
     "sweep_hypotheses",
 ]
 
-RUN_STATUSES = ("running", "succeeded", "failed")
+RUN_STATUSES = ("running", "succeeded", "failed", "interrupted")
+"""``interrupted`` (revision 0007): the run's process died; closed by the next run on its host."""
 DATASET_MODES = ("strict", "fast_dev")
 
 runs = sa.Table(
@@ -51,6 +52,9 @@ runs = sa.Table(
     sa.Column("started_at", sa.Text(), nullable=False),
     sa.Column("finished_at", sa.Text(), nullable=True),
     sa.Column("error", sa.Text(), nullable=True),
+    # The process that runs it (revision 0007): lets a later command see a dead run for what it is.
+    sa.Column("pid", INT64, nullable=True),
+    sa.Column("host", sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint("tenant_id", "run_instance_id"),
     sa.Index(None, "tenant_id", "run_key"),
     status_check(RUN_STATUSES),

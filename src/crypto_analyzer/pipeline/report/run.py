@@ -1,10 +1,12 @@
 """``crypto-analyzer report``: one dataset + one config → a complete, traced validation.
 
 Order of work: identity first (STRICT dataset id, run key, run instance id, seeds), then the run
-row (``running``), then the computation, then every artifact through the store with lineage, then
-one transaction that records lineage, run artifacts and metrics and closes the run. A failure at
-any point closes the run as ``failed`` with the reason; artifacts already stored stay (they are
-content-addressed and immutable) but nothing points at them as a successful run's output.
+row (``running``, owned by this pid and host; this host's dead runs are closed as ``interrupted``
+first, and a rerun under a pinned clock takes the next free instance id), then the computation,
+then every artifact through the store with lineage, then one transaction that records lineage,
+run artifacts and metrics and closes the run. A failure at any point closes the run as ``failed``
+with the reason; artifacts already stored stay (they are content-addressed and immutable) but
+nothing points at them as a successful run's output: ``audit verify`` lists them as orphans.
 """
 
 from __future__ import annotations
@@ -16,18 +18,18 @@ from typing import Any
 import pandas as pd
 
 from crypto_analyzer.artifacts.store import ArtifactStore, open_settings_store
-from crypto_analyzer.core.canonical_json import canonical_bytes
 from crypto_analyzer.core.clock import now, to_iso
 from crypto_analyzer.core.errors import CryptoAnalyzerError, ValidationError
 from crypto_analyzer.core.hashing import sha256_json
-from crypto_analyzer.core.identities import DatasetMode, config_digest, run_instance_id, run_key
+from crypto_analyzer.core.identities import DatasetMode, config_digest, run_key
 from crypto_analyzer.core.settings import Settings
 from crypto_analyzer.core.versions import ENGINE_VERSION, SEED_VERSION, SPEC_VERSION
 from crypto_analyzer.db.dataset_id import DatasetIdentity, compute_dataset_id
 from crypto_analyzer.db.lineage import LineageEdge, record_lineage
 from crypto_analyzer.db.loaders import load_bars, load_instruments
 from crypto_analyzer.db.migrate import require_head
-from crypto_analyzer.db.registry import finish_run, record_run_artifact, start_run
+from crypto_analyzer.db.registry import finish_run, record_run_artifact
+from crypto_analyzer.db.run_liveness import start_run_instance
 from crypto_analyzer.db.workspace import open_engine
 from crypto_analyzer.governance.evidence import (
     BUNDLE_SCHEMA_VERSION,
@@ -55,7 +57,7 @@ from crypto_analyzer.pipeline.report.compute import (
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.render import render_html, render_markdown
 from crypto_analyzer.pipeline.report.trials import record_trials, run_trials
-from crypto_analyzer.pipeline.report.writer import MANIFEST_NAME, RunArtifacts
+from crypto_analyzer.pipeline.report.writer import RunArtifacts
 from crypto_analyzer.stats import family_summary, pbo_summary
 
 __all__ = ["ReportResult", "run_report"]
@@ -113,19 +115,19 @@ def run_report(
         instruments = load_instruments(engine, tenant_id=settings.tenant)
         resolved = config.resolved()
         key = run_key(dataset.dataset_id, resolved)
-        instance = run_instance_id(key)
-        with engine.begin() as connection:
-            start_run(
-                connection,
-                tenant_id=settings.tenant,
-                run_key=key,
-                run_instance_id=instance,
-                dataset_id=dataset.dataset_id,
-                config=resolved,
-                actor=actor,
-                hypothesis=config.hypothesis,
-                tags=config.tags,
-            )
+        started = start_run_instance(  # closes this host's dead runs, takes a free id
+            engine,
+            tenant_id=settings.tenant,
+            run_key=key,
+            dataset_id=dataset.dataset_id,
+            config=resolved,
+            actor=actor,
+            hypothesis=config.hypothesis,
+            tags=config.tags,
+        )
+        instance = started.run_instance_id
+        for dead in started.closed:
+            step(f"closed dead run {dead.run_instance_id} as interrupted")
         try:
             step("signals, walk-forward and statistics")
             try:
@@ -324,8 +326,7 @@ def _write_artifacts(
                 artifact_type="report_markdown", edges=base_edges)  # fmt: skip
     written.put("report.html", render_html(summary_with_artifacts, figure_bytes).encode(),
                 artifact_type="report_html", edges=base_edges)  # fmt: skip
-    written.put(MANIFEST_NAME, canonical_bytes(written.manifest()), artifact_type="manifest",
-                edges=base_edges)  # fmt: skip
+    written.put_manifest(edges=base_edges)
     return summary, bundles
 
 

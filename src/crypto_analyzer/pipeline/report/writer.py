@@ -1,7 +1,9 @@
 """Collects a run's artifacts: puts bytes in the store and remembers lineage for each one.
 
 Every artifact goes through :meth:`RunArtifacts.put`, so none can be written without a lineage
-record and a manifest entry; the manifest itself is the last artifact and lists all the others.
+record and a manifest entry; the manifest itself is the last artifact and lists all the others
+and every lineage edge of the run (its own included), so the store holds evidence of the edges
+the database must keep: ``audit verify`` compares the two.
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ from typing import Any
 
 import pandas as pd
 
+from crypto_analyzer.artifacts.run_layout import MANIFEST_NAME, run_artifact_key
 from crypto_analyzer.artifacts.store import ArtifactRef, ArtifactStore
 from crypto_analyzer.core.canonical_json import canonical_bytes
 from crypto_analyzer.db.lineage import LineageEdge, LineageRecord
 
-__all__ = ["MANIFEST_NAME", "RunArtifacts"]
+__all__ = ["MANIFEST_NAME", "MANIFEST_SCHEMA_VERSION", "RunArtifacts"]
 
-MANIFEST_NAME = "manifest.json"
+MANIFEST_SCHEMA_VERSION = 2
+"""2: the manifest lists the run's lineage edges as well as its artifacts."""
 _MEDIA_TYPES = {
     ".json": "application/json",
     ".csv": "text/csv",
@@ -39,7 +43,7 @@ class RunArtifacts:
     edges: list[LineageEdge] = field(default_factory=list)
 
     def key(self, name: str) -> str:
-        return f"runs/{self.run_instance_id}/{name}"
+        return run_artifact_key(self.run_instance_id, name)
 
     def put(
         self,
@@ -79,18 +83,34 @@ class RunArtifacts:
         suffix = name[name.rfind(".") :] if "." in name else ""
         return _MEDIA_TYPES.get(suffix, "application/octet-stream")
 
-    def manifest(self) -> dict[str, Any]:
-        """Every artifact written so far: logical name, store key, hash and size.
+    def put_manifest(self, *, edges: tuple[tuple[str, str], ...] = ()) -> ArtifactRef:
+        """Store the manifest (the run's last artifact) with ``edges`` as its own lineage edges."""
+        own = [LineageEdge(MANIFEST_NAME, kind, target) for kind, target in edges]
+        document = self.manifest(extra_edges=own)
+        return self.put(
+            MANIFEST_NAME, canonical_bytes(document), artifact_type="manifest", edges=edges
+        )
+
+    def manifest(self, *, extra_edges: list[LineageEdge] | None = None) -> dict[str, Any]:
+        """Every artifact written so far (logical name, store key, hash, size) and every edge.
 
         Keys, not URIs: the manifest (like every artifact) must not depend on where the store
         lives, so the same run in two workspaces produces the same bytes. Lineage rows in the
         database carry the full URIs.
         """
+        edges = sorted(
+            set(self.edges) | set(extra_edges or ()),
+            key=lambda edge: (edge.src_name, edge.edge_type, edge.dst_ref),
+        )
         return {
             "artifacts": [
                 {"key": ref.key, "name": name, "sha256": ref.sha256, "size": ref.size}
                 for name, ref in sorted(self.refs.items())
             ],
+            "edges": [
+                {"dst": edge.dst_ref, "src": edge.src_name, "type": edge.edge_type}
+                for edge in edges
+            ],
             "run_instance_id": self.run_instance_id,
-            "schema_version": 1,
+            "schema_version": MANIFEST_SCHEMA_VERSION,
         }
