@@ -16,6 +16,8 @@ __all__ = [
     "SEED_VERSION",
     "SPEC_VERSION",
     "AppendOnlyViolation",
+    "AuthenticationError",
+    "AuthorizationError",
     "CanonicalJSONError",
     "ConfigError",
     "CryptoAnalyzerError",
@@ -51,6 +53,8 @@ __all__ = [
 
 _HOME = {
     "AppendOnlyViolation": "errors",
+    "AuthenticationError": "errors",
+    "AuthorizationError": "errors",
     "COMPONENT_SALTS": "seeding",
     "CanonicalJSONError": "canonical_json",
     "ConfigError": "errors",

@@ -11,6 +11,8 @@ from __future__ import annotations
 __all__ = [
     "AppendOnlyViolation",
     "ArtifactConflictError",
+    "AuthenticationError",
+    "AuthorizationError",
     "ConfigError",
     "CryptoAnalyzerError",
     "DatabaseError",
@@ -76,3 +78,14 @@ class DatasetIdentityError(CryptoAnalyzerError):
 
 class ArtifactConflictError(CryptoAnalyzerError):
     """A put would overwrite an existing artifact with different bytes (stores are create-only)."""
+
+
+class AuthenticationError(CryptoAnalyzerError):
+    """The caller's credential is missing, unknown, revoked or disabled, or does not match the
+    identity it claims (``--actor``). Like bad input, the caller must change how it calls."""
+
+    exit_code = 2
+
+
+class AuthorizationError(CryptoAnalyzerError):
+    """The caller is known but its role does not allow the action (a refusal, not bad input)."""

@@ -2,7 +2,8 @@
 
 ``trace`` reads only the database (candidate → reports → events → run → dataset → artifacts →
 lineage), so an auditor can answer "why is this accepted?" without trusting any file. ``verify``
-assumes nothing is trustworthy: it recomputes the tenant's event hash chain, checks that every
+assumes nothing is trustworthy: it recomputes the tenant's event hash chain, checks the chain's
+timestamps and recorded workspace modes (``governance.timeline``), checks that every
 trigger the migrations create is present, cross-checks statuses, reports and events against each
 other (which exposes a deleted *last* event the chain alone cannot), re-hashes every lineage
 artifact in the store, and checks that accepted candidates have complete lineage. It never writes.
@@ -24,12 +25,14 @@ from crypto_analyzer.core.hashing import sha256_bytes
 from crypto_analyzer.core.identities import DatasetId
 from crypto_analyzer.db.health import expected_triggers, present_triggers
 from crypto_analyzer.db.schema import run_artifacts
+from crypto_analyzer.db.workspace_mode import read_mode
 from crypto_analyzer.governance import repository as repo
 from crypto_analyzer.governance.bundles import load_bundle, store_key
 from crypto_analyzer.governance.chain import verify_chain
 from crypto_analyzer.governance.errors import EvidenceError
 from crypto_analyzer.governance.evidence import bundle_logical_name
 from crypto_analyzer.governance.records import CandidateRecord, EventRecord, ReportRecord
+from crypto_analyzer.governance.timeline import timeline_findings
 
 __all__ = ["AuditFinding", "VerifyReport", "trace_candidate", "verify_workspace"]
 
@@ -147,6 +150,8 @@ def verify_workspace(engine: Engine, store: ArtifactStore | None, tenant_id: str
         report.checked.update(events=len(events), candidates=len(candidates), reports=len(reports))
         for message in verify_chain(events):
             report.add("chain", message)
+        for check, message in timeline_findings(events, read_mode(connection, tenant_id)):
+            report.add(check, message)
         missing = sorted(expected_triggers() - present_triggers(connection))
         report.checked["triggers"] = len(expected_triggers())
         for name in missing:

@@ -176,3 +176,27 @@ def test_audit_verify_reports_an_event_written_in_another_mode(
     report = verify_workspace(backend_engine, store, "default")
     messages = [f"{f.check}: {f.message}" for f in report.findings]
     assert any(m.startswith("mode:") and "sandbox" in m for m in messages), messages
+
+
+def test_revision_0008_upgrades_existing_tenants_to_governed(backend_engine: sa.Engine) -> None:
+    from alembic import command
+
+    from crypto_analyzer.db.health import present_triggers
+    from crypto_analyzer.db.migrate import alembic_config, upgrade
+
+    config = alembic_config()
+    with backend_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+    columns = {column["name"] for column in sa.inspect(backend_engine).get_columns("tenants")}
+    assert "mode" not in columns
+    with backend_engine.begin() as connection:
+        assert not {name for name in present_triggers(connection) if "tenants" in name}
+        connection.exec_driver_sql(
+            "INSERT INTO tenants (tenant_id, name, created_at) VALUES ('old', 'old', 'x')"
+        )
+    upgrade(backend_engine)
+    upgrade(backend_engine)  # idempotent
+    with backend_engine.connect() as connection:
+        assert read_mode(connection, "old") is WorkspaceMode.GOVERNED
+        assert {"trg_tenants_guard_update", "trg_tenants_no_delete"} <= present_triggers(connection)

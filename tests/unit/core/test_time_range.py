@@ -1,9 +1,9 @@
 """Pinned time is bounded, audit stamps are fixed width, and a config file cannot pin the clock.
 
-Review finding 6 (issue 21): ``CRYPTO_ANALYZER_FIXED_TIME`` accepted year 1 (written as ``1-01-01…``,
-which sorts before ``2024-…`` as text), year 9999, and offsets that crashed with an internal
-``OverflowError``. Finding 9: a ``crypto-analyzer.toml`` planted in the working directory could pin
-the clock.
+Review finding 6 (issue 21): ``CRYPTO_ANALYZER_FIXED_TIME`` accepted year 1 (written as
+``1-01-01…``, which sorts before ``2024-…`` as text), year 9999, and offsets that crashed with an
+internal ``OverflowError``. Finding 9: a ``crypto-analyzer.toml`` planted in the working directory
+could pin the clock.
 """
 
 from __future__ import annotations
