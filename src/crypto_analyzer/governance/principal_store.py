@@ -158,8 +158,8 @@ def resolve_actor(
     if declared is not None and not principal.names(declared):
         raise AuthenticationError(
             f"--actor {declared!r} is not the authenticated principal {principal.principal_id!r}",
-            "drop --actor: in a governed workspace the actor is who you are (your token, or "
-            "your OS account while no principal is registered)",
+            "drop --actor: the actor is who you authenticate as (your token, or your OS account "
+            "while no principal is registered); only a sandbox takes declared names",
         )
     return principal
 
