@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Golden acceptance run: the whole governed path on a fresh workspace, through the CLI only.
 #
-#   fresh DB → synthetic data (one planted signal) → report → candidate → evaluate to candidate
-#   → evaluate to accepted by a second principal → audit trace → audit verify OK
-#   → every direct-SQL bypass attempt fails → a noise signal is denied with reasons.
+#   fresh governed DB → principals (an admin, alice the researcher, bob the reviewer; each acts
+#   through its token in CRYPTO_ANALYZER_TOKEN) → synthetic data (one planted signal) → report
+#   → candidate → evaluate to candidate (alice) → alice cannot accept, nor pose as someone else,
+#   nor register a look-alike → evaluate to accepted (bob) → events carry the real time although
+#   the clock is pinned → audit trace → audit verify OK → every direct-SQL bypass attempt fails
+#   → a noise signal is denied with reasons.
 #
 # Exits non-zero at the first step that does not behave. `make test` runs it; its output is
 # recorded in docs/golden_run.md.
@@ -19,9 +22,24 @@ export CRYPTO_ANALYZER_ARTIFACTS="file://$work/artifacts"
 export CRYPTO_ANALYZER_FIXED_TIME="2025-01-01T00:00:00Z"
 step() { printf '\n== %s\n' "$*"; }
 json_field() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+# as TOKEN CMD…: run the CLI as the principal holding TOKEN (environment only, never a flag)
+as() { local token=$1; shift; CRYPTO_ANALYZER_TOKEN="$token" $CA "$@"; }
+# expect CODE CMD…: the command must exit with CODE (a refusal the run relies on)
+expect() {
+  local code=$1 rc=0; shift
+  "$@" || rc=$?
+  [ "$rc" -eq "$code" ] || { echo "expected exit $code, got $rc: $*"; exit 1; }
+  echo "refused as expected (exit $rc)"
+}
 
-step "1. fresh database"
+step "1. fresh governed database"
 $CA init
+
+step "1b. principals: an admin first, then alice (researcher) and bob (reviewer)"
+ops=$($CA principals add ops --role admin)
+alice=$(as "$ops" principals add alice --role researcher)
+bob=$(as "$ops" principals add bob --role reviewer)
+$CA principals list
 
 step "2. synthetic market with a planted signal, through the ingest path"
 $CA ingest synthetic --assets 20 --days 150 --seed 7 --planted-ic 0.1
@@ -52,17 +70,41 @@ echo "run $run"
 $CA runs show "$run"
 
 step "4. candidate for the planted signal (alice)"
-cid=$($CA promotion create --run "$run" --signal volume_shock --horizon 1 --actor alice --json \
+cid=$(as "$alice" promotion create --run "$run" --signal volume_shock --horizon 1 --json \
   | json_field 'd["candidate_id"]')
 echo "candidate $cid"
 
 step "5. evaluate to candidate (alice)"
-$CA promotion evaluate "$cid" --to candidate --actor alice
+as "$alice" promotion evaluate "$cid" --to candidate
+
+step "5b. alice cannot accept, claim to be bob, or register a look-alike of herself"
+expect 1 as "$alice" promotion evaluate "$cid" --to accepted
+expect 2 as "$alice" promotion evaluate "$cid" --to accepted --actor bob
+expect 2 env CRYPTO_ANALYZER_TOKEN= $CA promotion evaluate "$cid" --to accepted
+expect 2 as "invalid-token" promotion evaluate "$cid" --to accepted
+for twin in ALICE "$(printf '\xd0\xb0lice')" "$(printf 'alice\xe2\x80\x8b')" a1ice; do
+  expect 2 as "$ops" principals add "$twin" --role reviewer
+done
 
 step "6. evaluate to accepted (bob, a second principal)"
-$CA promotion evaluate "$cid" --to accepted --actor bob
+as "$bob" promotion evaluate "$cid" --to accepted
 status=$($CA promotion show "$cid" --json | json_field 'd["candidate"]["status"] if "candidate" in d else d["status"]')
 [ "$status" = "accepted" ] || { echo "expected accepted, got $status"; exit 1; }
+
+step "6b. governed events carry the real time, although CRYPTO_ANALYZER_FIXED_TIME is pinned"
+$CA promotion show "$cid" --json | "$PY" -c '
+import json, re, sys
+from datetime import datetime, timezone
+events = json.load(sys.stdin)["events"]
+for event in events:
+    stamp = event["created_at"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", stamp), stamp
+    when = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    assert abs((datetime.now(timezone.utc) - when).total_seconds()) < 3600, stamp
+    assert event["payload"]["workspace_mode"] == "governed", event
+    assert event["payload"]["actor_source"] == "token", event
+print("events by", ", ".join(event["actor"] for event in events), "- real time, governed, tokens")
+'
 
 step "7. audit trace (database only)"
 $CA audit trace "$cid"
@@ -84,6 +126,8 @@ attempts = {
     "delete a governance event": "DELETE FROM governance_events",
     "edit lineage": "UPDATE artifact_lineage SET uri = 'file:///elsewhere'",
     "delete lineage edges": "DELETE FROM artifact_edges",
+    "turn the governed workspace into a sandbox": "UPDATE tenants SET mode = 'sandbox'",
+    "delete the tenant row (to re-create it as a sandbox)": "DELETE FROM tenants",
     "insert a candidate directly as accepted": (
         "INSERT INTO promotion_candidates (candidate_id, run_instance_id, run_key, dataset_id, "
         "signal, horizon, status, evidence_digest, created_by, created_at, updated_at) "
@@ -107,11 +151,9 @@ sys.exit(1 if failed else 0)
 PYEOF
 
 step "10. a noise signal is denied with reasons"
-noise=$($CA promotion create --run "$run" --signal momentum_24h --horizon 1 --actor alice --json \
+noise=$(as "$alice" promotion create --run "$run" --signal momentum_24h --horizon 1 --json \
   | json_field 'd["candidate_id"]')
-if $CA promotion evaluate "$noise" --to candidate --actor alice; then
-  echo "noise signal was promoted"; exit 1
-fi
+expect 1 as "$alice" promotion evaluate "$noise" --to candidate
 
 step "11. audit verify after the bypass attempts"
 $CA audit verify

@@ -138,6 +138,18 @@ def test_reads_on_a_read_only_database_work_and_write_nothing(seeded_db: str) ->
             2,
             "CRYPTO_ANALYZER_FIXED_TIME",
         ),
+        (
+            ["check-dataset"],
+            {"CRYPTO_ANALYZER_FIXED_TIME": "0001-01-01T00:00:00+01:00"},
+            2,
+            "CRYPTO_ANALYZER_FIXED_TIME",
+        ),
+        (
+            ["check-dataset"],
+            {"CRYPTO_ANALYZER_FIXED_TIME": "9999-12-31T23:59:59Z"},
+            2,
+            "CRYPTO_ANALYZER_FIXED_TIME",
+        ),
         (["check-dataset", "--mode", "fastest"], {}, 2, "--mode 'fastest'"),
         (["db", "upgrade", "--db", "sqlite:///missing.sqlite"], {}, 1, "crypto-analyzer init"),
         (["--tenant", "NOT OK", "doctor"], {}, 2, "CRYPTO_ANALYZER_TENANT"),
@@ -167,3 +179,19 @@ def test_verbose_shows_the_trace() -> None:
     result = invoke("--verbose", "check-dataset", "--db", "sqlite:///missing.sqlite")
     assert result.exit_code == 1
     assert "Traceback" in result.stderr
+
+
+def test_init_sandbox_is_one_way(tmp_path: Path) -> None:
+    sandbox = f"sqlite:///{tmp_path / 'sandbox.sqlite'}"
+    governed = f"sqlite:///{tmp_path / 'governed.sqlite'}"
+    made = invoke("init", "--sandbox", "--db", sandbox, "--json")
+    assert made.exit_code == 0, made.output
+    assert json.loads(made.stdout)["workspace_mode"] == "sandbox"
+    assert invoke("init", "--sandbox", "--db", sandbox).exit_code == 0  # idempotent
+    back = invoke("init", "--db", sandbox)
+    assert back.exit_code == 2 and "never becomes governed" in back.stderr, back.output
+    assert json.loads(invoke("init", "--db", governed, "--json").stdout)["workspace_mode"] == (
+        "governed"
+    )
+    turned = invoke("init", "--sandbox", "--db", governed)
+    assert turned.exit_code == 2 and "never becomes a sandbox" in turned.stderr, turned.output

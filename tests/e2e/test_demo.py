@@ -36,6 +36,11 @@ def test_demo_command_runs_end_to_end(tmp_path: Path) -> None:
     assert Path(summary["report"]["html"].removeprefix("file://")).is_file()
     statuses = {c["signal"]: c["status"] for c in summary["candidates"]}
     assert set(statuses) == set(DEMO_REPORT["signals"])
+    # the demo is a sandbox, and every event it writes says so
+    assert summary["workspace_mode"] == "sandbox"
+    if summary["trace"] is not None:
+        events = summary["trace"]["events"]
+        assert events and {e["payload"]["workspace_mode"] for e in events} == {"sandbox"}
 
 
 def test_demo_accepts_the_planted_signal_and_stops_noise_with_reasons(
@@ -51,6 +56,10 @@ def test_demo_accepts_the_planted_signal_and_stops_noise_with_reasons(
             assert outcome.status == "exploratory"
             assert outcome.reasons, signal
     assert first.trace is not None and first.audit_ok
+    # a sandbox may use the pinned clock for its governance records: they are reproducible
+    assert {event["created_at"] for event in first.trace["events"]} == {
+        "2025-01-01T00:00:00.000000Z"
+    }
     second = run_demo(tmp_path / "b", SMALL_MARKET, report=SMALL_REPORT)
     assert first.dataset.dataset_id == second.dataset.dataset_id
     assert first.report is not None and second.report is not None

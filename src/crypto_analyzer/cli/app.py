@@ -13,12 +13,14 @@ from crypto_analyzer.cli import audit as audit_commands
 from crypto_analyzer.cli import db as db_commands
 from crypto_analyzer.cli import ingest as ingest_commands
 from crypto_analyzer.cli import materialize as materialize_commands
+from crypto_analyzer.cli import principals as principals_commands
 from crypto_analyzer.cli import promotion as promotion_commands
 from crypto_analyzer.cli import providers as providers_commands
 from crypto_analyzer.cli import runs as runs_commands
 from crypto_analyzer.cli import stats as stats_commands
 from crypto_analyzer.cli.context import (
     CliState,
+    announce,
     command_boundary,
     emit_json,
     resolve_settings,
@@ -34,6 +36,7 @@ from crypto_analyzer.core.identities import DatasetMode
 from crypto_analyzer.core.versions import ENGINE_VERSION
 from crypto_analyzer.db.dataset_id import DEFAULT_SCOPE, parse_scope
 from crypto_analyzer.db.engine import describe_url
+from crypto_analyzer.db.workspace_mode import WorkspaceMode
 from crypto_analyzer.pipeline.demo import DEMO_MARKET, run_demo
 from crypto_analyzer.pipeline.workspace import check_dataset, doctor, init_workspace
 
@@ -52,6 +55,7 @@ app.add_typer(ingest_commands.app)
 app.add_typer(providers_commands.app)
 app.add_typer(materialize_commands.app)
 app.add_typer(promotion_commands.app)
+app.add_typer(principals_commands.app)
 app.add_typer(audit_commands.app)
 app.add_typer(runs_commands.app)
 app.add_typer(stats_commands.app)
@@ -84,15 +88,31 @@ def root(
 
 @app.command("init")
 @command_boundary
-def init_command(*, db: DbUrlOpt = None, tenant: TenantOpt = None, json: JsonOpt = False) -> None:
-    """Create the database (if needed) and migrate it to the head revision."""
+def init_command(
+    *,
+    db: DbUrlOpt = None,
+    tenant: TenantOpt = None,
+    json: JsonOpt = False,
+    sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox",
+            help="Make the tenant a sandbox (pinned clock and declared actors allowed, recorded "
+            "as such). One-way: a sandbox never becomes governed, nor a governed tenant a sandbox.",
+        ),
+    ] = False,
+) -> None:
+    """Create the database (if needed), migrate it to head and register the tenant's mode."""
     settings = resolve_settings(db, tenant)
-    status = init_workspace(settings)
+    announce(settings)
+    mode = WorkspaceMode.SANDBOX if sandbox else WorkspaceMode.GOVERNED
+    status = init_workspace(settings, mode)
     if json:
-        emit_json(status.to_dict())
+        emit_json({**status.to_dict(), "tenant": settings.tenant, "workspace_mode": mode.value})
         return
     stderr.print(
-        f"initialized {describe_url(settings.db_url)} at schema revision {status.current}",
+        f"initialized {describe_url(settings.db_url)} at schema revision {status.current}; "
+        f"tenant {settings.tenant} is a {mode.value} workspace",
         highlight=False,
     )
 

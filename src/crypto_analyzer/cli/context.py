@@ -3,6 +3,11 @@
 The boundary is the only place exceptions become exit codes: a :class:`CryptoAnalyzerError` prints
 one line (what was wrong, what to do) and exits with its code; anything else is an internal error
 whose trace is shown only with ``--verbose``. Locals are never printed.
+
+Settings may come from a ``crypto-analyzer.toml`` in the working directory, which anyone who can
+write that directory can plant. So :func:`resolve_settings` warns, naming the file, when it holds
+keys a file may not set (the clock, a token), and governed commands call :func:`announce` to say
+on stderr which config file, database and tenant they are about to write to.
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ from rich.markup import escape
 
 from crypto_analyzer.core.canonical_json import canonical_dumps
 from crypto_analyzer.core.errors import CryptoAnalyzerError
-from crypto_analyzer.core.settings import Settings, load_settings
+from crypto_analyzer.core.settings import Settings, config_source, load_settings
+from crypto_analyzer.db.engine import describe_url
 
 __all__ = [
     "CliState",
+    "announce",
     "command_boundary",
     "emit_json",
     "resolve_settings",
@@ -68,7 +75,28 @@ def resolve_settings(db: str | None = None, tenant: str | None = None) -> Settin
     logging.basicConfig(
         level=settings.log_level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+    source = config_source()
+    if source.ignored:
+        stderr.print(
+            f"warning: {source.path} sets {', '.join(source.ignored)}, which a config file may "
+            "not set and is ignored (only CRYPTO_ANALYZER_FIXED_TIME and CRYPTO_ANALYZER_TOKEN "
+            "in the environment pin the clock or name the caller)",
+            highlight=False,
+            markup=False,
+        )
     return settings
+
+
+def announce(settings: Settings) -> None:
+    """One stderr line: the config file, database and tenant a governed command writes to."""
+    path = config_source().path
+    where = str(path) if path is not None else "(none: defaults and environment)"
+    stderr.print(
+        f"using config {where}, database {describe_url(settings.db_url)}, tenant {settings.tenant}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def emit_json(value: Any) -> None:

@@ -3,6 +3,11 @@
 Each command parses, calls one governance service function and renders; the state machine, the
 policy and the transaction live in ``governance.service``. A denied evaluation is recorded and then
 exits 1, so scripts can tell "evaluated and refused" from "evaluated and promoted".
+
+Writes act as the caller's principal (``governance.open_governed``): the token in
+``CRYPTO_ANALYZER_TOKEN`` (environment only), else the OS account while the tenant has no
+registered principal. ``--actor`` may only repeat that identity (exit 2 otherwise), except in a
+sandbox workspace, where it declares the actor and is recorded as declared.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import typer
 from rich.table import Table
 
 from crypto_analyzer.cli.context import (
+    announce,
     command_boundary,
     emit_json,
     resolve_settings,
@@ -22,12 +28,13 @@ from crypto_analyzer.cli.context import (
 )
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
 from crypto_analyzer.core.errors import ValidationError
+from crypto_analyzer.core.settings import principal_token
 from crypto_analyzer.governance import (
     STATUSES,
     CandidateRecord,
     EventRecord,
     ReportRecord,
-    default_actor,
+    open_governed,
     open_service,
 )
 
@@ -43,7 +50,8 @@ ActorOpt = Annotated[
     str | None,
     typer.Option(
         "--actor",
-        help="Principal recorded on the event (default: the OS user).",
+        help="Who you are, checked against your token or OS account (exit 2 on a mismatch); in a "
+        "sandbox workspace, a declared actor name.",
         show_default=False,
     ),
 ]
@@ -105,12 +113,10 @@ def create_command(
 ) -> None:
     """Register a (run, signal, horizon) as an exploratory candidate pinned to its evidence."""
     settings = resolve_settings(db, tenant)
-    with open_service(settings, read_only=False) as service:
+    announce(settings)
+    with open_governed(settings, token=principal_token(), actor=actor) as (service, principal):
         candidate = service.create(
-            run_instance_id=run,
-            signal=signal,
-            horizon=horizon,
-            actor=actor or default_actor(settings),
+            run_instance_id=run, signal=signal, horizon=horizon, actor=principal
         )
     if json:
         emit_json(candidate.to_dict())
@@ -135,8 +141,12 @@ def evaluate_command(
 ) -> None:
     """Judge the evidence at a level; promote when the policy allows. Exit 1 when denied."""
     settings = resolve_settings(db, tenant)
-    with open_service(settings, read_only=False, policy_path=policy) as service:
-        outcome = service.evaluate(candidate_id, target=to, actor=actor or default_actor(settings))
+    announce(settings)
+    with open_governed(settings, token=principal_token(), actor=actor, policy_path=policy) as (
+        service,
+        principal,
+    ):
+        outcome = service.evaluate(candidate_id, target=to, actor=principal)
     if json:
         emit_json(outcome.to_dict())
     else:
@@ -164,9 +174,10 @@ def _review(
     action: str, candidate_id: str, reason: str, actor: str | None, db: Any, tenant: Any, json: bool
 ) -> None:
     settings = resolve_settings(db, tenant)
-    with open_service(settings, read_only=False) as service:
+    announce(settings)
+    with open_governed(settings, token=principal_token(), actor=actor) as (service, principal):
         method = service.reject if action == "reject" else service.revoke
-        candidate = method(candidate_id, reason=reason, actor=actor or default_actor(settings))
+        candidate = method(candidate_id, reason=reason, actor=principal)
     if json:
         emit_json(candidate.to_dict())
         return

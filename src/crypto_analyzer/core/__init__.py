@@ -17,6 +17,8 @@ __all__ = [
     "SPEC_VERSION",
     "AppendOnlyViolation",
     "ArtifactStoreError",
+    "AuthenticationError",
+    "AuthorizationError",
     "CanonicalJSONError",
     "ConfigError",
     "CryptoAnalyzerError",
@@ -53,6 +55,8 @@ __all__ = [
 _HOME = {
     "AppendOnlyViolation": "errors",
     "ArtifactStoreError": "errors",
+    "AuthenticationError": "errors",
+    "AuthorizationError": "errors",
     "COMPONENT_SALTS": "seeding",
     "CanonicalJSONError": "canonical_json",
     "ConfigError": "errors",

@@ -12,6 +12,8 @@ __all__ = [
     "AppendOnlyViolation",
     "ArtifactConflictError",
     "ArtifactStoreError",
+    "AuthenticationError",
+    "AuthorizationError",
     "ConfigError",
     "CryptoAnalyzerError",
     "DatabaseError",
@@ -85,3 +87,14 @@ class ArtifactStoreError(CryptoAnalyzerError):
     A symbolic link planted inside a local store, a file where a directory belongs, a full disk or
     an unreachable S3 endpoint: the store never passes on a raw ``OSError`` or client exception.
     """
+
+
+class AuthenticationError(CryptoAnalyzerError):
+    """The caller's credential is missing, unknown, revoked or disabled, or does not match the
+    identity it claims (``--actor``). Like bad input, the caller must change how it calls."""
+
+    exit_code = 2
+
+
+class AuthorizationError(CryptoAnalyzerError):
+    """The caller is known but its role does not allow the action (a refusal, not bad input)."""

@@ -4,6 +4,12 @@ Precedence, highest first: explicit overrides (CLI flags such as ``--db``), envi
 the optional ``crypto-analyzer.toml`` in the working directory (or the file named by
 ``CRYPTO_ANALYZER_CONFIG``), then defaults. No other module reads these variables; everything asks
 :func:`load_settings` (or receives a :class:`Settings`), so tests and interfaces can pin them.
+
+A config file is whatever happens to lie in the working directory, so it may not decide who is
+acting or when: ``fixed_time`` and ``token`` in a file are ignored (:func:`config_source` names
+the file and what was ignored, and the CLI warns). The clock is pinned only by
+``CRYPTO_ANALYZER_FIXED_TIME`` and a principal token comes only from ``CRYPTO_ANALYZER_TOKEN``
+(:func:`principal_token`), both environment variables of the person running the command.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 import functools
 import os
 import re
+import tomllib
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -25,19 +33,29 @@ from pydantic_settings import (
 )
 
 from crypto_analyzer.core.errors import ConfigError
+from crypto_analyzer.core.instants import check_instant
 
 __all__ = [
     "CONFIG_FILE_NAME",
     "ENV_PREFIX",
+    "FILE_IGNORED_KEYS",
+    "TOKEN_VARIABLE",
+    "ConfigSource",
     "Settings",
+    "config_source",
     "load_settings",
     "parse_fixed_time",
+    "principal_token",
     "reset_settings_cache",
 ]
 
 ENV_PREFIX = "CRYPTO_ANALYZER_"
 CONFIG_FILE_NAME = "crypto-analyzer.toml"
 _CONFIG_PATH_VARIABLE = f"{ENV_PREFIX}CONFIG"
+TOKEN_VARIABLE = f"{ENV_PREFIX}TOKEN"
+"""The principal token of the caller; read from the environment only, never from a file."""
+FILE_IGNORED_KEYS = ("fixed_time", "token")
+"""Keys a config file may not set: the clock and the caller's identity."""
 _TENANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _DB_SCHEMES = ("sqlite", "postgresql")
 _ARTIFACT_SCHEMES = ("file", "s3", "gs")
@@ -46,7 +64,12 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
 def parse_fixed_time(text: str) -> datetime:
-    """Parse an ISO-8601 instant with an explicit offset (``2024-01-01T00:00:00Z``)."""
+    """Parse an ISO-8601 instant with an explicit offset (``2024-01-01T00:00:00Z``).
+
+    The instant must lie in [1970-01-01, 2100-01-01) and the offset within ±14:00
+    (:func:`~crypto_analyzer.core.instants.check_instant`); anything else is a ValueError that
+    says which bound it broke, never an ``OverflowError`` later on.
+    """
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -57,6 +80,7 @@ def parse_fixed_time(text: str) -> datetime:
         raise ValueError(
             f"{text!r} has no timezone; expected an explicit offset, e.g. 2024-01-01T00:00:00Z"
         )
+    check_instant(value, "fixed time")
     return value
 
 
@@ -135,8 +159,7 @@ class Settings(BaseSettings):
         if value is None or value == "":
             return None
         if isinstance(value, datetime):
-            if value.tzinfo is None:
-                raise ValueError("fixed time has no timezone; expected e.g. 2024-01-01T00:00:00Z")
+            check_instant(value, "fixed time")
             return value
         return parse_fixed_time(str(value))
 
@@ -152,8 +175,52 @@ class Settings(BaseSettings):
         toml_path = _config_file_path()
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if toml_path is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+            sources.append(_FileSource(settings_cls, toml_file=toml_path))
         return tuple(sources)
+
+
+class _FileSource(TomlConfigSettingsSource):
+    """The TOML source without the keys a file may not set (:data:`FILE_IGNORED_KEYS`)."""
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        data = super()._read_file(file_path)
+        return {key: value for key, value in data.items() if not _file_ignores(key)}
+
+
+def _file_ignores(key: str) -> bool:
+    return key.lower() in FILE_IGNORED_KEYS
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigSource:
+    """Which config file applies (``None``: defaults and environment only) and what it ignored."""
+
+    path: Path | None
+    ignored: tuple[str, ...]
+
+
+def config_source() -> ConfigSource:
+    """The config file the settings read, and the keys of it that were ignored.
+
+    Interfaces print this for every governed command, so a ``crypto-analyzer.toml`` planted in a
+    working directory can re-target the database only in plain sight.
+    """
+    path = _config_file_path()
+    if path is None:
+        return ConfigSource(None, ())
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}", "fix the file") from None
+    ignored = sorted({key.lower() for key in data if _file_ignores(key)})
+    return ConfigSource(path.resolve(), tuple(ignored))
+
+
+def principal_token() -> str | None:
+    """The caller's principal token from ``CRYPTO_ANALYZER_TOKEN`` (environment only), or None."""
+    value = os.environ.get(TOKEN_VARIABLE, "").strip()
+    return value or None
 
 
 def _config_file_path() -> Path | None:
@@ -204,7 +271,8 @@ def _config_error(exc: pydantic.ValidationError) -> ConfigError:
     first = exc.errors()[0]
     field = str(first["loc"][0]) if first["loc"] else "settings"
     message = str(first["msg"]).removeprefix("Value error, ")
-    return ConfigError(
-        f"invalid {_field_source(field)}: {message}",
-        f"set it in the environment, {CONFIG_FILE_NAME} or on the command line",
-    )
+    if field == "fixed_time":
+        hint = f"set {_field_source(field)} to an instant in 1970-2099 with its offset, or unset it"
+    else:
+        hint = f"set it in the environment, {CONFIG_FILE_NAME} or on the command line"
+    return ConfigError(f"invalid {_field_source(field)}: {message}", hint)

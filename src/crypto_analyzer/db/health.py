@@ -34,7 +34,7 @@ def expected_triggers() -> set[str]:
     The append-only triggers (UPDATE and DELETE per table, revision 0001) and the governance
     guards of revision 0002: the promotion state machine on ``promotion_candidates`` and the
     chain-extension check on ``governance_events``; revision 0005's chain guard on
-    ``trial_ledger``.
+    ``trial_ledger``; and revision 0008's guards that keep a tenant's workspace mode fixed.
     """
     append_only = {
         f"trg_{table}_no_{action}"
@@ -48,7 +48,8 @@ def expected_triggers() -> set[str]:
         "trg_governance_events_guard_insert",
         "trg_trial_ledger_guard_insert",
     }
-    return append_only | governance
+    tenants = {"trg_tenants_guard_insert", "trg_tenants_guard_update", "trg_tenants_no_delete"}
+    return append_only | governance | tenants
 
 
 def present_triggers(connection: sa.Connection) -> set[str]:

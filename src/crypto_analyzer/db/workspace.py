@@ -10,15 +10,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from crypto_analyzer.core.clock import now, to_iso
 from crypto_analyzer.core.settings import Settings
 from crypto_analyzer.db.engine import create_db_engine
 from crypto_analyzer.db.health import expected_triggers, present_triggers
 from crypto_analyzer.db.migrate import SchemaStatus, schema_drift, schema_status, upgrade
-from crypto_analyzer.db.schema import tenants
+from crypto_analyzer.db.workspace_mode import WorkspaceMode, register_tenant
 
 __all__ = [
     "SchemaCheck",
@@ -42,22 +40,16 @@ def open_engine(
         engine.dispose()
 
 
-def initialize(settings: Settings) -> SchemaStatus:
-    """Create the database if needed, migrate to head and register the tenant. Idempotent."""
+def initialize(settings: Settings, mode: WorkspaceMode = WorkspaceMode.GOVERNED) -> SchemaStatus:
+    """Create the database if needed, migrate to head and register the tenant in ``mode``.
+
+    Idempotent for the same mode; asking for the other mode of an existing tenant is a
+    :class:`~crypto_analyzer.core.errors.ConfigError` (a workspace's mode never changes).
+    """
     with open_engine(settings, read_only=False, must_exist=False) as engine:
         status = upgrade(engine)
-        dialect = engine.dialect.name
-        insert = (
-            sa.dialects.sqlite.insert(tenants)
-            if dialect == "sqlite"
-            else sa.dialects.postgresql.insert(tenants)
-        )
         with engine.begin() as connection:
-            connection.execute(
-                insert.values(
-                    tenant_id=settings.tenant, name=settings.tenant, created_at=to_iso(now())
-                ).on_conflict_do_nothing(index_elements=["tenant_id"])
-            )
+            register_tenant(connection, settings.tenant, mode)
         return status
 
 

@@ -30,13 +30,18 @@ from crypto_analyzer.governance.evidence import (
     ValidationBundle,
     bundle_logical_name,
 )
+from crypto_analyzer.governance.principal_store import IssuedKey, PrincipalRow
+from crypto_analyzer.governance.principals import Principal, normalise_principal, same_person
 from crypto_analyzer.governance.records import CandidateRecord, EventRecord, ReportRecord
 from crypto_analyzer.governance.service import Evaluation, GovernanceService
 from crypto_analyzer.governance.states import ALLOWED_EDGES, LEVELS, STATUSES
 from crypto_analyzer.governance.workspace import (
+    add_principal,
     audit_trace,
     audit_verify,
-    default_actor,
+    disable_principal,
+    list_principals,
+    open_governed,
     open_service,
 )
 
@@ -57,17 +62,25 @@ __all__ = [
     "GovernanceIntegrityError",
     "GovernanceService",
     "InvalidTransitionError",
+    "IssuedKey",
     "PolicyConfigError",
+    "Principal",
+    "PrincipalRow",
     "PromotionDenied",
     "ReportRecord",
     "ValidationBundle",
     "VerifyReport",
+    "add_principal",
     "audit_trace",
     "audit_verify",
     "bundle_logical_name",
-    "default_actor",
+    "disable_principal",
     "event_hash",
+    "list_principals",
+    "normalise_principal",
+    "open_governed",
     "open_service",
+    "same_person",
     "trace_candidate",
     "verify_chain",
     "verify_workspace",

@@ -2,14 +2,14 @@
 
 ``trace`` reads only the database (candidate → reports → events → run → dataset → artifacts →
 lineage), so an auditor can answer "why is this accepted?" without trusting any file. ``verify``
-assumes nothing is trustworthy: it recomputes the tenant's event hash chain and trial-ledger
-hash chain (and checks that every eligibility report's judged ledger head is still in the
-ledger), checks that every trigger the migrations create is present, cross-checks statuses,
-reports and events against each other (which exposes a deleted *last* event the chain alone
-cannot), re-hashes every lineage artifact in the store, compares every run's lineage rows and
-edges with the run's manifest and lists store files no lineage references
-(``governance.lineage_audit``), and checks that accepted candidates have complete lineage. It
-never writes.
+assumes nothing is trustworthy: it recomputes the tenant's event hash chain (and checks the
+chain's timestamps and recorded workspace modes, ``governance.timeline``) and trial-ledger hash
+chain (and that every eligibility report's judged ledger head is still in the ledger), checks that
+every trigger the migrations create is present, cross-checks statuses, reports and events against
+each other (which exposes a deleted *last* event the chain alone cannot), re-hashes every lineage
+artifact in the store, compares every run's lineage rows and edges with the run's manifest and
+lists store files no lineage references (``governance.lineage_audit``), and checks that accepted
+candidates have complete lineage. It never writes.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from crypto_analyzer.core.identities import DatasetId
 from crypto_analyzer.db.health import expected_triggers, present_triggers
 from crypto_analyzer.db.schema import run_artifacts
 from crypto_analyzer.db.trial_ledger import TrialRecord, read_trials, verify_ledger
+from crypto_analyzer.db.workspace_mode import read_mode
 from crypto_analyzer.governance import repository as repo
 from crypto_analyzer.governance.bundles import load_bundle, store_key
 from crypto_analyzer.governance.chain import verify_chain
@@ -36,6 +37,7 @@ from crypto_analyzer.governance.errors import EvidenceError
 from crypto_analyzer.governance.evidence import bundle_logical_name
 from crypto_analyzer.governance.lineage_audit import Orphan, audit_run_lineage
 from crypto_analyzer.governance.records import CandidateRecord, EventRecord, ReportRecord
+from crypto_analyzer.governance.timeline import timeline_findings
 
 __all__ = ["AuditFinding", "VerifyReport", "trace_candidate", "verify_workspace"]
 
@@ -160,6 +162,8 @@ def verify_workspace(engine: Engine, store: ArtifactStore | None, tenant_id: str
         for message in verify_ledger(trials):
             report.add("ledger", message)
         _check_judged_heads(report, reports, trials)
+        for check, message in timeline_findings(events, read_mode(connection, tenant_id)):
+            report.add(check, message)
         missing = sorted(expected_triggers() - present_triggers(connection))
         report.checked["triggers"] = len(expected_triggers())
         for name in missing:

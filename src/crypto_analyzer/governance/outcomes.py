@@ -1,38 +1,63 @@
 """What governed actions return, and the small rules the service applies around the policy.
 
 Kept apart from :mod:`crypto_analyzer.governance.service` so the service module holds only the
-transactions: who may act (:func:`check_actor`), what an evaluation produced (:class:`Evaluation`),
-how a database refusal is reported (:func:`database_error`) and the service's own state-machine
-check on a decision (:func:`enforce_lifecycle`).
+transactions: who may act (:func:`acting_principal`, :func:`check_actor`) and how the record says
+so (:func:`recorded_payload`), what an evaluation produced (:class:`Evaluation`), how a database
+refusal is reported (:func:`database_error`) and the service's own state-machine check on a
+decision (:func:`enforce_lifecycle`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
 
 from crypto_analyzer.core.errors import DatabaseError, ValidationError
+from crypto_analyzer.db.workspace_mode import WorkspaceMode
 from crypto_analyzer.governance.errors import GovernanceIntegrityError
 from crypto_analyzer.governance.policy import Decision, Reason
+from crypto_analyzer.governance.principals import Principal, authorize, normalise_principal
 from crypto_analyzer.governance.records import CandidateRecord, EventRecord, ReportRecord
 from crypto_analyzer.governance.states import can_transition
 
-__all__ = ["Evaluation", "check_actor", "database_error", "enforce_lifecycle"]
-
-_MAX_ACTOR = 200
+__all__ = [
+    "Evaluation",
+    "acting_principal",
+    "check_actor",
+    "database_error",
+    "enforce_lifecycle",
+    "recorded_payload",
+]
 
 
 def check_actor(actor: str) -> str:
-    """The principal recorded on every event: non-empty, no surrounding blanks, ≤ 200 chars."""
-    if not isinstance(actor, str) or not actor.strip() or actor != actor.strip():
-        raise ValidationError(
-            f"actor {actor!r} is not a principal name", "pass --actor NAME (no surrounding blanks)"
-        )
-    if len(actor) > _MAX_ACTOR:
-        raise ValidationError(f"actor name is {len(actor)} characters; the limit is {_MAX_ACTOR}")
-    return actor
+    """The principal id of a declared actor name (normalised; see ``governance.principals``)."""
+    if not isinstance(actor, str):
+        raise ValidationError(f"actor {actor!r} is not a principal name", "pass a name")
+    return normalise_principal(actor, what="actor")
+
+
+def acting_principal(actor: str | Principal, action: str) -> Principal:
+    """Who performs ``action``: an authenticated principal whose role allows it, or a name.
+
+    A plain name is normalised and recorded as *declared* (sandboxes, direct Python callers); the
+    CLI and the API always pass the :class:`Principal` they authenticated.
+    """
+    if isinstance(actor, Principal):
+        authorize(actor, action)
+        return actor
+    check_actor(actor)
+    return Principal.declared(actor)
+
+
+def recorded_payload(
+    payload: Mapping[str, Any], mode: WorkspaceMode, principal: Principal
+) -> dict[str, Any]:
+    """An event payload plus how it was made: the workspace mode and how the actor was known."""
+    return {**payload, "actor_source": principal.source, "workspace_mode": mode.value}
 
 
 @dataclass(frozen=True, slots=True)

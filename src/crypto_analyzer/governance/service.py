@@ -10,6 +10,13 @@ meantime, so a decision is never applied to a state it did not see.
 The service enforces the state machine itself, and the database triggers of revision 0002 enforce
 it again for anything that bypasses the service; any error on the way denies (fail closed).
 
+Who acts and when is decided here too, the same way for every interface. ``actor`` is either an
+authenticated :class:`~crypto_analyzer.governance.principals.Principal` (the CLI and the API pass
+one; its role must allow the action) or a plain name, which is normalised and recorded as
+*declared*. Each action is stamped once, inside its locked transaction, by
+:func:`~crypto_analyzer.governance.timeline.action_stamp`: the real clock unless the tenant is a
+sandbox. Every event payload records ``workspace_mode`` and ``actor_source``.
+
 ``observer`` is called with the name of each step as it completes (``loaded``, ``decided``,
 ``locked``, ``candidate_inserted``, ``report_written``, ``event_appended``, ``status_updated``);
 an exception it raises aborts the action and rolls the transaction back, which is how tests inject
@@ -28,7 +35,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from crypto_analyzer.artifacts import ArtifactStore
-from crypto_analyzer.core.clock import now, to_iso
 from crypto_analyzer.core.errors import ConfigError, NotFoundError, ValidationError
 from crypto_analyzer.core.hashing import sha256_json
 from crypto_analyzer.db.registry import resolve_run_id
@@ -44,18 +50,23 @@ from crypto_analyzer.governance.errors import (
 )
 from crypto_analyzer.governance.outcomes import (
     Evaluation,
+    acting_principal,
     check_actor,
     database_error,
     enforce_lifecycle,
+    recorded_payload,
 )
 from crypto_analyzer.governance.policy import EvaluationContext, HistorySettings, Policy, PolicySet
+from crypto_analyzer.governance.principals import Principal
 from crypto_analyzer.governance.records import CandidateRecord, EventRecord, ReportRecord
 from crypto_analyzer.governance.research_history import ResearchHistory, research_history
 from crypto_analyzer.governance.states import GENESIS_STATUS, REVIEW_TARGETS, check_level
+from crypto_analyzer.governance.timeline import action_time
 
 __all__ = ["Evaluation", "GovernanceService", "check_actor"]
 
 Observer = Callable[[str], None]
+Actor = str | Principal
 _LOG = logging.getLogger(__name__)
 
 
@@ -93,6 +104,10 @@ class GovernanceService:
     def tenant_id(self) -> str:
         return self._tenant
 
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
     # -- reads -------------------------------------------------------------------------------
 
     def get(self, candidate_id: str) -> CandidateRecord:
@@ -118,10 +133,11 @@ class GovernanceService:
     # -- create ------------------------------------------------------------------------------
 
     def create(
-        self, *, run_instance_id: str, signal: str, horizon: int, actor: str
+        self, *, run_instance_id: str, signal: str, horizon: int, actor: Actor
     ) -> CandidateRecord:
         """Register (run, signal, horizon) as ``exploratory``, pinned to its evidence digest."""
-        actor = check_actor(actor)
+        principal = acting_principal(actor, "create")
+        actor = principal.principal_id
         if not isinstance(signal, str) or not signal.strip():
             raise ValidationError(f"signal {signal!r} is empty", "pass --signal NAME")
         if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
@@ -140,7 +156,6 @@ class GovernanceService:
                 f"choose one of: {found}",
             )
         self._step("loaded")
-        stamp = to_iso(now())
         candidate = CandidateRecord(
             tenant_id=self._tenant,
             candidate_id="cand_"
@@ -157,11 +172,13 @@ class GovernanceService:
             eligibility_report_id=None,
             status_reason=None,
             created_by=actor,
-            created_at=stamp,
-            updated_at=stamp,
+            created_at="",
+            updated_at="",
         )
         with self._write() as connection:
             self._step("locked")
+            mode, stamp = action_time(connection, self._tenant)
+            candidate = replace(candidate, created_at=stamp, updated_at=stamp)
             existing = repo.find_candidate(connection, self._tenant, run_id, signal, horizon)
             if existing is not None:
                 raise CandidateExistsError(
@@ -178,6 +195,7 @@ class GovernanceService:
                 "run_instance_id": run_id,
                 "signal": signal,
             }
+            payload = recorded_payload(payload, mode, principal)
             event = NewEvent(
                 candidate.candidate_id, "created", actor, payload, None, GENESIS_STATUS
             )
@@ -187,7 +205,7 @@ class GovernanceService:
 
     # -- evaluate / promote ------------------------------------------------------------------
 
-    def evaluate(self, candidate_id: str, *, target: str, actor: str) -> Evaluation:
+    def evaluate(self, candidate_id: str, *, target: str, actor: Actor) -> Evaluation:
         """Judge the candidate's evidence at level ``target`` and record the outcome.
 
         Always writes a report and an event; moves the status to ``target`` only when the policy
@@ -195,7 +213,8 @@ class GovernanceService:
         a new report and changes nothing else.
         """
         level = check_level(target)
-        actor = check_actor(actor)
+        principal = acting_principal(actor, f"evaluate:{level}")
+        actor = principal.principal_id
         policy = self._require_policy()
         with self._engine.connect() as connection:
             candidate = self._require(connection, candidate_id)
@@ -229,7 +248,7 @@ class GovernanceService:
                     "evaluate it again",
                 )
             self._step("locked")
-            stamp = to_iso(now())
+            mode, stamp = action_time(connection, self._tenant)
             number = repo.count_reports(connection, self._tenant, candidate.candidate_id)
             report = repo.insert_report(
                 connection,
@@ -272,7 +291,7 @@ class GovernanceService:
                     candidate_id=candidate.candidate_id,
                     event_type="promoted" if change else "evaluated",
                     actor=actor,
-                    payload=payload,
+                    payload=recorded_payload(payload, mode, principal),
                     from_status=candidate.status,
                     to_status=level if change else None,
                     report_id=report.report_id,
@@ -300,7 +319,7 @@ class GovernanceService:
                 self._step("status_updated")
         return Evaluation(after, candidate.status, report, event, decision)
 
-    def promote(self, candidate_id: str, *, target: str, actor: str) -> Evaluation:
+    def promote(self, candidate_id: str, *, target: str, actor: Actor) -> Evaluation:
         """Evaluate, and raise :class:`PromotionDenied` unless the candidate now holds ``target``.
 
         The report and event of a denied promotion are committed before the error is raised: a
@@ -319,16 +338,17 @@ class GovernanceService:
 
     # -- reviewer actions --------------------------------------------------------------------
 
-    def reject(self, candidate_id: str, *, reason: str, actor: str) -> CandidateRecord:
+    def reject(self, candidate_id: str, *, reason: str, actor: Actor) -> CandidateRecord:
         """Reviewer rejection (terminal) from ``exploratory`` or ``candidate``."""
         return self._review(candidate_id, "rejected", reason, actor)
 
-    def revoke(self, candidate_id: str, *, reason: str, actor: str) -> CandidateRecord:
+    def revoke(self, candidate_id: str, *, reason: str, actor: Actor) -> CandidateRecord:
         """Withdraw an ``accepted`` candidate (terminal); the reason is recorded."""
         return self._review(candidate_id, "revoked", reason, actor)
 
-    def _review(self, candidate_id: str, target: str, reason: str, actor: str) -> CandidateRecord:
-        actor = check_actor(actor)
+    def _review(self, candidate_id: str, target: str, reason: str, actor: Actor) -> CandidateRecord:
+        principal = acting_principal(actor, "reject" if target == "rejected" else "revoke")
+        actor = principal.principal_id
         if not isinstance(reason, str) or not reason.strip():
             raise ValidationError(f"{target} needs a reason", "pass --reason TEXT")
         with self._write() as connection:
@@ -346,11 +366,12 @@ class GovernanceService:
                     if current.status == "accepted"
                     else "rejected and revoked are terminal",
                 )
-            stamp = to_iso(now())
+            mode, stamp = action_time(connection, self._tenant)
+            record = recorded_payload({"reason": reason}, mode, principal)
             append_event(
                 connection,
                 self._tenant,
-                NewEvent(full, target, actor, {"reason": reason}, current.status, target),
+                NewEvent(full, target, actor, record, current.status, target),
                 created_at=stamp,
             )
             self._step("event_appended")

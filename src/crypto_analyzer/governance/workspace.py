@@ -3,43 +3,37 @@
 One function builds the service from a :class:`Settings`, so every interface resolves the database,
 the artifact store, the tenant and the policy the same way. Reads open a read-only engine and load
 no policy; writes open a writable engine, require the schema at head (the triggers of revision
-0002 must exist before anything is governed) and load the policy set.
+0002 must exist before anything is governed) and load the policy set. :func:`open_governed` also
+resolves *who* acts (:func:`~crypto_analyzer.governance.principal_store.resolve_actor`): the token's
+principal, the OS account, or — in a sandbox only — a declared name.
 """
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from crypto_analyzer.artifacts import open_settings_store
-from crypto_analyzer.core.errors import ConfigError
 from crypto_analyzer.core.settings import Settings
 from crypto_analyzer.db.migrate import require_head
 from crypto_analyzer.db.workspace import open_engine
+from crypto_analyzer.governance import principal_store
 from crypto_analyzer.governance.audit import VerifyReport, trace_candidate, verify_workspace
 from crypto_analyzer.governance.policy import PolicyRegistry, load_policy_set
+from crypto_analyzer.governance.principals import Principal, os_account_name
 from crypto_analyzer.governance.service import GovernanceService
 
-__all__ = ["audit_trace", "audit_verify", "default_actor", "open_service"]
-
-
-def default_actor(settings: Settings | None = None) -> str:
-    """The principal to record when none is given: a configured actor, else the OS user."""
-    configured = getattr(settings, "actor", None) if settings is not None else None
-    if isinstance(configured, str) and configured.strip():
-        return configured.strip()
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = ""
-    if not user or not user.strip():
-        raise ConfigError(
-            "cannot tell who is acting: the OS user name is unavailable", "pass --actor NAME"
-        )
-    return user.strip()
+__all__ = [
+    "add_principal",
+    "audit_trace",
+    "audit_verify",
+    "disable_principal",
+    "list_principals",
+    "open_governed",
+    "open_service",
+]
 
 
 @contextmanager
@@ -56,6 +50,53 @@ def open_service(
         store = open_settings_store(settings)
         policy = None if read_only else load_policy_set(policy_path, registry)
         yield GovernanceService(engine, store, tenant_id=settings.tenant, policy=policy)
+
+
+@contextmanager
+def open_governed(
+    settings: Settings,
+    *,
+    token: str | None,
+    actor: str | None = None,
+    policy_path: Path | str | None = None,
+    registry: PolicyRegistry | None = None,
+) -> Iterator[tuple[GovernanceService, Principal]]:
+    """A writable service and the principal acting through it (refused before anything runs)."""
+    with open_service(
+        settings, read_only=False, policy_path=policy_path, registry=registry
+    ) as service:
+        with service.engine.connect() as connection:
+            principal = principal_store.resolve_actor(
+                connection, settings.tenant, token=token, declared=actor, os_account=os_account_name
+            )
+        yield service, principal
+
+
+def add_principal(
+    settings: Settings, name: str, role: str, *, token: str | None, display_name: str | None = None
+) -> principal_store.IssuedKey:
+    """``principals add``: register a principal and issue its token (shown once)."""
+    with open_engine(settings, read_only=False) as engine:
+        require_head(engine)
+        return principal_store.register_principal(
+            engine, settings.tenant, name, role, token=token, display_name=display_name
+        )
+
+
+def disable_principal(
+    settings: Settings, name: str, *, token: str | None
+) -> principal_store.PrincipalRow:
+    """``principals disable``: disable a principal and revoke its keys."""
+    with open_engine(settings, read_only=False) as engine:
+        require_head(engine)
+        return principal_store.disable_principal(engine, settings.tenant, name, token=token)
+
+
+def list_principals(settings: Settings) -> list[principal_store.PrincipalRow]:
+    """``principals list`` (read-only)."""
+    with open_engine(settings, read_only=True) as engine:
+        require_head(engine)
+        return principal_store.list_principals(engine, settings.tenant)
 
 
 def audit_trace(settings: Settings, candidate_id: str) -> dict[str, Any]:

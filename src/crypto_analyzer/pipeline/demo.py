@@ -5,7 +5,11 @@ dataset identity → research report (walk-forward, statistics, bundles, HTML) �
 candidate per signal at the planted horizon → evaluate to ``candidate`` (researcher) → evaluate to
 ``accepted`` (a second principal, the reviewer) → audit trace of what was accepted → audit verify.
 The planted signal is expected to be accepted and every noise signal to stop with reasons.
-Deterministic under ``CRYPTO_ANALYZER_FIXED_TIME``.
+
+The workspace is a **sandbox** (``db.workspace_mode``): its two principals are declared names
+(recorded as declared, not authenticated), and its governance records may use the pinned clock,
+so the whole demo is deterministic under ``CRYPTO_ANALYZER_FIXED_TIME``. A governed workspace
+would stamp them with the real clock instead.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 from crypto_analyzer.core.settings import Settings, load_settings
 from crypto_analyzer.db.dataset_id import DatasetIdentity
 from crypto_analyzer.db.workspace import open_engine
+from crypto_analyzer.db.workspace_mode import WorkspaceMode
 from crypto_analyzer.governance import audit_trace, audit_verify, open_service
 from crypto_analyzer.ingest.synthetic import SyntheticMarketConfig, ingest_synthetic
 from crypto_analyzer.pipeline.report.config import ReportConfig
@@ -97,6 +102,7 @@ class DemoResult:
             "ingest": self.ingest,
             "report": None if self.report is None else self.report.to_dict(),
             "trace": self.trace,
+            "workspace_mode": WorkspaceMode.SANDBOX.value,
         }
 
 
@@ -118,7 +124,7 @@ def run_demo(
         artifacts=f"file://{(target / 'artifacts').resolve()}",
         tenant=tenant,
     )
-    init_workspace(settings)
+    init_workspace(settings, WorkspaceMode.SANDBOX)
     with open_engine(settings, read_only=False) as engine:
         ingest = ingest_synthetic(engine, market or DEMO_MARKET, tenant_id=settings.tenant,
                                   actor=RESEARCHER)  # fmt: skip

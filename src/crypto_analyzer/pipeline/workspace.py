@@ -27,6 +27,7 @@ from crypto_analyzer.db.health import HealthCheck, database_health
 from crypto_analyzer.db.migrate import SchemaStatus, require_head
 from crypto_analyzer.db.run_liveness import liveness_check
 from crypto_analyzer.db.workspace import initialize, open_engine
+from crypto_analyzer.db.workspace_mode import WorkspaceMode
 
 __all__ = ["DoctorReport", "check_dataset", "doctor", "init_workspace"]
 
@@ -39,9 +40,11 @@ _OPTIONAL_PACKAGES = {
 }
 
 
-def init_workspace(settings: Settings) -> SchemaStatus:
-    """Create and migrate the database, register the tenant."""
-    return initialize(settings)
+def init_workspace(
+    settings: Settings, mode: WorkspaceMode = WorkspaceMode.GOVERNED
+) -> SchemaStatus:
+    """Create and migrate the database, register the tenant as governed (or a sandbox)."""
+    return initialize(settings, mode)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 create → evaluate --to candidate → evaluate --to accepted (refused for the same principal, then
 allowed for a second one) → list/show → audit trace → audit verify → revoke; plus exit codes and
-one-line errors for misuse.
+one-line errors for misuse. Principals act through tokens (``CRYPTO_ANALYZER_TOKEN``) registered
+with ``principals add``; ``--actor`` is no longer a free-form name.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typer.testing import CliRunner
 
 from crypto_analyzer.artifacts import ArtifactStore, open_store
 from crypto_analyzer.cli.audit import app as audit_app
+from crypto_analyzer.cli.principals import app as principals_app
 from crypto_analyzer.cli.promotion import app as promotion_app
 from crypto_analyzer.core.settings import reset_settings_cache
 
@@ -38,8 +40,27 @@ def _promotion(*args: str) -> object:
     return runner.invoke(promotion_app, list(args))
 
 
+def _tokens(url: str, *names: str) -> dict[str, str]:
+    """An admin first (bootstrap), then each name as a reviewer; returns name -> token."""
+    issued: dict[str, str] = {}
+    for name in ("ops", *names):
+        result = runner.invoke(
+            principals_app,
+            ["add", name, "--role", "admin" if name == "ops" else "reviewer", "--db", url],
+            env={"CRYPTO_ANALYZER_TOKEN": issued.get("ops", "")},
+        )
+        assert result.exit_code == 0, result.output
+        issued[name] = result.stdout.strip()
+    return issued
+
+
+def _as(token: str) -> dict[str, str]:
+    return {"CRYPTO_ANALYZER_TOKEN": token}
+
+
 def test_the_golden_flow_through_the_cli(workspace: tuple[str, ArtifactStore, SeededRun]) -> None:
     url, _, run = workspace
+    tokens = _tokens(url, "alice", "bob", "rita")
     created = runner.invoke(
         promotion_app,
         [
@@ -56,18 +77,23 @@ def test_the_golden_flow_through_the_cli(workspace: tuple[str, ArtifactStore, Se
             url,
             "--json",
         ],
+        env=_as(tokens["alice"]),
     )
     assert created.exit_code == 0, created.output
     candidate = json.loads(created.stdout)["candidate_id"]
 
     first = runner.invoke(
-        promotion_app, ["evaluate", candidate, "--to", "candidate", "--actor", "alice", "--db", url]
+        promotion_app,
+        ["evaluate", candidate, "--to", "candidate", "--db", url],
+        env=_as(tokens["alice"]),
     )
     assert first.exit_code == 0, first.output
     assert "passed" in first.stdout and "exploratory -> candidate" in first.stderr
 
     same = runner.invoke(
-        promotion_app, ["evaluate", candidate, "--to", "accepted", "--actor", "alice", "--db", url]
+        promotion_app,
+        ["evaluate", candidate, "--to", "accepted", "--db", url],
+        env=_as(tokens["alice"]),
     )
     assert same.exit_code == 1, same.output
     assert "denied" in same.stdout and "duties.separation" in same.stdout
@@ -75,7 +101,8 @@ def test_the_golden_flow_through_the_cli(workspace: tuple[str, ArtifactStore, Se
 
     second = runner.invoke(
         promotion_app,
-        ["evaluate", candidate, "--to", "accepted", "--actor", "bob", "--db", url, "--json"],
+        ["evaluate", candidate, "--to", "accepted", "--db", url, "--json"],
+        env=_as(tokens["bob"]),
     )
     assert second.exit_code == 0, second.output
     outcome = json.loads(second.stdout)
@@ -105,7 +132,8 @@ def test_the_golden_flow_through_the_cli(workspace: tuple[str, ArtifactStore, Se
 
     revoked = runner.invoke(
         promotion_app,
-        ["revoke", candidate, "--reason", "capacity collapsed", "--actor", "rita", "--db", url],
+        ["revoke", candidate, "--reason", "capacity collapsed", "--db", url],
+        env=_as(tokens["rita"]),
     )
     assert revoked.exit_code == 0 and "revoked" in revoked.stderr
     assert runner.invoke(audit_app, ["verify", "--db", url]).exit_code == 0
@@ -125,21 +153,29 @@ def test_verify_exits_1_with_findings(
 @pytest.mark.parametrize(
     ("args", "code", "fragment"),
     [
-        (
-            ["evaluate", "cand_missing00", "--to", "candidate", "--actor", "a"],
-            1,
-            "no candidate matches",
-        ),
-        (["evaluate", "cand_missing00", "--to", "Accepted", "--actor", "a"], 2, "evaluation level"),
+        (["evaluate", "cand_missing00", "--to", "candidate"], 1, "no candidate matches"),
+        (["evaluate", "cand_missing00", "--to", "Accepted"], 2, "evaluation level"),
         (["list", "--status", "ACCEPTED"], 2, "--status 'ACCEPTED'"),
         (
-            ["create", "--run", "run-0001", "--signal", "nope", "--horizon", "4", "--actor", "a"],
+            ["create", "--run", "run-0001", "--signal", "nope", "--horizon", "4"],
             1,
             "no lineage row 'bundle/nope.json'",
         ),
-        (["reject", "cand_missing00", "--reason", "x", "--actor", "a"], 1, "no candidate matches"),
+        (["reject", "cand_missing00", "--reason", "x"], 1, "no candidate matches"),
+        (
+            ["evaluate", "cand_missing00", "--to", "candidate", "--actor", "a"],
+            2,
+            "--actor 'a' is not the authenticated principal",
+        ),
     ],
-    ids=["unknown-candidate", "bad-level", "bad-status", "no-bundle", "reject-unknown"],
+    ids=[
+        "unknown-candidate",
+        "bad-level",
+        "bad-status",
+        "no-bundle",
+        "reject-unknown",
+        "actor-mismatch",
+    ],
 )
 def test_misuse_is_one_clear_line(
     workspace: tuple[str, ArtifactStore, SeededRun], args: list[str], code: int, fragment: str
@@ -148,6 +184,8 @@ def test_misuse_is_one_clear_line(
     result = runner.invoke(promotion_app, [*args, "--db", url])
     assert result.exit_code == code, result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
+    # governed writes first say which config and database they use; then one error line
+    lines = [line for line in lines if not line.startswith("using config")]
     assert len(lines) == 1 and lines[0].startswith("error:") and fragment in lines[0], lines
     assert "Traceback" not in result.output
 
@@ -156,56 +194,43 @@ def test_reject_of_an_accepted_candidate_says_to_revoke(
     workspace: tuple[str, ArtifactStore, SeededRun],
 ) -> None:
     url, _, run = workspace
+    tokens = _tokens(url, "alice", "bob", "rita")
     created = runner.invoke(
         promotion_app,
-        [
-            "create",
-            "--run",
-            run.run_instance_id[:6],
-            "--signal",
-            "momentum",
-            "--horizon",
-            "1",
-            "--actor",
-            "alice",
-            "--db",
-            url,
-        ],
-    )
+        ["create", "--run", run.run_instance_id[:6], "--signal", "momentum", "--horizon", "1",
+         "--db", url],
+        env=_as(tokens["alice"]),
+    )  # fmt: skip
     candidate = created.stdout.strip()
     for to, actor in (("candidate", "alice"), ("accepted", "bob")):
         step = runner.invoke(
-            promotion_app, ["evaluate", candidate, "--to", to, "--actor", actor, "--db", url]
+            promotion_app, ["evaluate", candidate, "--to", to, "--db", url], env=_as(tokens[actor])
         )
         assert step.exit_code == 0, step.output
     result = runner.invoke(
-        promotion_app, ["reject", candidate, "--reason", "nope", "--actor", "rita", "--db", url]
+        promotion_app,
+        ["reject", candidate, "--reason", "nope", "--db", url],
+        env=_as(tokens["rita"]),
     )
     assert result.exit_code == 1
     assert "revoked, not rejected" in result.stderr
 
 
-def test_the_default_actor_is_the_os_user(
-    workspace: tuple[str, ArtifactStore, SeededRun], monkeypatch: pytest.MonkeyPatch
+def test_without_principals_the_actor_is_the_os_account(
+    workspace: tuple[str, ArtifactStore, SeededRun],
 ) -> None:
-    import getpass
+    import os
+    import pwd
 
     url, _, run = workspace
-    monkeypatch.setattr(getpass, "getuser", lambda: "os-user")
+    spoofed = {"USER": "mallory", "LOGNAME": "mallory", "USERNAME": "mallory"}
     result = runner.invoke(
         promotion_app,
-        [
-            "create",
-            "--run",
-            run.run_instance_id,
-            "--signal",
-            "momentum",
-            "--horizon",
-            "4",
-            "--db",
-            url,
-            "--json",
-        ],
-    )
+        ["create", "--run", run.run_instance_id, "--signal", "momentum", "--horizon", "4",
+         "--db", url, "--json"],
+        env=spoofed,
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["created_by"] == "os-user"
+    # the account of the process, not the self-declared USER/LOGNAME variables
+    account = pwd.getpwuid(os.geteuid()).pw_name.casefold()
+    assert json.loads(result.stdout)["created_by"] == f"os:{account}"

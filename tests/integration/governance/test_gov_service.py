@@ -150,7 +150,11 @@ def test_reviewer_actions_follow_the_state_machine(
         ("revoked", "rita"),
         ("evaluated", "bob"),
     ]
-    assert events[-2].payload == {"reason": "capacity collapsed"}
+    assert events[-2].payload == {
+        "actor_source": "declared",
+        "reason": "capacity collapsed",
+        "workspace_mode": "governed",
+    }
     assert verify_workspace(sqlite_engine, store, "default").ok
 
 

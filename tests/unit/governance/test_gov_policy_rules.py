@@ -365,3 +365,24 @@ def test_policy_file_digest_ignores_layout_but_not_values() -> None:
     assert parse_policy_config("# a comment\n" + text.replace(" = ", "=")).digest() == base
     changed = text.replace("min_mean_ic = 0.02", "min_mean_ic = 0.021", 1)
     assert parse_policy_config(changed).digest() != base
+
+
+@pytest.mark.parametrize(
+    ("actor", "first_promoter"),
+    [
+        ("ALICE", "carol"),  # the creator in capitals
+        ("alice\u200b", "carol"),  # … with a zero-width space
+        ("\u0430lice", "carol"),  # … with a Cyrillic a
+        ("os:alice", "carol"),  # … as her OS account
+        ("bob", "BOB"),  # the first promoter in capitals
+        ("b\u03bfb", "bob"),  # … with a Greek omicron
+    ],
+)
+def test_separation_of_duties_sees_through_spellings(actor: str, first_promoter: str) -> None:
+    bundle = strong_bundle(horizons=(1, 4))
+    ctx = context_for(bundle, actor=actor, first_promoter=first_promoter)
+    candidate = candidate_for(bundle, status="candidate", created_by="alice")
+    decision = _policy().evaluate(candidate, bundle, "accepted", ctx)
+    assert not decision.allowed
+    reasons = [str(reason) for reason in decision.reasons]
+    assert [reason for reason in reasons if reason.startswith("duties.separation")], reasons

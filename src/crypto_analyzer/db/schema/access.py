@@ -1,4 +1,10 @@
-"""Access control: tenants, principals, hashed API keys and idempotency keys for API writes."""
+"""Access control: tenants, principals, hashed API keys and idempotency keys for API writes.
+
+``tenants.mode`` (revision 0008) says whether a tenant is a ``governed`` workspace (the default:
+governed writes use the real clock and authenticated principals) or an explicit ``sandbox`` (demo
+and tests: the pinned clock and declared actors are allowed). Triggers of that revision keep the
+mode and the tenant id immutable and refuse deleting a tenant row.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,10 @@ from crypto_analyzer.db.schema._base import (
     text_enum_check,
 )
 
-__all__ = ["ROLES", "api_keys", "idempotency_keys", "principals", "tenants"]
+__all__ = ["ROLES", "WORKSPACE_MODES", "api_keys", "idempotency_keys", "principals", "tenants"]
 
 ROLES = ("researcher", "reviewer", "admin")
+WORKSPACE_MODES = ("governed", "sandbox")
 
 tenants = sa.Table(
     "tenants",
@@ -21,7 +28,9 @@ tenants = sa.Table(
     tenant_column(),
     sa.Column("name", sa.Text(), nullable=False),
     sa.Column("created_at", sa.Text(), nullable=False),
+    sa.Column("mode", sa.Text(), nullable=False, server_default="governed"),
     sa.PrimaryKeyConstraint("tenant_id"),
+    text_enum_check("mode", WORKSPACE_MODES, "mode"),
     **TABLE_OPTIONS,
 )
 
