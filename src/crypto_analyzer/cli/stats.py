@@ -10,6 +10,7 @@ from rich.table import Table
 
 from crypto_analyzer.cli.context import command_boundary, emit_json, stderr
 from crypto_analyzer.cli.options import JsonOpt
+from crypto_analyzer.cli.safe_text import visible
 from crypto_analyzer.core.canonical_json import canonical_dumps
 from crypto_analyzer.core.errors import ValidationError
 from crypto_analyzer.stats import calibration
@@ -77,7 +78,7 @@ def calibrate(
         md_path.write_text(calibration.render_calibration_markdown(result, command), "utf-8")
         json_path.write_text(canonical_dumps(payload) + "\n", "utf-8")
         if not json:
-            typer.echo(md_path.as_posix())
-            typer.echo(json_path.as_posix())
+            typer.echo(visible(md_path.as_posix()))
+            typer.echo(visible(json_path.as_posix()))
     if json:
         emit_json(payload)
