@@ -19,6 +19,7 @@ from crypto_analyzer.cli.context import (
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
 from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.core.errors import ValidationError
+from crypto_analyzer.governance.outcomes import check_actor
 from crypto_analyzer.pipeline.report.config import load_report_config
 from crypto_analyzer.pipeline.report.run import ReportResult, run_report
 
@@ -101,12 +102,13 @@ def report_command(
         "hypothesis": hypothesis,
     }
     report_config = load_report_config(config, overrides)
+    principal = check_actor(actor or getpass.getuser())  # the same rules as governance events
     settings = resolve_settings(db, tenant)
     with stderr.status("report: starting…") as status:
         result = run_report(
             settings,
             report_config,
-            actor=actor or getpass.getuser(),
+            actor=principal,
             progress=lambda message: status.update(f"report: {printable(message)}…"),
         )
     if json:

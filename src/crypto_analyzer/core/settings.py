@@ -4,6 +4,8 @@ Precedence, highest first: explicit overrides (CLI flags such as ``--db``), envi
 the optional ``crypto-analyzer.toml`` in the working directory (or the file named by
 ``CRYPTO_ANALYZER_CONFIG``), then defaults. No other module reads these variables; everything asks
 :func:`load_settings` (or receives a :class:`Settings`), so tests and interfaces can pin them.
+The settings file is size- and depth-checked before it is parsed, and every text setting has a
+length limit; an over-long value is reported by its length, never echoed (URLs carry passwords).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,11 +26,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from crypto_analyzer.core.config_files import parse_toml, read_config_file
 from crypto_analyzer.core.errors import ConfigError
 
 __all__ = [
     "CONFIG_FILE_NAME",
     "ENV_PREFIX",
+    "MAX_URL_CHARS",
     "Settings",
     "load_settings",
     "parse_fixed_time",
@@ -41,6 +45,8 @@ _CONFIG_PATH_VARIABLE = f"{ENV_PREFIX}CONFIG"
 _TENANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _DB_SCHEMES = ("sqlite", "postgresql")
 _ARTIFACT_SCHEMES = ("file", "s3", "gs")
+MAX_URL_CHARS = 4096
+"""Database, artifact-store and S3 endpoint URLs (and the S3 region) are at most this long."""
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -70,14 +76,14 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
-    db_url: str = "sqlite:///crypto_analyzer.sqlite"
-    artifacts: str = "file://./artifacts"
+    db_url: str = Field("sqlite:///crypto_analyzer.sqlite", max_length=MAX_URL_CHARS)
+    artifacts: str = Field("file://./artifacts", max_length=MAX_URL_CHARS)
     tenant: str = "default"
     log_level: LogLevel = "WARNING"
     fixed_time: datetime | None = None
-    s3_endpoint_url: str | None = None
+    s3_endpoint_url: str | None = Field(None, max_length=MAX_URL_CHARS)
     """S3-compatible endpoint (MinIO, R2, a local test server); unset means AWS itself."""
-    s3_region: str | None = None
+    s3_region: str | None = Field(None, max_length=MAX_URL_CHARS)
 
     @field_validator("db_url")
     @classmethod
@@ -165,9 +171,16 @@ def _config_file_path() -> Path | None:
                 f"{_CONFIG_PATH_VARIABLE}={explicit!r} does not name a file",
                 "point it at a TOML file or unset it",
             )
-        return path
+        return _checked(path)
     default = Path.cwd() / CONFIG_FILE_NAME
-    return default if default.is_file() else None
+    return _checked(default) if default.is_file() else None
+
+
+def _checked(path: Path) -> Path:
+    """``path`` once it is known to be small and shallow enough for the TOML source to parse."""
+    what = f"settings file {path.name}" if path.parent == Path.cwd() else f"settings file {path}"
+    parse_toml(read_config_file(path, what=what), what=what)
+    return path
 
 
 def _field_source(field: str) -> str:
@@ -204,6 +217,8 @@ def _config_error(exc: pydantic.ValidationError) -> ConfigError:
     first = exc.errors()[0]
     field = str(first["loc"][0]) if first["loc"] else "settings"
     message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "string_too_long" and isinstance(first["input"], str):
+        message += f" (got {len(first['input']):,} characters)"
     return ConfigError(
         f"invalid {_field_source(field)}: {message}",
         f"set it in the environment, {CONFIG_FILE_NAME} or on the command line",
