@@ -31,6 +31,7 @@ from crypto_analyzer.cli.context import (
 from crypto_analyzer.cli.demo_view import render_demo
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
 from crypto_analyzer.cli.report import report_command
+from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.core.errors import ValidationError
 from crypto_analyzer.core.identities import DatasetMode
 from crypto_analyzer.core.versions import ENGINE_VERSION
@@ -111,8 +112,9 @@ def init_command(
         emit_json({**status.to_dict(), "tenant": settings.tenant, "workspace_mode": mode.value})
         return
     stderr.print(
-        f"initialized {describe_url(settings.db_url)} at schema revision {status.current}; "
-        f"tenant {settings.tenant} is a {mode.value} workspace",
+        f"initialized {printable(describe_url(settings.db_url))} at schema revision "
+        f"{printable(status.current)}; tenant {printable(settings.tenant)} is a {mode.value} "
+        "workspace",
         highlight=False,
     )
 
@@ -138,7 +140,9 @@ def doctor_command(
         table.add_column("status")
         table.add_column("detail", overflow="fold")
         for check in report.checks:
-            table.add_row(check.name, "ok" if check.ok else "[red]FAIL[/]", check.detail)
+            table.add_row(
+                printable(check.name), "ok" if check.ok else "[red]FAIL[/]", printable(check.detail)
+            )
         stdout.print(table)
     if not report.ok:
         raise typer.Exit(code=1)
@@ -175,15 +179,22 @@ def check_dataset_command(
     if json:
         emit_json(identity.to_dict())
         return
-    table = Table(title=f"dataset {identity.dataset_id.short} ({identity.mode.value})")
+    table = Table(
+        title=f"dataset {printable(identity.dataset_id.short)} ({printable(identity.mode.value)})"
+    )
     table.add_column("table")
     table.add_column("rows", justify="right")
     table.add_column("digest")
     table.add_column("columns", overflow="fold")
     for item in identity.tables:
-        table.add_row(item.table, f"{item.row_count:,}", item.digest[:16], ", ".join(item.columns))
+        table.add_row(
+            printable(item.table),
+            f"{item.row_count:,}",
+            printable(item.digest[:16]),
+            printable(", ".join(item.columns)),
+        )
     stdout.print(table)
-    stdout.print(f"dataset_id {identity.dataset_id.value}", highlight=False)
+    stdout.print(f"dataset_id {printable(identity.dataset_id.value)}", highlight=False)
 
 
 @app.command("demo")

@@ -19,6 +19,7 @@ from crypto_analyzer.cli.context import (
     stdout,
 )
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
+from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.governance import audit_trace, audit_verify
 
 __all__ = ["app"]
@@ -31,12 +32,12 @@ app = typer.Typer(
 
 
 def _table(title: str, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> Table:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=printable(title), title_justify="left")
     for column in columns:
-        table.add_column(column, overflow="fold")
+        table.add_column(printable(column), overflow="fold")
     for row in rows:
         table.add_row(
-            *("" if row.get(column) is None else str(row.get(column)) for column in columns)
+            *("" if row.get(column) is None else printable(row.get(column)) for column in columns)
         )
     return table
 
@@ -96,7 +97,7 @@ def trace_command(
     )
     run = trace["run"]
     if run is None:
-        stderr.print(f"[red]run {candidate['run_instance_id']} is missing[/]")
+        stderr.print(f"[red]run {printable(candidate['run_instance_id'])} is missing[/]")
     else:
         shown = {key: run[key] for key in run if key not in ("config", "tags")}
         stdout.print(_table("run", [shown], tuple(shown)))
@@ -120,7 +121,9 @@ def verify_command(*, db: DbUrlOpt = None, tenant: TenantOpt = None, json: JsonO
     if json:
         emit_json(report.to_dict())
     else:
-        counts = ", ".join(f"{value} {key}" for key, value in sorted(report.checked.items()))
+        counts = ", ".join(
+            f"{value} {printable(key)}" for key, value in sorted(report.checked.items())
+        )
         stderr.print(f"checked {counts}", highlight=False)
         if report.findings:
             stdout.print(

@@ -2,7 +2,9 @@
 
 The boundary is the only place exceptions become exit codes: a :class:`CryptoAnalyzerError` prints
 one line (what was wrong, what to do) and exits with its code; anything else is an internal error
-whose trace is shown only with ``--verbose``. Locals are never printed.
+whose trace is shown only with ``--verbose``. Locals are never printed. Error messages quote user
+values, so they pass through :func:`~crypto_analyzer.cli.safe_text.printable` like every other
+value the CLI shows; both consoles are :class:`~crypto_analyzer.cli.safe_text.SafeConsole`.
 
 Settings may come from a ``crypto-analyzer.toml`` in the working directory, which anyone who can
 write that directory can plant. So :func:`resolve_settings` warns, naming the file, when it holds
@@ -15,15 +17,21 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+import traceback
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
+from crypto_analyzer.cli.safe_text import (
+    SafeConsole,
+    SafeLogFormatter,
+    json_for_terminal,
+    printable,
+    visible,
+)
 from crypto_analyzer.core.canonical_json import canonical_dumps
 from crypto_analyzer.core.errors import CryptoAnalyzerError
 from crypto_analyzer.core.settings import Settings, config_source, load_settings
@@ -43,8 +51,8 @@ __all__ = [
 P = ParamSpec("P")
 R = TypeVar("R")
 
-stdout = Console(soft_wrap=True)
-stderr = Console(stderr=True, soft_wrap=True)
+stdout = SafeConsole(soft_wrap=True)
+stderr = SafeConsole(stderr=True, soft_wrap=True)
 
 
 @dataclass(slots=True)
@@ -72,9 +80,9 @@ def resolve_settings(db: str | None = None, tenant: str | None = None) -> Settin
     """Settings with command-level options over global options over environment/file."""
     state = _state()
     settings = load_settings(db_url=db or state.db, tenant=tenant or state.tenant)
-    logging.basicConfig(
-        level=settings.log_level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(SafeLogFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=settings.log_level, handlers=[handler])
     source = config_source()
     if source.ignored:
         stderr.print(
@@ -100,9 +108,19 @@ def announce(settings: Settings) -> None:
 
 
 def emit_json(value: Any) -> None:
-    """Canonical JSON to stdout (one line), for ``--json``."""
-    sys.stdout.write(canonical_dumps(value) + "\n")
+    """Canonical JSON to stdout (one line), for ``--json``.
+
+    Characters canonical JSON writes raw but a terminal would act on (DEL, C1 and bidi controls)
+    are written as ``\\u`` escapes; parsing the line gives exactly the same values.
+    """
+    sys.stdout.write(json_for_terminal(canonical_dumps(value)) + "\n")
     sys.stdout.flush()
+
+
+def _print_trace(exc: BaseException) -> None:
+    """The traceback as plain text, control characters spelled out (messages quote values)."""
+    text = "".join(traceback.format_exception(exc)).rstrip("\n")
+    stderr.print(visible(text, keep_newlines=True), markup=False, highlight=False)
 
 
 def command_boundary(function: Callable[P, R]) -> Callable[P, R]:
@@ -116,22 +134,26 @@ def command_boundary(function: Callable[P, R]) -> Callable[P, R]:
             raise
         except CryptoAnalyzerError as exc:
             if _state().verbose:
-                stderr.print_exception(show_locals=False)
-            stderr.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
+                _print_trace(exc)
+            stderr.print(f"[bold red]error:[/] {printable(exc)}", markup=True, highlight=False)
             raise typer.Exit(code=exc.exit_code) from None
         except KeyboardInterrupt:
             stderr.print("interrupted")
             raise typer.Exit(code=130) from None
         except Exception as exc:
             if _state().verbose:
-                stderr.print_exception(show_locals=False)
+                _print_trace(exc)
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             stderr.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {escape(message)} "
+                f"[bold red]internal error:[/] {type(exc).__name__}: {printable(message)} "
                 "(rerun with --verbose for the trace)",
                 markup=True,
                 highlight=False,
             )
             raise typer.Exit(code=1) from None
+        finally:
+            # The global options belong to this invocation only: a later command group invoked
+            # on its own (tests, embedding) must not inherit --verbose or --db from this one.
+            _STATE.set(CliState())
 
     return wrapper

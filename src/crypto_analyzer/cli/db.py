@@ -13,6 +13,7 @@ from crypto_analyzer.cli.context import (
     stdout,
 )
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt
+from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.db.engine import describe_url
 from crypto_analyzer.db.migrate import SchemaStatus
 from crypto_analyzer.db.workspace import check_schema, database_status, upgrade_database
@@ -24,10 +25,10 @@ app = typer.Typer(name="db", help="Database schema: upgrade, status, check.", no
 
 def _render_status(status: SchemaStatus, url: str) -> None:
     table = Table(title="schema", show_header=False)
-    table.add_row("database", describe_url(url))
-    table.add_row("current", status.current or "(no schema)")
-    table.add_row("head", status.head)
-    table.add_row("pending", ", ".join(status.pending) or "none")
+    table.add_row("database", printable(describe_url(url)))
+    table.add_row("current", printable(status.current or "(no schema)"))
+    table.add_row("head", printable(status.head))
+    table.add_row("pending", printable(", ".join(status.pending) or "none"))
     stdout.print(table)
 
 
@@ -41,7 +42,7 @@ def upgrade_command(*, db: DbUrlOpt = None, json: JsonOpt = False) -> None:
     if json:
         emit_json(status.to_dict())
         return
-    stderr.print(f"schema at revision {status.current}")
+    stderr.print(f"schema at revision {printable(status.current)}")
 
 
 @app.command("status")
@@ -67,9 +68,9 @@ def check_command(*, db: DbUrlOpt = None, json: JsonOpt = False) -> None:
     else:
         _render_status(result.status, settings.db_url)
         for line in result.drift:
-            stderr.print(f"drift: {line}", highlight=False)
+            stderr.print(f"drift: {printable(line)}", highlight=False)
         for name in result.missing_triggers:
-            stderr.print(f"missing trigger: {name}", highlight=False)
+            stderr.print(f"missing trigger: {printable(name)}", highlight=False)
         stderr.print("schema check: ok" if result.ok else "schema check: FAILED")
     if not result.ok:
         raise typer.Exit(code=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from crypto_analyzer.cli.context import stdout
+from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.pipeline.demo import DemoResult
 
 __all__ = ["render_demo"]
@@ -13,20 +14,22 @@ __all__ = ["render_demo"]
 def render_demo(result: DemoResult) -> None:
     """Workspace, data, report, candidates with reasons, audit outcome."""
     line = lambda text: stdout.print(text, highlight=False)  # noqa: E731
-    line(f"workspace   {result.directory}")
-    line(f"database    {result.settings.db_url}")
+    line(f"workspace   {printable(result.directory)}")
+    line(f"database    {printable(result.settings.db_url)}")
     line(
-        f"ingest      run {result.ingest['ingest_run_id']}: {result.ingest['n_accepted']:,} "
+        f"ingest      run {printable(result.ingest['ingest_run_id'])}: "
+        f"{result.ingest['n_accepted']:,} "
         f"accepted, {result.ingest['n_rejected']:,} rejected"
     )
     line(f"doctor      {'ok' if result.doctor.ok else 'FAILED'}")
     rows = sum(table.row_count for table in result.dataset.tables)
-    line(f"dataset     {result.dataset.dataset_id.short} (strict, {rows:,} rows)")
+    line(f"dataset     {printable(result.dataset.dataset_id.short)} (strict, {rows:,} rows)")
     if result.report is None:
         return
     family = result.report.summary["family"]
     line(
-        f"report      run {result.report.run_instance_id}; family of {family['size']}: "
+        f"report      run {printable(result.report.run_instance_id)}; "
+        f"family of {family['size']}: "
         f"Reality Check p {family['rc_p']}, SPA p {family['spa_p']}, PBO {family['pbo']}"
     )
     table = Table(title="promotion (horizon 1)")
@@ -36,12 +39,16 @@ def render_demo(result: DemoResult) -> None:
         more = f" (+{len(outcome.reasons) - 1} more)" if len(outcome.reasons) > 1 else ""
         why = outcome.reasons[0] + more if outcome.reasons else ""
         table.add_row(
-            outcome.candidate_id, outcome.signal, outcome.status, why or "all rules passed"
+            printable(outcome.candidate_id),
+            printable(outcome.signal),
+            printable(outcome.status),
+            printable(why or "all rules passed"),
         )
     stdout.print(table)
     if result.trace is not None:
         events = result.trace.get("events", [])
-        line(f"audit trace {result.trace['candidate']['candidate_id']}: {len(events)} events")
+        candidate = printable(result.trace["candidate"]["candidate_id"])
+        line(f"audit trace {candidate}: {len(events)} events")
     verdict = "verify ok" if result.audit_ok else "FINDINGS: " + "; ".join(result.audit_findings)
-    line(f"audit       {verdict}")
-    line(f"html        {result.report.html_uri}")
+    line(f"audit       {printable(verdict)}")
+    line(f"html        {printable(result.report.html_uri)}")

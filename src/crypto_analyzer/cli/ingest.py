@@ -20,6 +20,7 @@ from crypto_analyzer.cli.context import (
     stdout,
 )
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
+from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.ingest.frequencies import FREQ_MS
 from crypto_analyzer.ingest.importer import TIME_UNITS, parse_column_map
 from crypto_analyzer.ingest.instruments import parse_symbols
@@ -80,7 +81,7 @@ class _RichProgress:
         self._tasks: dict[str, Any] = {}
 
     def start(self, task: str, total: int) -> None:
-        self._tasks[task] = self._progress.add_task(task, total=max(total, 1))
+        self._tasks[task] = self._progress.add_task(printable(task), total=max(total, 1))
 
     def advance(self, task: str, amount: int) -> None:
         self._progress.advance(self._tasks[task], amount)
@@ -128,7 +129,7 @@ def backfill_command(
         return
     counts = result.counts
     stdout.print(
-        f"backfill {result.ingest_run_id}: {counts['n_accepted']:,} accepted, "
+        f"backfill {printable(result.ingest_run_id)}: {counts['n_accepted']:,} accepted, "
         f"{counts['n_rejected']:,} rejected of {counts['n_received']:,} received",
         highlight=False,
     )
@@ -220,15 +221,17 @@ def _names(text: str) -> list[str]:
 
 def _print_cycle(report: CycleReport) -> None:
     counts = report.counts
-    extra = f"; degraded (not stored): {', '.join(report.degraded)}" if report.degraded else ""
+    degraded = printable(", ".join(report.degraded))
+    extra = f"; degraded (not stored): {degraded}" if report.degraded else ""
+    served = printable(", ".join(sorted(set(report.served_by.values()))) or "nobody")
     stdout.print(
-        f"cycle {report.cycle} {report.ingest_run_id}: {counts.get('n_accepted', 0):,} accepted, "
-        f"{counts.get('n_rejected', 0):,} rejected; served by "
-        f"{', '.join(sorted(set(report.served_by.values()))) or 'nobody'}{extra}",
+        f"cycle {report.cycle} {printable(report.ingest_run_id)}: "
+        f"{counts.get('n_accepted', 0):,} accepted, "
+        f"{counts.get('n_rejected', 0):,} rejected; served by {served}{extra}",
         highlight=False,
     )
     for error in report.errors:
-        stderr.print(f"warning: {error}", highlight=False)
+        stderr.print(f"warning: {printable(error)}", highlight=False)
 
 
 @app.command("import")
@@ -260,8 +263,9 @@ def import_command(
         return
     counts = result.counts
     stdout.print(
-        f"imported {file.name} as {result.instrument_id}: {counts['n_accepted']:,} accepted, "
-        f"{counts['n_rejected']:,} quarantined (run {result.ingest_run_id})",
+        f"imported {printable(file.name)} as {printable(result.instrument_id)}: "
+        f"{counts['n_accepted']:,} accepted, "
+        f"{counts['n_rejected']:,} quarantined (run {printable(result.ingest_run_id)})",
         highlight=False,
     )
 
@@ -294,7 +298,8 @@ def synthetic_command(
         emit_json(result)
         return
     stdout.print(
-        f"synthetic market {result['ingest_run_id']}: {result['n_accepted']:,} rows accepted, "
+        f"synthetic market {printable(result['ingest_run_id'])}: "
+        f"{result['n_accepted']:,} rows accepted, "
         f"{result['n_rejected']:,} rejected",
         highlight=False,
     )

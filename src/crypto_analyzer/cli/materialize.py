@@ -8,6 +8,7 @@ import typer
 
 from crypto_analyzer.cli.context import command_boundary, emit_json, resolve_settings, stdout
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
+from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.ingest.frequencies import MATERIALIZE_FREQS
 from crypto_analyzer.materialize.service import run_materialize_bars
 from crypto_analyzer.pipeline.factor_runs import run_materialize_factors
@@ -43,11 +44,14 @@ def bars_command(
     if json:
         emit_json(result.to_dict())
         return
-    sources = ", ".join(f"{key} {value:,}" for key, value in result.by_source.items()) or "nothing"
+    sources = (
+        ", ".join(f"{printable(key)} {value:,}" for key, value in result.by_source.items())
+        or "nothing"
+    )
     stdout.print(
-        f"materialized {result.buckets:,} {result.freq} bar(s) over {result.instruments} "
-        f"instrument(s) ({sources}); {result.gaps:,} gap bucket(s) left empty; "
-        f"run {result.ingest_run_id}",
+        f"materialized {result.buckets:,} {printable(result.freq)} bar(s) over "
+        f"{result.instruments} instrument(s) ({sources}); {result.gaps:,} gap bucket(s) left "
+        f"empty; run {printable(result.ingest_run_id)}",
         highlight=False,
     )
 
@@ -79,8 +83,9 @@ def factors_command(
         return
     verb = "reused" if result["reused"] else "stored"
     stdout.print(
-        f"{verb} factor run {result['factor_run_id']} ({result['freq']}, window "
-        f"{result['window']}, lag {result['lag']}) on {', '.join(result['factor_ids'])} for "
-        f"{result['n_assets']} asset(s) of dataset {result['dataset_id']}",
+        f"{verb} factor run {printable(result['factor_run_id'])} ({printable(result['freq'])}, "
+        f"window {result['window']}, lag {result['lag']}) on "
+        f"{printable(', '.join(result['factor_ids']))} for "
+        f"{result['n_assets']} asset(s) of dataset {printable(result['dataset_id'])}",
         highlight=False,
     )

@@ -27,6 +27,7 @@ from crypto_analyzer.cli.context import (
     stdout,
 )
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
+from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.core.errors import ValidationError
 from crypto_analyzer.core.settings import principal_token
 from crypto_analyzer.governance import (
@@ -68,11 +69,11 @@ PolicyOpt = Annotated[
 
 
 def _reasons_table(title: str, items: Any) -> Table:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=printable(title), title_justify="left")
     table.add_column("rule", style="bold")
     table.add_column("detail", overflow="fold")
     for item in items:
-        table.add_row(str(item.get("rule", "")), str(item.get("message", "")))
+        table.add_row(printable(item.get("rule", "")), printable(item.get("message", "")))
     return table
 
 
@@ -94,8 +95,9 @@ def _history_line(report: ReportRecord) -> str:
 
 def _candidate_line(candidate: CandidateRecord) -> str:
     return (
-        f"{candidate.candidate_id}  {candidate.status}  signal {candidate.signal} "
-        f"horizon {candidate.horizon}  run {candidate.run_instance_id}"
+        f"{printable(candidate.candidate_id)}  {printable(candidate.status)}  "
+        f"signal {printable(candidate.signal)} horizon {candidate.horizon}  "
+        f"run {printable(candidate.run_instance_id)}"
     )
 
 
@@ -122,7 +124,7 @@ def create_command(
         emit_json(candidate.to_dict())
         return
     stderr.print(f"created {_candidate_line(candidate)}", highlight=False)
-    stdout.print(candidate.candidate_id, highlight=False)
+    stdout.print(printable(candidate.candidate_id), highlight=False)
 
 
 @app.command("evaluate")
@@ -152,8 +154,10 @@ def evaluate_command(
     else:
         verdict = "[green]passed[/]" if outcome.passed else "[red]denied[/]"
         stdout.print(
-            f"{outcome.candidate.candidate_id}: {to} {verdict} (report {outcome.report.report_id}, "
-            f"policy {outcome.report.policy_id} {outcome.report.policy_digest[:16]}…)"
+            f"{printable(outcome.candidate.candidate_id)}: {printable(to)} {verdict} "
+            f"(report {printable(outcome.report.report_id)}, "
+            f"policy {printable(outcome.report.policy_id)} "
+            f"{printable(outcome.report.policy_digest[:16])}…)"
         )
         stdout.print(_history_line(outcome.report), highlight=False)
         if outcome.report.reasons:
@@ -161,9 +165,9 @@ def evaluate_command(
         if outcome.report.warnings:
             stdout.print(_reasons_table("warnings", outcome.report.warnings))
         change = (
-            f"{outcome.previous_status} -> {outcome.candidate.status}"
+            f"{printable(outcome.previous_status)} -> {printable(outcome.candidate.status)}"
             if outcome.status_changed
-            else f"unchanged ({outcome.candidate.status})"
+            else f"unchanged ({printable(outcome.candidate.status)})"
         )
         stderr.print(f"status {change}", highlight=False)
     if not outcome.passed:
@@ -181,7 +185,11 @@ def _review(
     if json:
         emit_json(candidate.to_dict())
         return
-    stderr.print(f"{candidate.candidate_id} is now {candidate.status}: {reason}", highlight=False)
+    stderr.print(
+        f"{printable(candidate.candidate_id)} is now {printable(candidate.status)}: "
+        f"{printable(reason)}",
+        highlight=False,
+    )
 
 
 @app.command("reject")
@@ -238,12 +246,12 @@ def list_command(
         table.add_column(column, overflow="fold")
     for item in candidates:
         table.add_row(
-            item.candidate_id,
-            item.status,
-            item.signal,
-            str(item.horizon),
-            item.run_instance_id,
-            item.updated_at,
+            printable(item.candidate_id),
+            printable(item.status),
+            printable(item.signal),
+            printable(item.horizon),
+            printable(item.run_instance_id),
+            printable(item.updated_at),
         )
     stdout.print(table)
 
@@ -254,13 +262,13 @@ def _events_table(events: list[EventRecord]) -> Table:
         table.add_column(column, overflow="fold")
     for event in events:
         table.add_row(
-            str(event.seq),
-            event.event_type,
-            event.from_status or "",
-            event.to_status or "",
-            event.report_id or "",
-            event.actor,
-            event.created_at,
+            printable(event.seq),
+            printable(event.event_type),
+            printable(event.from_status or ""),
+            printable(event.to_status or ""),
+            printable(event.report_id or ""),
+            printable(event.actor),
+            printable(event.created_at),
         )
     return table
 
@@ -271,12 +279,12 @@ def _reports_table(reports: list[ReportRecord]) -> Table:
         table.add_column(column, overflow="fold")
     for report in reports:
         table.add_row(
-            report.report_id,
-            report.level,
+            printable(report.report_id),
+            printable(report.level),
             "passed" if report.passed else "denied",
             str(len(report.reasons)),
-            report.actor,
-            report.created_at,
+            printable(report.actor),
+            printable(report.created_at),
         )
     return table
 
@@ -304,9 +312,11 @@ def show_command(
             }
         )
         return
-    summary = Table(show_header=False, title=candidate.candidate_id, title_justify="left")
+    summary = Table(
+        show_header=False, title=printable(candidate.candidate_id), title_justify="left"
+    )
     for key, value in candidate.to_dict().items():
-        summary.add_row(key, "" if value is None else str(value))
+        summary.add_row(printable(key), "" if value is None else printable(value))
     stdout.print(summary)
     if reports:
         stdout.print(_reports_table(reports))

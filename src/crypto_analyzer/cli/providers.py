@@ -7,6 +7,7 @@ from rich.table import Table
 
 from crypto_analyzer.cli.context import command_boundary, emit_json, resolve_settings, stdout
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
+from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.ingest.service import status_report
 
 __all__ = ["app"]
@@ -37,11 +38,11 @@ def status_command(*, db: DbUrlOpt = None, tenant: TenantOpt = None, json: JsonO
     for record in records:
         state = record.breaker_state
         table.add_row(
-            record.provider,
-            record.data_kind,
-            f"[{_STYLE.get(state, 'white')}]{state}[/]",
-            str(record.consecutive_failures),
-            record.last_success_at or "-",
-            record.last_error or "-",
+            printable(record.provider),
+            printable(record.data_kind),
+            f"[{_STYLE.get(state, 'white')}]{printable(state)}[/]",
+            printable(record.consecutive_failures),
+            printable(record.last_success_at or "-"),
+            printable(record.last_error or "-"),
         )
     stdout.print(table if records else "no provider has been called yet")

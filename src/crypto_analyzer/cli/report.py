@@ -17,7 +17,9 @@ from crypto_analyzer.cli.context import (
     stdout,
 )
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
+from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.core.errors import ValidationError
+from crypto_analyzer.governance.outcomes import check_actor
 from crypto_analyzer.pipeline.report.config import load_report_config
 from crypto_analyzer.pipeline.report.run import ReportResult, run_report
 
@@ -41,13 +43,14 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 def _render(result: ReportResult) -> None:
     family = result.summary["family"]
-    table = Table(title=f"report {result.run_instance_id}")
+    table = Table(title=f"report {printable(result.run_instance_id)}")
     for column in ("signal", "h", "mean IC", "HAC t", "BH p", "RW p", "DSR", "net Sharpe"):
         table.add_column(column, justify="right" if column != "signal" else "left")
     for row in result.summary["hypotheses"]:
         table.add_row(
-            row["signal"], str(row["horizon"]), _fmt(row["mean_ic"], 4), _fmt(row["t_hac"], 2),
-            _fmt(row["bh_p"]), _fmt(row["rw_p"]), _fmt(row["dsr"]), _fmt(row["net_sharpe"], 2),
+            printable(row["signal"]), printable(row["horizon"]), _fmt(row["mean_ic"], 4),
+            _fmt(row["t_hac"], 2), _fmt(row["bh_p"]), _fmt(row["rw_p"]), _fmt(row["dsr"]),
+            _fmt(row["net_sharpe"], 2),
         )  # fmt: skip
     stdout.print(table)
     stdout.print(
@@ -58,11 +61,15 @@ def _render(result: ReportResult) -> None:
     history = result.summary.get("research_history") or {}
     if history.get("headline"):
         stdout.print(
-            f"research history: {history['headline']} (the promotion gate counts them all)",
+            f"research history: {printable(history['headline'])} (the promotion gate counts them "
+            "all)",
             highlight=False,
         )
-    stdout.print(f"dataset {result.dataset.dataset_id.short}  run_key {result.run_key[:16]}")
-    stdout.print(f"report  {result.html_uri}", highlight=False)
+    stdout.print(
+        f"dataset {printable(result.dataset.dataset_id.short)}  "
+        f"run_key {printable(result.run_key[:16])}"
+    )
+    stdout.print(f"report  {printable(result.html_uri)}", highlight=False)
 
 
 @command_boundary
@@ -102,13 +109,14 @@ def report_command(
         "hypothesis": hypothesis,
     }
     report_config = load_report_config(config, overrides)
+    principal = check_actor(actor or getpass.getuser())  # the same rules as governance events
     settings = resolve_settings(db, tenant)
     with stderr.status("report: starting…") as status:
         result = run_report(
             settings,
             report_config,
-            actor=actor or getpass.getuser(),
-            progress=lambda message: status.update(f"report: {message}…"),
+            actor=principal,
+            progress=lambda message: status.update(f"report: {printable(message)}…"),
         )
     if json:
         emit_json(result.to_dict())

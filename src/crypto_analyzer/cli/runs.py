@@ -9,6 +9,7 @@ from rich.table import Table
 
 from crypto_analyzer.cli.context import command_boundary, emit_json, resolve_settings, stdout
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
+from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.db.migrate import require_head
 from crypto_analyzer.db.registry import diff_runs, get_run, list_runs
 from crypto_analyzer.db.workspace import open_engine
@@ -35,7 +36,10 @@ _SHOWN_FIELDS = (
 
 
 def _value(value: object) -> str:
-    return "—" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)
+    """A cell: ``—`` for missing, 6 significant digits for floats, else terminal-safe text."""
+    if value is None:
+        return "—"
+    return f"{value:.6g}" if isinstance(value, float) else printable(value)
 
 
 @app.command("list")
@@ -60,12 +64,12 @@ def list_command(
         table.add_column(column)
     for record in records:
         table.add_row(
-            record.run_instance_id,
-            record.status,
-            record.started_at,
-            record.dataset_id[:16],
-            record.run_key[:16],
-            record.hypothesis or "",
+            printable(record.run_instance_id),
+            printable(record.status),
+            printable(record.started_at),
+            printable(record.dataset_id[:16]),
+            printable(record.run_key[:16]),
+            printable(record.hypothesis or ""),
         )
     stdout.print(table)
 
@@ -87,11 +91,15 @@ def show_command(
     if json:
         emit_json(record.to_dict())
         return
-    table = Table(title=f"run {record.run_instance_id}", show_header=False)
+    table = Table(title=f"run {printable(record.run_instance_id)}", show_header=False)
     for field in _SHOWN_FIELDS:
         table.add_row(field, _value(getattr(record, field)))
+    table.add_row("hypothesis", _value(record.hypothesis))
+    table.add_row("tags", _value(", ".join(record.tags)) if record.tags else "—")
+    if record.error:
+        table.add_row("error", _value(record.error))
     for name, value in record.metrics.items():
-        table.add_row(f"metric {name}", _value(value))
+        table.add_row(f"metric {printable(name)}", _value(value))
     stdout.print(table)
 
 
@@ -113,7 +121,7 @@ def diff_command(
     if json:
         emit_json(difference.to_dict())
         return
-    table = Table(title=f"{difference.left[:13]} vs {difference.right[:13]}")
+    table = Table(title=f"{printable(difference.left[:13])} vs {printable(difference.right[:13])}")
     for column in ("kind", "key", "left", "right"):
         table.add_column(column)
     for kind, mapping in (
@@ -122,7 +130,7 @@ def diff_command(
         ("metric", difference.metrics),
     ):
         for key, (a, b) in mapping.items():
-            table.add_row(kind, key, _value(a), _value(b))
+            table.add_row(kind, printable(key), _value(a), _value(b))
     if not table.row_count:
         stdout.print("no differences")
         return

@@ -10,11 +10,17 @@ from rich.table import Table
 
 from crypto_analyzer.cli.context import command_boundary, emit_json, stderr
 from crypto_analyzer.cli.options import JsonOpt
+from crypto_analyzer.cli.safe_text import visible
 from crypto_analyzer.core.canonical_json import canonical_dumps
 from crypto_analyzer.core.errors import ValidationError
 from crypto_analyzer.stats import calibration
 
-__all__ = ["app"]
+__all__ = ["MAX_CALIBRATION_OBS", "MAX_CALIBRATION_REPS", "app"]
+
+MAX_CALIBRATION_REPS = 100_000
+MAX_CALIBRATION_OBS = 100_000
+"""Calibration runs every test reps times on series of n_obs: bounded so a typo cannot ask for
+days of CPU or a bootstrap matrix that does not fit in memory."""
 
 app = typer.Typer(
     name="stats",
@@ -52,8 +58,12 @@ def _table(result: calibration.CalibrationResult) -> Table:
 @command_boundary
 def calibrate(
     *,
-    reps: Annotated[int, typer.Option(help="Monte-Carlo replications per cell.")] = 300,
-    n_obs: Annotated[int, typer.Option("--n-obs", help="Series length T.")] = 250,
+    reps: Annotated[
+        int, typer.Option(help="Monte-Carlo replications per cell.", max=MAX_CALIBRATION_REPS)
+    ] = 300,
+    n_obs: Annotated[
+        int, typer.Option("--n-obs", help="Series length T.", max=MAX_CALIBRATION_OBS)
+    ] = 250,
     alpha: Annotated[float, typer.Option(help="Nominal level of every test.")] = 0.05,
     seed: Annotated[int, typer.Option(help="Master seed; recorded in the output.")] = 20240605,
     output_dir: Annotated[
@@ -77,7 +87,7 @@ def calibrate(
         md_path.write_text(calibration.render_calibration_markdown(result, command), "utf-8")
         json_path.write_text(canonical_dumps(payload) + "\n", "utf-8")
         if not json:
-            typer.echo(md_path.as_posix())
-            typer.echo(json_path.as_posix())
+            typer.echo(visible(md_path.as_posix()))
+            typer.echo(visible(json_path.as_posix()))
     if json:
         emit_json(payload)

@@ -7,6 +7,8 @@ the text must be byte-stable across runs, machines and Python versions. The rule
 where it matters for our data: object keys sorted by code point, no insignificant whitespace, UTF-8
 output, floats in the shortest form that round-trips, integral floats written without a fraction
 (``1.0`` -> ``1``, as ECMAScript does), and NaN/Infinity refused because JSON cannot carry them.
+Values nested deeper than :data:`MAX_NESTING` are refused with a :class:`CanonicalJSONError` rather
+than running into Python's recursion limit; no identity the project computes comes close.
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["CanonicalJSONError", "canonical_bytes", "canonical_dumps", "canonical_loads"]
+__all__ = [
+    "MAX_NESTING",
+    "CanonicalJSONError",
+    "canonical_bytes",
+    "canonical_dumps",
+    "canonical_loads",
+]
+
+MAX_NESTING = 128
+"""Deepest list/object nesting encoded (two frames per level stay well inside the default limit)."""
 
 
 class CanonicalJSONError(ValueError):
@@ -32,7 +43,7 @@ def canonical_dumps(value: Any) -> str:
     platform-dependent repr by accident; convert it explicitly first.
     """
     parts: list[str] = []
-    _encode(value, parts, "$")
+    _encode(value, parts, "$", 0)
     return "".join(parts)
 
 
@@ -47,10 +58,15 @@ def canonical_loads(text: str | bytes) -> Any:
     def _refuse(name: str) -> Any:
         raise CanonicalJSONError(f"JSON literal {name} is not allowed in canonical JSON")
 
-    return json.loads(text, parse_constant=_refuse)
+    try:
+        return json.loads(text, parse_constant=_refuse)
+    except RecursionError:
+        raise CanonicalJSONError(
+            "JSON text nests too deeply for the parser; refusing it as malformed input"
+        ) from None
 
 
-def _encode(value: Any, out: list[str], path: str) -> None:
+def _encode(value: Any, out: list[str], path: str, depth: int) -> None:
     # bool before int: bool is a subclass of int.
     if value is None:
         out.append("null")
@@ -65,13 +81,15 @@ def _encode(value: Any, out: list[str], path: str) -> None:
     elif isinstance(value, str):
         out.append(json.dumps(value, ensure_ascii=False))
     elif isinstance(value, Mapping):
-        _encode_mapping(value, out, path)
+        _check_depth(depth, path)
+        _encode_mapping(value, out, path, depth + 1)
     elif isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray, memoryview)):
+        _check_depth(depth, path)
         out.append("[")
         for index, item in enumerate(value):
             if index:
                 out.append(",")
-            _encode(item, out, f"{path}[{index}]")
+            _encode(item, out, f"{path}[{index}]", depth + 1)
         out.append("]")
     else:
         raise CanonicalJSONError(
@@ -80,7 +98,16 @@ def _encode(value: Any, out: list[str], path: str) -> None:
         )
 
 
-def _encode_mapping(value: Mapping[Any, Any], out: list[str], path: str) -> None:
+def _check_depth(depth: int, path: str) -> None:
+    if depth >= MAX_NESTING:
+        shown = path if len(path) <= 80 else path[:77] + "..."
+        raise CanonicalJSONError(
+            f"value at {shown} nests deeper than {MAX_NESTING} levels; canonical JSON refuses it "
+            "— flatten the structure before hashing"
+        )
+
+
+def _encode_mapping(value: Mapping[Any, Any], out: list[str], path: str, depth: int) -> None:
     for key in value:
         if not isinstance(key, str):
             raise CanonicalJSONError(
@@ -94,7 +121,7 @@ def _encode_mapping(value: Mapping[Any, Any], out: list[str], path: str) -> None
             out.append(",")
         out.append(json.dumps(key, ensure_ascii=False))
         out.append(":")
-        _encode(value[key], out, f"{path}.{key}")
+        _encode(value[key], out, f"{path}.{key}", depth)
     out.append("}")
 
 

@@ -10,6 +10,8 @@ acting or when: ``fixed_time`` and ``token`` in a file are ignored (:func:`confi
 the file and what was ignored, and the CLI warns). The clock is pinned only by
 ``CRYPTO_ANALYZER_FIXED_TIME`` and a principal token comes only from ``CRYPTO_ANALYZER_TOKEN``
 (:func:`principal_token`), both environment variables of the person running the command.
+The settings file is size- and depth-checked before it is parsed, and every text setting has a
+length limit; an over-long value is reported by its length, never echoed (URLs carry passwords).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -32,6 +34,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from crypto_analyzer.core.config_files import parse_toml, read_config_file
 from crypto_analyzer.core.errors import ConfigError
 from crypto_analyzer.core.instants import check_instant
 
@@ -39,6 +42,7 @@ __all__ = [
     "CONFIG_FILE_NAME",
     "ENV_PREFIX",
     "FILE_IGNORED_KEYS",
+    "MAX_URL_CHARS",
     "TOKEN_VARIABLE",
     "ConfigSource",
     "Settings",
@@ -59,6 +63,8 @@ FILE_IGNORED_KEYS = ("fixed_time", "token")
 _TENANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _DB_SCHEMES = ("sqlite", "postgresql")
 _ARTIFACT_SCHEMES = ("file", "s3", "gs")
+MAX_URL_CHARS = 4096
+"""Database, artifact-store and S3 endpoint URLs (and the S3 region) are at most this long."""
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -94,14 +100,14 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
-    db_url: str = "sqlite:///crypto_analyzer.sqlite"
-    artifacts: str = "file://./artifacts"
+    db_url: str = Field("sqlite:///crypto_analyzer.sqlite", max_length=MAX_URL_CHARS)
+    artifacts: str = Field("file://./artifacts", max_length=MAX_URL_CHARS)
     tenant: str = "default"
     log_level: LogLevel = "WARNING"
     fixed_time: datetime | None = None
-    s3_endpoint_url: str | None = None
+    s3_endpoint_url: str | None = Field(None, max_length=MAX_URL_CHARS)
     """S3-compatible endpoint (MinIO, R2, a local test server); unset means AWS itself."""
-    s3_region: str | None = None
+    s3_region: str | None = Field(None, max_length=MAX_URL_CHARS)
 
     @field_validator("db_url")
     @classmethod
@@ -232,9 +238,16 @@ def _config_file_path() -> Path | None:
                 f"{_CONFIG_PATH_VARIABLE}={explicit!r} does not name a file",
                 "point it at a TOML file or unset it",
             )
-        return path
+        return _checked(path)
     default = Path.cwd() / CONFIG_FILE_NAME
-    return default if default.is_file() else None
+    return _checked(default) if default.is_file() else None
+
+
+def _checked(path: Path) -> Path:
+    """``path`` once it is known to be small and shallow enough for the TOML source to parse."""
+    what = f"settings file {path.name}" if path.parent == Path.cwd() else f"settings file {path}"
+    parse_toml(read_config_file(path, what=what), what=what)
+    return path
 
 
 def _field_source(field: str) -> str:
@@ -271,6 +284,8 @@ def _config_error(exc: pydantic.ValidationError) -> ConfigError:
     first = exc.errors()[0]
     field = str(first["loc"][0]) if first["loc"] else "settings"
     message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "string_too_long" and isinstance(first["input"], str):
+        message += f" (got {len(first['input']):,} characters)"
     if field == "fixed_time":
         hint = f"set {_field_source(field)} to an instant in 1970-2099 with its offset, or unset it"
     else:

@@ -42,6 +42,9 @@ from crypto_analyzer.ingest.validation import check_candles
 
 __all__ = [
     "FREQ_MS",
+    "MAX_SYNTHETIC_ASSETS",
+    "MAX_SYNTHETIC_CELLS",
+    "MAX_SYNTHETIC_DAYS",
     "SyntheticMarketConfig",
     "generate_market",
     "ingest_synthetic",
@@ -49,6 +52,12 @@ __all__ = [
 ]
 
 _VENUE = "synthetic"
+
+MAX_SYNTHETIC_ASSETS = 2_000
+MAX_SYNTHETIC_DAYS = 3_660
+MAX_SYNTHETIC_CELLS = 10_000_000
+"""Assets × bars: the market is generated in memory (several float arrays of this size) before
+it is written, so it is bounded; the demo's default is 438,000 (50 assets, a year of hours)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +76,21 @@ class SyntheticMarketConfig:
     def __post_init__(self) -> None:
         if self.assets < 3:
             raise ValidationError(f"assets must be >= 3 (BTC, ETH and one more), got {self.assets}")
-        if self.days < 1:
-            raise ValidationError(f"days must be >= 1, got {self.days}")
+        if self.assets > MAX_SYNTHETIC_ASSETS:
+            raise ValidationError(
+                f"assets must be <= {MAX_SYNTHETIC_ASSETS:,}, got {self.assets}",
+                "generate fewer assets",
+            )
+        if not 1 <= self.days <= MAX_SYNTHETIC_DAYS:
+            raise ValidationError(f"days must lie in [1, {MAX_SYNTHETIC_DAYS:,}], got {self.days}")
         if self.freq not in FREQ_MS:
             raise ValidationError(f"freq {self.freq!r} is not one of {', '.join(FREQ_MS)}")
+        if self.assets * self.n_bars > MAX_SYNTHETIC_CELLS:
+            raise ValidationError(
+                f"assets × bars = {self.assets:,} × {self.n_bars:,} = "
+                f"{self.assets * self.n_bars:,}; the limit is {MAX_SYNTHETIC_CELLS:,}",
+                "generate fewer assets or days, or a coarser --freq",
+            )
         if self.student_t_dof <= 2:
             raise ValidationError(
                 f"student_t_dof must be > 2 (finite variance), got {self.student_t_dof}"

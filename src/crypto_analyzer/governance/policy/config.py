@@ -5,11 +5,12 @@ policies join the set, the external decision service — and its digest (SHA-256
 content as canonical JSON, so comments and layout do not matter but every value does) is stored in
 every eligibility report. Every field is required: a file that forgets a threshold is an error,
 never a silent default, because an auditor reading the file must see every number that was used.
+The file is size- and depth-checked before it is parsed and every list and name is bounded
+(:mod:`crypto_analyzer.core.config_files`), so a hostile file is a clear error, never a crash.
 """
 
 from __future__ import annotations
 
-import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -17,12 +18,16 @@ from typing import Annotated, Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from crypto_analyzer.core.config_files import describe_value, parse_toml, read_config_file
 from crypto_analyzer.core.hashing import sha256_json
 from crypto_analyzer.core.versions import ENGINE_VERSION, SEED_VERSION, SPEC_VERSION
 from crypto_analyzer.governance.errors import PolicyConfigError
 
 __all__ = [
     "DEFAULT_POLICY_RESOURCE",
+    "MAX_POLICY_LIST",
+    "MAX_POLICY_NAME_CHARS",
+    "MAX_POLICY_URL_CHARS",
     "POLICY_SCHEMA_VERSION",
     "ExternalServiceConfig",
     "HistorySettings",
@@ -37,7 +42,15 @@ DEFAULT_POLICY_RESOURCE = "default_policy.toml"
 POLICY_SCHEMA_VERSION = 2
 """Policy files this code reads. Version 2 added ``[history]``: the research-history rules."""
 
+MAX_POLICY_LIST = 32
+"""Entries of any list or table in a policy file (plugins, versions, plugin settings)."""
+MAX_POLICY_NAME_CHARS = 200
+"""Policy ids, plugin names and version strings."""
+MAX_POLICY_URL_CHARS = 2048
+
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_POLICY_NAME_CHARS)]
+Names = Annotated[tuple[Name, ...], Field(max_length=MAX_POLICY_LIST)]
 
 
 class _Config(BaseModel):
@@ -47,10 +60,12 @@ class _Config(BaseModel):
 class ProvenanceConfig(_Config):
     """Versions a bundle may carry. An empty list means exactly this engine's own version."""
 
-    bundle_schema_versions: Annotated[tuple[int, ...], Field(min_length=1)]
-    engine_versions: tuple[str, ...]
-    spec_versions: tuple[str, ...]
-    seed_versions: tuple[int, ...]
+    bundle_schema_versions: Annotated[
+        tuple[int, ...], Field(min_length=1, max_length=MAX_POLICY_LIST)
+    ]
+    engine_versions: Names
+    spec_versions: Names
+    seed_versions: Annotated[tuple[int, ...], Field(max_length=MAX_POLICY_LIST)]
 
     def supported_engine_versions(self) -> tuple[str, ...]:
         return self.engine_versions or (ENGINE_VERSION,)
@@ -87,14 +102,16 @@ class LevelThresholds(_Config):
     """Require a valid fold-causality attestation even without walk-forward/CPCV."""
     require_signature: bool
     separation_of_duties: bool
-    distinct_from: tuple[Literal["creator", "first_promoter"], ...]
+    distinct_from: Annotated[
+        tuple[Literal["creator", "first_promoter"], ...], Field(max_length=MAX_POLICY_LIST)
+    ]
 
 
 class ExternalServiceConfig(_Config):
     """An OPA-style decision service that joins the policy set (deny-overrides)."""
 
-    policy_id: Annotated[str, Field(min_length=1)]
-    url: str
+    policy_id: Name
+    url: Annotated[str, Field(max_length=MAX_POLICY_URL_CHARS)]
     timeout_seconds: Annotated[float, Field(gt=0.0, le=120.0)]
 
     @field_validator("url")
@@ -143,16 +160,18 @@ class Levels(_Config):
 class PolicyConfig(_Config):
     """A whole policy file."""
 
-    policy_id: Annotated[str, Field(min_length=1, max_length=200)]
+    policy_id: Name
     schema_version: Literal[2]
     timeout_seconds: Annotated[float, Field(gt=0.0, le=600.0)]
     """Longest a single member policy may take before its silence counts as a deny."""
     provenance: ProvenanceConfig
     levels: Levels
     history: HistorySettings
-    plugins: tuple[str, ...] = ()
+    plugins: Names = ()
     """Names of registered policies (entry points or programmatic) that join the set."""
-    plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    plugin_settings: dict[Name, dict[str, Any]] = Field(
+        default_factory=dict, max_length=MAX_POLICY_LIST
+    )
     external: ExternalServiceConfig | None = None
 
     def thresholds(self, level: str) -> LevelThresholds:
@@ -168,11 +187,12 @@ class PolicyConfig(_Config):
 
 
 def parse_policy_config(text: str, *, source: str = "policy file") -> PolicyConfig:
-    """Parse and validate TOML text; errors name the key and what is allowed."""
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyConfigError(f"{source} is not valid TOML: {exc}", "fix the syntax") from None
+    """Parse and validate TOML text; errors name the key, the value and what is allowed.
+
+    Nesting deeper than ``MAX_CONFIG_DEPTH`` is refused before parsing (arrays, inline tables)
+    or right after (dotted keys), so neither ``tomllib`` nor the digest recurses without bound.
+    """
+    document = parse_toml(text, what=source, error=PolicyConfigError)
     if document.get("schema_version") == 1:
         raise PolicyConfigError(
             f"{source} has schema_version 1, which predates the research-history rules",
@@ -184,8 +204,10 @@ def parse_policy_config(text: str, *, source: str = "policy file") -> PolicyConf
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        shown = first["loc"] and first["type"] != "missing"  # a missing key has no value
+        value = f" = {describe_value(first['input'])}" if shown else ""
         raise PolicyConfigError(
-            f"{source}: {where}: {first['msg']}",
+            f"{source}: {where}{value}: {first['msg']}",
             f"{exc.error_count()} problem(s); start from the packaged default_policy.toml",
         ) from None
 
@@ -200,7 +222,9 @@ def load_policy_config(path: Path | str | None = None) -> PolicyConfig:
         raise PolicyConfigError(
             f"policy file {file} does not exist", "pass an existing TOML file or omit --policy"
         )
-    return parse_policy_config(file.read_text(encoding="utf-8"), source=f"policy file {file}")
+    source = f"policy file {file}"
+    text = read_config_file(file, what=source, error=PolicyConfigError)
+    return parse_policy_config(text, source=source)
 
 
 def _lists_to_tuples(value: Any) -> Any:

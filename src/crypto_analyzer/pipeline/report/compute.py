@@ -19,6 +19,7 @@ from crypto_analyzer.core.seeding import derive_seed
 from crypto_analyzer.core.versions import SEED_VERSION
 from crypto_analyzer.pipeline.factor_runs import default_factor_ids
 from crypto_analyzer.pipeline.report.config import ReportConfig
+from crypto_analyzer.pipeline.report.limits import MAX_FOLDS
 from crypto_analyzer.research import (
     CostModel,
     FactorFit,
@@ -122,6 +123,16 @@ class ReportComputation:
 
 
 def _plan(config: ReportConfig, n_rows: int) -> SplitPlan:
+    plan = _split_plan(config, n_rows)
+    if len(plan.folds) > MAX_FOLDS:
+        raise ValueError(
+            f"the split plan has {len(plan.folds):,} folds over {n_rows:,} bars; the limit is "
+            f"{MAX_FOLDS:,} (raise splits.test_size or lower splits.n_groups)"
+        )
+    return plan
+
+
+def _split_plan(config: ReportConfig, n_rows: int) -> SplitPlan:
     horizon = max(config.horizons)
     splits = config.splits
     if splits.kind == "cpcv":

@@ -2,19 +2,45 @@
 
 The resolved config (file + flags + defaults) is what ``run_key`` hashes, so nothing that changes
 a number may live outside it; output locations are not part of it (they never change a result).
+Every value that scales memory or time is bounded (:mod:`.limits`), the file is size- and
+depth-checked before it is parsed (:mod:`crypto_analyzer.core.config_files`), and signal names and
+parameters are checked against the registry — all before any dataset is read or run row written.
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from crypto_analyzer.core.config_files import (
+    check_nesting,
+    describe_value,
+    parse_toml,
+    read_config_file,
+)
 from crypto_analyzer.core.errors import ConfigError
+from crypto_analyzer.pipeline.report.limits import (
+    MAX_BARS,
+    MAX_BLOCK_LENGTH,
+    MAX_BOOTSTRAP_REPS,
+    MAX_CAPITAL,
+    MAX_CAPITAL_GRID,
+    MAX_CPCV_GROUPS,
+    MAX_HORIZONS,
+    MAX_HYPOTHESIS_CHARS,
+    MAX_MIN_ASSETS,
+    MAX_NAME_CHARS,
+    MAX_NAMES_PER_SIDE,
+    MAX_PBO_BLOCKS,
+    MAX_SIGNALS,
+    MAX_TAG_CHARS,
+    MAX_TAGS,
+)
+from crypto_analyzer.research.signal_registry import SIGNALS, signal_names
 
 __all__ = [
     "CostConfig",
@@ -27,9 +53,14 @@ __all__ = [
 
 _FREQUENCIES = ("5min", "15min", "1h", "1D")
 
+Bars = Annotated[int, Field(ge=1, le=MAX_BARS)]
+SignalName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]
+ParamValue = Annotated[int, Field(ge=0, le=MAX_BARS)]
+Amount = Annotated[float, Field(gt=0, le=MAX_CAPITAL)]
+
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class SplitConfig(_Model):
@@ -37,12 +68,22 @@ class SplitConfig(_Model):
 
     kind: Literal["walk_forward", "cpcv"] = "walk_forward"
     mode: Literal["expanding", "rolling"] = "expanding"
-    test_size: int = Field(720, ge=1, description="bars per walk-forward test block")
-    min_train_size: int = Field(2160, ge=1, description="bars before the first test block")
-    purge: int | None = Field(None, ge=0, description="default: the longest horizon")
-    embargo: int = Field(24, ge=0)
-    n_groups: int = Field(6, ge=2, description="CPCV groups")
+    test_size: int = Field(720, ge=1, le=MAX_BARS, description="bars per walk-forward test block")
+    min_train_size: int = Field(
+        2160, ge=1, le=MAX_BARS, description="bars before the first test block"
+    )
+    purge: int | None = Field(None, ge=0, le=MAX_BARS, description="default: the longest horizon")
+    embargo: int = Field(24, ge=0, le=MAX_BARS)
+    n_groups: int = Field(6, ge=2, le=MAX_CPCV_GROUPS, description="CPCV groups")
     n_test_groups: int = Field(2, ge=1, description="CPCV test groups per fold")
+
+    @model_validator(mode="after")
+    def _test_groups(self) -> SplitConfig:
+        if self.n_test_groups >= self.n_groups:
+            raise ValueError(
+                f"n_test_groups ({self.n_test_groups}) must be < n_groups ({self.n_groups})"
+            )
+        return self
 
 
 class CostConfig(_Model):
@@ -58,13 +99,16 @@ class PortfolioConfig(_Model):
     """Long-short portfolio built from each signal's out-of-sample scores."""
 
     method: Literal["top_bottom_k", "signal"] = "top_bottom_k"
-    k: int = Field(5, ge=1, description="names per side for top_bottom_k")
+    k: int = Field(5, ge=1, le=MAX_NAMES_PER_SIDE, description="names per side for top_bottom_k")
     rebalance_every: int | None = Field(
-        None, ge=1, description="bars between rebalances; default: the hypothesis's horizon"
+        None,
+        ge=1,
+        le=MAX_BARS,
+        description="bars between rebalances; default: the hypothesis's horizon",
     )
-    ema_halflife: float | None = Field(None, gt=0)
-    target_capital: float = Field(1_000_000.0, gt=0)
-    capital_grid: tuple[float, ...] = (1e5, 1e6, 1e7, 1e8)
+    ema_halflife: float | None = Field(None, gt=0, le=MAX_BARS)
+    target_capital: float = Field(1_000_000.0, gt=0, le=MAX_CAPITAL)
+    capital_grid: tuple[Amount, ...] = Field((1e5, 1e6, 1e7, 1e8), max_length=MAX_CAPITAL_GRID)
     max_participation: float = Field(0.1, gt=0, le=1)
 
     @field_validator("capital_grid")
@@ -78,35 +122,47 @@ class PortfolioConfig(_Model):
 class ProcedureConfig(_Model):
     """Statistical procedures over the family of hypotheses (signals × horizons)."""
 
-    bootstrap_reps: int = Field(1000, ge=100, description="B for RC/SPA/Romano–Wolf")
+    bootstrap_reps: int = Field(
+        1000, ge=100, le=MAX_BOOTSTRAP_REPS, description="B for RC/SPA/Romano–Wolf"
+    )
     bootstrap: Literal["stationary", "circular"] = "stationary"
-    block_length: float | None = Field(None, gt=0, description="default: Politis–White")
-    pbo_blocks: int = Field(16, ge=4)
+    block_length: float | None = Field(
+        None, gt=0, le=MAX_BLOCK_LENGTH, description="default: Politis–White"
+    )
+    pbo_blocks: int = Field(16, ge=4, le=MAX_PBO_BLOCKS, description="CSCV blocks, even")
     alpha: float = Field(0.05, gt=0, lt=1)
+
+    @field_validator("pbo_blocks")
+    @classmethod
+    def _even(cls, value: int) -> int:
+        if value % 2:
+            raise ValueError(f"pbo_blocks must be even (CSCV halves the blocks), got {value}")
+        return value
 
 
 class ReportConfig(_Model):
     """The whole research run."""
 
     freq: str = "1h"
-    signals: tuple[str, ...] = (
-        "volume_surprise",
-        "clean_momentum",
-        "momentum_24h",
-        "short_reversal",
-        "low_vol",
+    signals: tuple[SignalName, ...] = Field(
+        ("volume_surprise", "clean_momentum", "momentum_24h", "short_reversal", "low_vol"),
+        max_length=MAX_SIGNALS,
     )
-    signal_params: dict[str, dict[str, int]] = Field(default_factory=dict)
-    horizons: tuple[int, ...] = (1, 4, 12, 24)
-    min_assets: int = Field(10, ge=3)
-    factor_window: int = Field(720, ge=24)
-    factor_lag: int = Field(1, ge=1)
+    signal_params: dict[str, dict[str, ParamValue]] = Field(
+        default_factory=dict, max_length=MAX_SIGNALS
+    )
+    horizons: tuple[Bars, ...] = Field((1, 4, 12, 24), max_length=MAX_HORIZONS)
+    min_assets: int = Field(10, ge=3, le=MAX_MIN_ASSETS)
+    factor_window: int = Field(720, ge=24, le=MAX_BARS)
+    factor_lag: int = Field(1, ge=1, le=MAX_BARS)
     splits: SplitConfig = SplitConfig()
     portfolio: PortfolioConfig = PortfolioConfig()
     costs: CostConfig = CostConfig()
     procedures: ProcedureConfig = ProcedureConfig()
-    hypothesis: str | None = None
-    tags: tuple[str, ...] = ()
+    hypothesis: str | None = Field(None, max_length=MAX_HYPOTHESIS_CHARS)
+    tags: tuple[Annotated[str, Field(max_length=MAX_TAG_CHARS)], ...] = Field(
+        (), max_length=MAX_TAGS
+    )
 
     @field_validator("freq")
     @classmethod
@@ -127,13 +183,29 @@ class ReportConfig(_Model):
     def _signals(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value or len(set(value)) != len(value):
             raise ValueError("signals must be a non-empty list of distinct registered names")
+        unknown = [name for name in value if name not in SIGNALS]
+        if unknown:
+            raise ValueError(
+                f"unknown signal(s) {', '.join(map(repr, unknown))}; "
+                f"registered: {', '.join(signal_names())}"
+            )
         return value
 
     @model_validator(mode="after")
     def _params_name_signals(self) -> ReportConfig:
         unknown = sorted(set(self.signal_params) - set(self.signals))
         if unknown:
-            raise ValueError(f"signal_params names signals not in `signals`: {', '.join(unknown)}")
+            raise ValueError(
+                f"signal_params names signals not in `signals`: {', '.join(map(repr, unknown))}"
+            )
+        for name, params in self.signal_params.items():
+            declared = SIGNALS[name].defaults
+            extra = sorted(set(params) - set(declared))
+            if extra:
+                raise ValueError(
+                    f"signal_params.{name}: unknown parameter(s) {', '.join(map(repr, extra))}; "
+                    f"declared: {', '.join(sorted(declared)) or 'none'}"
+                )
         return self
 
     @property
@@ -149,15 +221,16 @@ class ReportConfig(_Model):
 def load_report_config(
     path: Path | None = None, overrides: Mapping[str, Any] | None = None
 ) -> ReportConfig:
-    """Read a TOML file (optional), apply flag overrides (dotted keys allowed), validate."""
+    """Read a TOML file (optional), apply flag overrides (dotted keys allowed), validate.
+
+    The file is refused before parsing when it is larger than ``MAX_CONFIG_BYTES`` or nests
+    deeper than ``MAX_CONFIG_DEPTH``; each invalid value is a :class:`ConfigError` naming the key,
+    the value (shortened) and the rule it breaks.
+    """
     data: dict[str, Any] = {}
     if path is not None:
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"report config {path} does not exist", "check the path") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"report config {path} is not valid TOML: {exc}") from None
+        what = f"report config {path}"
+        data = parse_toml(read_config_file(path, what=what), what=what)
     for key, value in (overrides or {}).items():
         if value is None:
             continue
@@ -165,13 +238,17 @@ def load_report_config(
         *parents, leaf = key.split(".")
         for parent in parents:
             target = target.setdefault(parent, {})
+            if not isinstance(target, dict):
+                raise ConfigError(f"report config: {parent} must be a table to set {key}")
         target[leaf] = value
+    check_nesting(data, what="report config")
     try:
         return ReportConfig.model_validate(data)
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "config"
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise ConfigError(
-            f"report config: {where}: {message}", "fix the TOML file or the flag"
-        ) from None
+        if first["loc"]:  # a key: name it and show its value (shortened)
+            where = ".".join(str(part) for part in first["loc"])
+            value = "" if first["type"] == "missing" else f" = {describe_value(first['input'])}"
+            message = f"{where}{value}: {message}"
+        raise ConfigError(f"report config: {message}", "fix the TOML file or the flag") from None
