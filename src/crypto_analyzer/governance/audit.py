@@ -3,7 +3,8 @@
 ``trace`` reads only the database (candidate → reports → events → run → dataset → artifacts →
 lineage), so an auditor can answer "why is this accepted?" without trusting any file. ``verify``
 assumes nothing is trustworthy: it recomputes the tenant's event hash chain, checks that every
-trigger the migrations create is present, cross-checks statuses, reports and events against each
+trigger the migrations create is present and unaltered (definition, table, enabled state and, on
+PostgreSQL, the trigger function), cross-checks statuses, reports and events against each
 other (which exposes a deleted *last* event the chain alone cannot), re-hashes every lineage
 artifact in the store, and checks that accepted candidates have complete lineage. It never writes.
 """
@@ -22,7 +23,7 @@ from crypto_analyzer.core.canonical_json import CanonicalJSONError, canonical_lo
 from crypto_analyzer.core.errors import NotFoundError
 from crypto_analyzer.core.hashing import sha256_bytes
 from crypto_analyzer.core.identities import DatasetId
-from crypto_analyzer.db.health import expected_triggers, present_triggers
+from crypto_analyzer.db.health import expected_triggers, trigger_findings
 from crypto_analyzer.db.schema import run_artifacts
 from crypto_analyzer.governance import repository as repo
 from crypto_analyzer.governance.bundles import load_bundle, store_key
@@ -147,10 +148,9 @@ def verify_workspace(engine: Engine, store: ArtifactStore | None, tenant_id: str
         report.checked.update(events=len(events), candidates=len(candidates), reports=len(reports))
         for message in verify_chain(events):
             report.add("chain", message)
-        missing = sorted(expected_triggers() - present_triggers(connection))
-        report.checked["triggers"] = len(expected_triggers())
-        for name in missing:
-            report.add("triggers", f"trigger {name} is missing; run `crypto-analyzer db upgrade`")
+        report.checked["triggers"] = len(expected_triggers(connection.dialect.name))
+        for finding in trigger_findings(connection):
+            report.add("triggers", finding.message)
         _check_consistency(report, candidates, reports, events)
         lineage = repo.lineage_rows(connection, tenant_id)
         report.checked["artifacts"] = len(lineage)

@@ -1,0 +1,119 @@
+"""Revision 0006 and the trigger manifest: fresh databases match it, re-runs converge, the
+downgrade restores 0002's exact triggers and functions, and a stale manifest fails the check.
+
+These run on *fresh* databases (not the governance folder's template copies) because they are
+about what the migrations produce.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+
+from crypto_analyzer.db.engine import create_db_engine
+from crypto_analyzer.db.migrate import alembic_config, upgrade
+from crypto_analyzer.db.trigger_catalog import CatalogSnapshot, snapshot_catalog
+from crypto_analyzer.db.trigger_manifest import FUNCTIONS, TRIGGERS
+
+SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "trigger_manifest.py"
+STALE = "stale: run `python scripts/trigger_manifest.py` and commit db/trigger_manifest.py"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    """An empty database (no template copy), not migrated."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    engine = create_db_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def _snapshot(engine: sa.Engine) -> CatalogSnapshot:
+    with engine.connect() as connection:
+        return snapshot_catalog(connection)
+
+
+def _alembic(engine: sa.Engine, action: str, revision: str) -> None:
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        getattr(command, action)(config, revision)
+
+
+def _matches_manifest(engine: sa.Engine) -> None:
+    snap = _snapshot(engine)
+    dialect = engine.dialect.name
+    assert snap.trigger_manifest() == TRIGGERS[dialect], STALE
+    assert snap.function_manifest() == FUNCTIONS[dialect], STALE
+
+
+def test_a_fresh_database_matches_the_manifest(fresh_engine: sa.Engine) -> None:
+    upgrade(fresh_engine)
+    _matches_manifest(fresh_engine)
+
+
+def test_rerunning_the_revision_converges(fresh_engine: sa.Engine) -> None:
+    upgrade(fresh_engine)
+    # Half-migrated or hand-edited: one trigger of 0006 gone, one weakened, one function reset.
+    with fresh_engine.begin() as connection:
+        if fresh_engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("DROP TRIGGER trg_artifact_edges_no_replace")
+            connection.exec_driver_sql("DROP TRIGGER trg_signing_keys_guard_update")
+        else:
+            connection.exec_driver_sql("DROP TRIGGER trg_signing_keys_no_delete ON signing_keys")
+            connection.exec_driver_sql(
+                "ALTER TABLE eligibility_reports ENABLE TRIGGER trg_eligibility_reports_no_update"
+            )
+            connection.exec_driver_sql("ALTER FUNCTION ca_guard_event_insert() RESET search_path")
+    _alembic(fresh_engine, "stamp", "0003")
+    upgrade(fresh_engine)
+    _matches_manifest(fresh_engine)
+    _alembic(fresh_engine, "stamp", "0003")
+    upgrade(fresh_engine)  # and once more on an intact database: nothing changes
+    _matches_manifest(fresh_engine)
+
+
+def test_the_downgrade_restores_0002_exactly(fresh_engine: sa.Engine) -> None:
+    upgrade(fresh_engine, "0003")
+    before = _snapshot(fresh_engine)
+    upgrade(fresh_engine)
+    assert _snapshot(fresh_engine) != before
+    _alembic(fresh_engine, "downgrade", "0003")
+    assert _snapshot(fresh_engine) == before
+    upgrade(fresh_engine)
+    _matches_manifest(fresh_engine)
+
+
+def _script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("trigger_manifest_script", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.postgres
+def test_the_script_check_mode_passes_and_catches_a_stale_manifest(
+    postgres_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = _script()
+    assert script.main(["--check", "--postgres-url", postgres_server]) == 0, STALE
+    stale = tmp_path / "trigger_manifest.py"
+    text = script.MANIFEST_PATH.read_text(encoding="utf-8")
+    digest = TRIGGERS["postgresql"]["trg_promotion_candidates_guard_update"]["digest"]
+    stale.write_text(text.replace(digest, "0" * 64), encoding="utf-8")
+    monkeypatch.setattr(script, "MANIFEST_PATH", stale)
+    assert script.main(["--check", "--postgres-url", postgres_server]) == 1
+    assert script.main(["--postgres-url", postgres_server]) == 0  # regenerates
+    assert stale.read_text(encoding="utf-8") == text
