@@ -77,7 +77,7 @@ class TriggerFinding:
         return {"kind": self.kind, "message": self.message, "name": self.name}
 
 
-_TAMPERED = "changed outside the migrations; run `crypto-analyzer audit verify` and restore it"
+_TAMPERED = "changed outside the migrations: restore it and find out who had DDL rights"
 
 
 def trigger_findings(connection: sa.Connection) -> list[TriggerFinding]:
@@ -222,8 +222,11 @@ def database_health(engine: Engine, *, full_integrity: bool = False) -> list[Hea
 
     with engine.connect() as connection:
         checks.append(_integrity(connection, full=full_integrity))
-        if status.current is not None:
+        if status.at_head:
             checks.append(_trigger_check(connection))
+        elif status.current is not None:
+            detail = "not compared: the schema is not at head; run `crypto-analyzer db upgrade`"
+            checks.append(HealthCheck("governance triggers", False, detail))
     return checks
 
 

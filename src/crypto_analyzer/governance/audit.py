@@ -24,6 +24,7 @@ from crypto_analyzer.core.errors import NotFoundError
 from crypto_analyzer.core.hashing import sha256_bytes
 from crypto_analyzer.core.identities import DatasetId
 from crypto_analyzer.db.health import expected_triggers, trigger_findings
+from crypto_analyzer.db.migrate import schema_status
 from crypto_analyzer.db.schema import run_artifacts
 from crypto_analyzer.governance import repository as repo
 from crypto_analyzer.governance.bundles import load_bundle, store_key
@@ -149,8 +150,16 @@ def verify_workspace(engine: Engine, store: ArtifactStore | None, tenant_id: str
         for message in verify_chain(events):
             report.add("chain", message)
         report.checked["triggers"] = len(expected_triggers(connection.dialect.name))
-        for finding in trigger_findings(connection):
-            report.add("triggers", finding.message)
+        status = schema_status(engine)
+        if status.at_head:
+            for finding in trigger_findings(connection):
+                report.add("triggers", finding.message)
+        else:
+            report.add(
+                "triggers",
+                f"schema at revision {status.current}, head {status.head}: triggers are compared "
+                "at head only; run `crypto-analyzer db upgrade`",
+            )
         _check_consistency(report, candidates, reports, events)
         lineage = repo.lineage_rows(connection, tenant_id)
         report.checked["artifacts"] = len(lineage)

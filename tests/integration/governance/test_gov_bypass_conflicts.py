@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from gov_attacks import GOVERNED_TABLES, Workspace, build_workspace, refused, table_rows
 
 from crypto_analyzer.artifacts import ArtifactStore
+from crypto_analyzer.db.schema import APPEND_ONLY_TABLES
 
 APPEND_ONLY = ("governance_events", "eligibility_reports", "artifact_lineage", "artifact_edges")
 SQLITE_FORMS = (
@@ -223,18 +224,42 @@ def test_session_options_cannot_switch_the_guards_off(ws: Workspace) -> None:
         refused(ws.engine, [replica, statement], fragment)
 
 
-def test_the_conflict_guard_covers_every_unique_key(ws: Workspace) -> None:
-    """A later UNIQUE constraint on a governed table must be added to its guard (SQLite)."""
+def _guarded_tables(connection: sa.Connection) -> set[str]:
+    """Tables revision 0006 guards, read from the database (so tables added later are covered)."""
+    if connection.dialect.name == "sqlite":
+        sql = (
+            "SELECT tbl_name FROM sqlite_master "
+            "WHERE type = 'trigger' AND name = 'trg_' || tbl_name || '_no_replace'"
+        )
+    else:
+        sql = (
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE NOT t.tgisinternal AND t.tgname = 'trg_' || c.relname || '_no_delete'"
+        )
+    return set(connection.exec_driver_sql(sql).scalars())
+
+
+def test_every_append_only_and_governed_table_is_guarded(ws: Workspace) -> None:
     with ws.engine.connect() as connection:
+        guarded = _guarded_tables(connection)
+    assert set(APPEND_ONLY_TABLES) | set(GOVERNED_TABLES) <= guarded
+
+
+def test_the_conflict_guard_covers_every_unique_key(ws: Workspace) -> None:
+    """A UNIQUE key added to a guarded table later must be added to its guard too."""
+    with ws.engine.connect() as connection:
+        tables = sorted(_guarded_tables(connection))
         if ws.engine.dialect.name == "postgresql":
-            # PostgreSQL has no REPLACE: a conflict can only UPDATE, which the UPDATE guards see.
-            names = connection.exec_driver_sql(
-                "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                "WHERE t.tgname LIKE '%%\\_no\\_update' OR t.tgname LIKE '%%guard\\_update'"
+            # No REPLACE on PostgreSQL: a conflict can only UPDATE, and every guarded table's
+            # triggers fire in every session mode.
+            modes = connection.exec_driver_sql(
+                "SELECT DISTINCT t.tgenabled FROM pg_trigger t JOIN pg_class c "
+                "ON c.oid = t.tgrelid WHERE NOT t.tgisinternal AND c.relname = ANY(%(t)s)",
+                {"t": tables},
             ).scalars()
-            assert set(GOVERNED_TABLES) <= set(names)
+            assert set(modes) == {"A"}
             return
-        for table in GOVERNED_TABLES:
+        for table in tables:
             guard = connection.exec_driver_sql(
                 f"SELECT sql FROM sqlite_master WHERE name = 'trg_{table}_no_replace'"
             ).scalar_one()

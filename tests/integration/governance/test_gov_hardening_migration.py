@@ -117,3 +117,28 @@ def test_the_script_check_mode_passes_and_catches_a_stale_manifest(
     assert script.main(["--check", "--postgres-url", postgres_server]) == 1
     assert script.main(["--postgres-url", postgres_server]) == 0  # regenerates
     assert stale.read_text(encoding="utf-8") == text
+
+
+@pytest.mark.postgres
+def test_a_later_revisions_unpinned_function_is_pinned_too(postgres_url: str) -> None:
+    """A ``ca_*`` function written with bare table names cannot be fooled by a TEMP table."""
+    engine = create_db_engine(postgres_url)
+    upgrade(engine, "0003")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE FUNCTION ca_probe() RETURNS bigint LANGUAGE sql "
+            "AS 'SELECT count(*) FROM governance_events'"
+        )
+    upgrade(engine)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("CREATE TEMP TABLE governance_events (x int)")
+        connection.exec_driver_sql("INSERT INTO governance_events VALUES (1), (2)")
+        assert connection.exec_driver_sql("SELECT ca_probe()").scalar_one() == 0
+        connection.rollback()
+    _alembic(engine, "downgrade", "0003")
+    with engine.connect() as connection:
+        config = connection.exec_driver_sql(
+            "SELECT proconfig FROM pg_proc WHERE proname = 'ca_probe'"
+        ).scalar_one()
+    assert config is None  # the downgrade takes back only what 0006 set
+    engine.dispose()

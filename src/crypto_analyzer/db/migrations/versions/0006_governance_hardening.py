@@ -23,7 +23,10 @@ options) found three ways around the triggers of 0001/0002. This revision closes
   that created TEMP tables ``eligibility_reports`` / ``governance_events`` (``pg_temp`` is searched
   first) fed them forged rows. Every function is recreated with each table qualified by the schema
   the migration runs in (``current_schema()``, written into the function text) and with
-  ``SET search_path = pg_catalog, pg_temp``. No function is SECURITY DEFINER: a trigger checks the
+  ``SET search_path = pg_catalog, pg_temp``. Any other ``ca_*`` function that pins no
+  ``search_path`` (one a later revision wrote with bare table names) gets
+  ``SET search_path = <schema>, pg_temp``: ``pg_temp`` last, so no TEMP table can shadow a real
+  one. No function is SECURITY DEFINER: a trigger checks the
   writer's own statement with the writer's own rights (and row-level security), and a definer
   function would be one more object whose owner rights an attacker could borrow.
 * **PostgreSQL replica mode.** ``SET session_replication_role = replica`` silently skips ordinary
@@ -436,6 +439,12 @@ def _pg_schema() -> str:
     return str(schema)
 
 
+def _pg_path(schema: str) -> str:
+    """``<schema>, pg_temp`` spelled as PostgreSQL stores it in ``proconfig``."""
+    quoted = op.get_bind().exec_driver_sql("SELECT quote_ident(%(s)s)", {"s": schema}).scalar_one()
+    return f"{quoted}, pg_temp"
+
+
 def _pg_function(name: str, body: str, prefix: str, *, hardened: bool) -> str:
     config = f"\n{_SEARCH_PATH}" if hardened else ""
     return (
@@ -454,11 +463,28 @@ def _pg_triggers_on(table: str, schema: str) -> list[str]:
     return [row[0] for row in rows]
 
 
+def _pg_unpinned_functions(schema: str, config: str | None) -> list[str]:
+    """``name(args)`` of the other ``ca_*`` functions whose settings are exactly ``config``."""
+    rows = op.get_bind().exec_driver_sql(
+        "SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' "
+        "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = %(s)s AND p.proname LIKE 'ca\\_%%' "
+        "AND p.proname <> ALL(%(ours)s) AND p.proconfig IS NOT DISTINCT FROM %(config)s "
+        "ORDER BY 1",
+        {"s": schema, "ours": list(_PG_FUNCTIONS), "config": None if config is None else [config]},
+    )
+    return [row[0] for row in rows]
+
+
 def _pg_upgrade() -> None:
     schema = _pg_schema()
     prefix = f"{_quote(schema)}."
     for name, (body, _) in _PG_FUNCTIONS.items():
         op.execute(_pg_function(name, body, prefix, hardened=True))
+    # Trigger functions of other revisions that do not pin search_path: put pg_temp last, after
+    # the migration's schema, so a TEMP table can no longer stand in for one of ours.
+    for function in _pg_unpinned_functions(schema, None):
+        op.execute(f"ALTER FUNCTION {prefix}{function} SET search_path = {_pg_path(schema)}")
     for table in APPEND_ONLY_TABLES:  # 0001's triggers, for tables added to the list later
         present = set(_pg_triggers_on(table, schema))
         for action, level in (("UPDATE", "ROW"), ("DELETE", "ROW"), ("TRUNCATE", "STATEMENT")):
@@ -487,6 +513,8 @@ def _pg_downgrade() -> None:
             op.execute(f"ALTER TABLE {prefix}{table} ENABLE TRIGGER {_quote(name)}")
     for name, _, _, _ in _PG_SIGNING_KEY_TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS {name} ON {prefix}signing_keys")
+    for function in _pg_unpinned_functions(schema, f"search_path={_pg_path(schema)}"):
+        op.execute(f"ALTER FUNCTION {prefix}{function} RESET search_path")
     for name, (body, created_in) in _PG_FUNCTIONS.items():
         if created_in == "0006":
             op.execute(f"DROP FUNCTION IF EXISTS {prefix}{name}()")
