@@ -45,7 +45,13 @@ OUR_FUNCTION_PREFIX = "ca_"
 """Every PostgreSQL trigger function a migration creates is named ``ca_<purpose>``."""
 
 _ENABLED = {"O": "origin", "A": "always", "R": "replica", "D": "disabled"}
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\s+|[^'\"\s]+|['\"]")
+_TOKENS = re.compile(
+    r"(?P<quoted>'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")"
+    r"|(?P<comment>/\*.*?\*/|--[^\n]*)"
+    r"|(?P<space>\s+)"
+    r"|(?P<word>[^'\"\s/-]+|.)",
+    re.DOTALL,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +96,18 @@ class CatalogSnapshot:
 
 
 def normalise_sql(text: str) -> str:
-    """Collapse runs of whitespace outside quoted strings and identifiers; strip the ends."""
-    parts = []
-    for token in _TOKENS.findall(text):
-        parts.append(" " if token.isspace() else token)
+    """Drop comments and collapse whitespace outside quoted strings and identifiers; strip ends.
+
+    Comments and layout carry no meaning, so re-creating a trigger with other formatting (or a
+    marker comment, as revision 0006 writes on the append-only triggers it adds) keeps its digest.
+    """
+    parts: list[str] = []
+    for match in _TOKENS.finditer(text):
+        if match.lastgroup in ("comment", "space"):
+            if parts and parts[-1] != " ":
+                parts.append(" ")
+        else:
+            parts.append(match.group())
     return "".join(parts).strip()
 
 

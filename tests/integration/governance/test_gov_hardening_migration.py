@@ -16,6 +16,7 @@ from types import ModuleType
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 
 from crypto_analyzer.db.engine import create_db_engine
 from crypto_analyzer.db.migrate import alembic_config, upgrade
@@ -23,6 +24,8 @@ from crypto_analyzer.db.trigger_catalog import CatalogSnapshot, snapshot_catalog
 from crypto_analyzer.db.trigger_manifest import FUNCTIONS, TRIGGERS
 
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "trigger_manifest.py"
+BEFORE_0006 = str(ScriptDirectory.from_config(alembic_config()).get_revision("0006").down_revision)
+"""The revision 0006 follows (rewritten when branches merge; the tests follow it)."""
 STALE = "stale: run `python scripts/trigger_manifest.py` and commit db/trigger_manifest.py"
 
 
@@ -64,31 +67,36 @@ def test_a_fresh_database_matches_the_manifest(fresh_engine: sa.Engine) -> None:
 
 def test_rerunning_the_revision_converges(fresh_engine: sa.Engine) -> None:
     upgrade(fresh_engine)
-    # Half-migrated or hand-edited: one trigger of 0006 gone, one weakened, one function reset.
+    # Half-migrated or hand-edited: triggers of 0006 and 0001 gone, one weakened, one function
+    # reset. Re-running 0006 restores them (0001's append-only triggers included).
     with fresh_engine.begin() as connection:
         if fresh_engine.dialect.name == "sqlite":
             connection.exec_driver_sql("DROP TRIGGER trg_artifact_edges_no_replace")
             connection.exec_driver_sql("DROP TRIGGER trg_signing_keys_guard_update")
+            connection.exec_driver_sql("DROP TRIGGER trg_artifact_lineage_no_delete")
         else:
             connection.exec_driver_sql("DROP TRIGGER trg_signing_keys_no_delete ON signing_keys")
+            connection.exec_driver_sql(
+                "DROP TRIGGER trg_artifact_lineage_no_truncate ON artifact_lineage"
+            )
             connection.exec_driver_sql(
                 "ALTER TABLE eligibility_reports ENABLE TRIGGER trg_eligibility_reports_no_update"
             )
             connection.exec_driver_sql("ALTER FUNCTION ca_guard_event_insert() RESET search_path")
-    _alembic(fresh_engine, "stamp", "0003")
+    _alembic(fresh_engine, "stamp", BEFORE_0006)
     upgrade(fresh_engine)
     _matches_manifest(fresh_engine)
-    _alembic(fresh_engine, "stamp", "0003")
+    _alembic(fresh_engine, "stamp", BEFORE_0006)
     upgrade(fresh_engine)  # and once more on an intact database: nothing changes
     _matches_manifest(fresh_engine)
 
 
-def test_the_downgrade_restores_0002_exactly(fresh_engine: sa.Engine) -> None:
-    upgrade(fresh_engine, "0003")
+def test_the_downgrade_restores_the_previous_triggers_exactly(fresh_engine: sa.Engine) -> None:
+    upgrade(fresh_engine, BEFORE_0006)
     before = _snapshot(fresh_engine)
     upgrade(fresh_engine)
     assert _snapshot(fresh_engine) != before
-    _alembic(fresh_engine, "downgrade", "0003")
+    _alembic(fresh_engine, "downgrade", BEFORE_0006)
     assert _snapshot(fresh_engine) == before
     upgrade(fresh_engine)
     _matches_manifest(fresh_engine)
@@ -123,7 +131,7 @@ def test_the_script_check_mode_passes_and_catches_a_stale_manifest(
 def test_a_later_revisions_unpinned_function_is_pinned_too(postgres_url: str) -> None:
     """A ``ca_*`` function written with bare table names cannot be fooled by a TEMP table."""
     engine = create_db_engine(postgres_url)
-    upgrade(engine, "0003")
+    upgrade(engine, BEFORE_0006)
     with engine.begin() as connection:
         connection.exec_driver_sql(
             "CREATE FUNCTION ca_probe() RETURNS bigint LANGUAGE sql "
@@ -135,7 +143,7 @@ def test_a_later_revisions_unpinned_function_is_pinned_too(postgres_url: str) ->
         connection.exec_driver_sql("INSERT INTO governance_events VALUES (1), (2)")
         assert connection.exec_driver_sql("SELECT ca_probe()").scalar_one() == 0
         connection.rollback()
-    _alembic(engine, "downgrade", "0003")
+    _alembic(engine, "downgrade", BEFORE_0006)
     with engine.connect() as connection:
         config = connection.exec_driver_sql(
             "SELECT proconfig FROM pg_proc WHERE proname = 'ca_probe'"

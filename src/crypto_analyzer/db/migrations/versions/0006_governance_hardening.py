@@ -77,6 +77,7 @@ GOVERNED_TABLES = APPEND_ONLY_TABLES + STATEFUL_TABLES
 CHAIN_LOCK_PREFIX = "crypto_analyzer.governance_events:"
 _SEARCH_PATH = "SET search_path = pg_catalog, pg_temp"
 _S = "@S@"  # where a function body names a table: the schema prefix goes here
+_MARK = "created by revision 0006"  # on append-only triggers 0006 adds, so its downgrade finds them
 
 # -- shared -------------------------------------------------------------------------------------
 
@@ -210,7 +211,7 @@ def _sqlite_upgrade() -> None:
         for action in ("UPDATE", "DELETE"):
             op.execute(
                 f"CREATE TRIGGER IF NOT EXISTS trg_{table}_no_{action.lower()} BEFORE {action} "
-                f"ON {table} BEGIN SELECT RAISE(ABORT, "
+                f"ON {table} BEGIN /* {_MARK} */ SELECT RAISE(ABORT, "
                 f"'{table} is append-only: {action} is not allowed'); END"
             )
     for name, statement in _sqlite_triggers().items():
@@ -220,6 +221,15 @@ def _sqlite_upgrade() -> None:
 
 def _sqlite_downgrade() -> None:
     for name in _sqlite_triggers():
+        op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    for (name,) in (
+        op.get_bind()
+        .exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND instr(sql, ?) > 0",
+            (f"/* {_MARK} */",),
+        )
+        .all()
+    ):
         op.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
@@ -494,6 +504,7 @@ def _pg_upgrade() -> None:
                     f"CREATE TRIGGER {name} BEFORE {action} ON {prefix}{table} FOR EACH {level} "
                     f"EXECUTE FUNCTION {prefix}ca_reject_append_only_change()"
                 )
+                op.execute(f"COMMENT ON TRIGGER {name} ON {prefix}{table} IS '{_MARK}'")
     for name, timing, level, function in _PG_SIGNING_KEY_TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS {name} ON {prefix}signing_keys")
         op.execute(
@@ -513,6 +524,17 @@ def _pg_downgrade() -> None:
             op.execute(f"ALTER TABLE {prefix}{table} ENABLE TRIGGER {_quote(name)}")
     for name, _, _, _ in _PG_SIGNING_KEY_TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS {name} ON {prefix}signing_keys")
+    for name, table in (
+        op.get_bind()
+        .exec_driver_sql(
+            "SELECT t.tgname, c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %(s)s AND obj_description(t.oid, 'pg_trigger') = %(m)s",
+            {"s": schema, "m": _MARK},
+        )
+        .all()
+    ):
+        op.execute(f"DROP TRIGGER IF EXISTS {_quote(name)} ON {prefix}{_quote(table)}")
     for function in _pg_unpinned_functions(schema, f"search_path={_pg_path(schema)}"):
         op.execute(f"ALTER FUNCTION {prefix}{function} RESET search_path")
     for name, (body, created_in) in _PG_FUNCTIONS.items():
