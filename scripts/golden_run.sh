@@ -134,6 +134,22 @@ attempts = {
         "SELECT 'forged', run_instance_id, run_key, dataset_id, 'forged', 1, 'accepted', "
         "evidence_digest, 'mallory', 't', 't' FROM promotion_candidates LIMIT 1"
     ),
+    "flip an eligibility report by REPLACE": (
+        "REPLACE INTO eligibility_reports SELECT tenant_id, report_id, candidate_id, level, "
+        "1 - passed, evidence_digest, policy_id, policy_digest, reasons_json, warnings_json, "
+        "actor, created_at FROM eligibility_reports"
+    ),
+    "replace the accepted candidate as exploratory": (
+        "INSERT OR REPLACE INTO promotion_candidates SELECT tenant_id, candidate_id, "
+        "run_instance_id, run_key, dataset_id, signal, horizon, 'exploratory', evidence_digest, "
+        "NULL, NULL, created_by, created_at, updated_at FROM promotion_candidates "
+        f"WHERE candidate_id='{cid}'"
+    ),
+    "replace a lineage row": "REPLACE INTO artifact_lineage SELECT * FROM artifact_lineage LIMIT 1",
+    "upsert a governance event": (
+        "INSERT INTO governance_events SELECT * FROM governance_events WHERE seq = 0 "
+        "ON CONFLICT (tenant_id, event_id) DO UPDATE SET actor = 'mallory'"
+    ),
 }
 connection = sqlite3.connect(path)
 failed = False

@@ -65,7 +65,7 @@ def test_init_doctor_and_db_commands(tmp_path: Path) -> None:
         "database reachable",
         "schema at head",
         "storage integrity",
-        "append-only triggers",
+        "governance triggers",
         "artifact store",
     }
     status = json.loads(invoke("--db", url, "db", "status", "--json").stdout)

@@ -60,7 +60,8 @@ def status_command(*, db: DbUrlOpt = None, json: JsonOpt = False) -> None:
 @app.command("check")
 @command_boundary
 def check_command(*, db: DbUrlOpt = None, json: JsonOpt = False) -> None:
-    """Fail unless the schema is at head, matches the code's tables and has every trigger."""
+    """Fail unless the schema is at head, matches the code's tables, and every trigger (and trigger
+    function) is exactly what the migrations made: same definition, table and enabled state."""
     settings = resolve_settings(db)
     result = check_schema(settings)
     if json:
@@ -69,8 +70,8 @@ def check_command(*, db: DbUrlOpt = None, json: JsonOpt = False) -> None:
         _render_status(result.status, settings.db_url)
         for line in result.drift:
             stderr.print(f"drift: {printable(line)}", highlight=False)
-        for name in result.missing_triggers:
-            stderr.print(f"missing trigger: {printable(name)}", highlight=False)
+        for finding in result.triggers:
+            stderr.print(f"trigger: {printable(finding.message)}", highlight=False)
         stderr.print("schema check: ok" if result.ok else "schema check: FAILED")
     if not result.ok:
         raise typer.Exit(code=1)

@@ -1,4 +1,8 @@
-"""Database health: reachable, schema at head, storage integrity, append-only triggers present.
+"""Database health: reachable, schema at head, storage integrity, governance triggers intact.
+
+Triggers are compared with ``db/trigger_manifest.py`` by definition digest, table and enabled
+state (not only by name), so a no-op body, a disabled or moved trigger, or a replaced PostgreSQL
+trigger function is a finding.
 
 Every check is read-only so ``doctor`` can run against a production database or a read-only file.
 """
@@ -11,9 +15,23 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from crypto_analyzer.db.migrate import schema_status
-from crypto_analyzer.db.schema import APPEND_ONLY_TABLES
+from crypto_analyzer.db.trigger_catalog import (
+    OUR_FUNCTION_PREFIX,
+    OUR_TRIGGER_PREFIX,
+    CatalogSnapshot,
+    TriggerState,
+    snapshot_catalog,
+)
+from crypto_analyzer.db.trigger_manifest import FUNCTIONS, TRIGGERS
 
-__all__ = ["HealthCheck", "database_health", "expected_triggers", "present_triggers"]
+__all__ = [
+    "HealthCheck",
+    "TriggerFinding",
+    "database_health",
+    "expected_triggers",
+    "present_triggers",
+    "trigger_findings",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,28 +46,9 @@ class HealthCheck:
         return {"detail": self.detail, "name": self.name, "ok": self.ok}
 
 
-def expected_triggers() -> set[str]:
-    """Names of the triggers the migrations create on both dialects.
-
-    The append-only triggers (UPDATE and DELETE per table, revision 0001) and the governance
-    guards of revision 0002: the promotion state machine on ``promotion_candidates`` and the
-    chain-extension check on ``governance_events``; revision 0005's chain guard on
-    ``trial_ledger``; and revision 0008's guards that keep a tenant's workspace mode fixed.
-    """
-    append_only = {
-        f"trg_{table}_no_{action}"
-        for table in APPEND_ONLY_TABLES
-        for action in ("update", "delete")
-    }
-    governance = {
-        "trg_promotion_candidates_guard_insert",
-        "trg_promotion_candidates_guard_update",
-        "trg_promotion_candidates_no_delete",
-        "trg_governance_events_guard_insert",
-        "trg_trial_ledger_guard_insert",
-    }
-    tenants = {"trg_tenants_guard_insert", "trg_tenants_guard_update", "trg_tenants_no_delete"}
-    return append_only | governance | tenants
+def expected_triggers(dialect: str) -> set[str]:
+    """Names of the triggers the migrations create on ``dialect`` (from the generated manifest)."""
+    return set(_manifest(dialect)[0])
 
 
 def present_triggers(connection: sa.Connection) -> set[str]:
@@ -59,6 +58,143 @@ def present_triggers(connection: sa.Connection) -> set[str]:
     else:
         rows = connection.exec_driver_sql("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
     return {row[0] for row in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerFinding:
+    """A trigger or trigger function that is not what the migrations made.
+
+    ``kind`` is one of ``missing``, ``moved``, ``altered``, ``disabled``, ``extra``,
+    ``function_missing``, ``function_altered``, ``function_extra``; ``name`` is the trigger's
+    (or function's) name and ``message`` a sentence naming it.
+    """
+
+    kind: str
+    name: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "message": self.message, "name": self.name}
+
+
+_TAMPERED = "changed outside the migrations: restore it and find out who had DDL rights"
+
+
+def trigger_findings(connection: sa.Connection) -> list[TriggerFinding]:
+    """Compare every trigger (and PostgreSQL trigger function) with the manifest.
+
+    Each expected trigger must exist on its table with the expected definition digest and enabled
+    state; a trigger that is not in the manifest but is named like ours or sits on a governed
+    table is reported too (on PostgreSQL a BEFORE trigger added after ours could rewrite the row
+    our guard just checked).
+    """
+    expected, functions = _manifest(connection.dialect.name)
+    snapshot = snapshot_catalog(connection)
+    by_name: dict[str, list[TriggerState]] = {}
+    for state in snapshot.triggers:
+        by_name.setdefault(state.name, []).append(state)
+    governed = {entry["table"] for entry in expected.values()}
+    findings: list[TriggerFinding] = []
+    for name, entry in sorted(expected.items()):
+        findings.extend(_compare_trigger(name, entry, by_name.pop(name, [])))
+    for name, states in sorted(by_name.items()):
+        for state in states:
+            if name.startswith(OUR_TRIGGER_PREFIX) or state.table in governed:
+                findings.append(
+                    TriggerFinding(
+                        "extra",
+                        name,
+                        f"trigger {name} on {state.table} is not created by any migration; "
+                        "drop it unless you know why it is there",
+                    )
+                )
+    findings.extend(_compare_functions(expected, functions, snapshot))
+    return findings
+
+
+def _compare_trigger(
+    name: str, entry: dict[str, str], states: list[TriggerState]
+) -> list[TriggerFinding]:
+    table = entry["table"]
+    own = [state for state in states if state.table == table]
+    others = [state for state in states if state.table != table]
+    findings = [
+        TriggerFinding(
+            "moved", name, f"trigger {name} is on table {state.table}, expected on {table}; "
+            + _TAMPERED
+        )
+        for state in others
+    ]  # fmt: skip
+    if not own:
+        if not others:
+            findings.append(
+                TriggerFinding(
+                    "missing", name, f"trigger {name} on {table} is missing; {_TAMPERED}"
+                )
+            )
+        return findings
+    state = own[0]
+    if state.digest != entry["digest"]:
+        findings.append(
+            TriggerFinding(
+                "altered",
+                name,
+                f"trigger {name} on {table}: definition differs from the migrations "
+                f"(digest {state.digest[:12]}…, expected {entry['digest'][:12]}…); {_TAMPERED}",
+            )
+        )
+    if state.enabled != entry["enabled"]:
+        findings.append(
+            TriggerFinding(
+                "disabled",
+                name,
+                f"trigger {name} on {table} is enabled as {state.enabled!r}, expected "
+                f"{entry['enabled']!r} ({_ENABLED_MEANING.get(state.enabled, 'unknown state')}); "
+                + _TAMPERED,
+            )
+        )
+    return findings
+
+
+_ENABLED_MEANING = {
+    "disabled": "it never fires",
+    "replica": "it fires only under session_replication_role = replica",
+    "origin": "SET session_replication_role = replica skips it",
+    "always": "it fires in every session",
+}
+
+
+def _compare_functions(
+    triggers: dict[str, dict[str, str]],
+    expected: dict[str, dict[str, str]],
+    snapshot: CatalogSnapshot,
+) -> list[TriggerFinding]:
+    present = {state.name: state.digest for state in snapshot.functions}
+    findings = []
+    for name, entry in sorted(expected.items()):
+        users = sorted(t for t, e in triggers.items() if e.get("function") == name)
+        used = f" (used by {', '.join(users)})" if users else ""
+        if name not in present:
+            message = f"function {name}(){used} is missing; {_TAMPERED}"
+            findings.append(TriggerFinding("function_missing", name, message))
+        elif present[name] != entry["digest"]:
+            message = (
+                f"function {name}(){used}: body, settings or security mode differ from the "
+                f"migrations; {_TAMPERED}"
+            )
+            findings.append(TriggerFinding("function_altered", name, message))
+    for name in sorted(set(present) - set(expected)):
+        if name.startswith(OUR_FUNCTION_PREFIX) or "." in name:
+            message = f"function {name} is used by a trigger or named like ours, but no migration "
+            message += "creates it"
+            findings.append(TriggerFinding("function_extra", name, message))
+    return findings
+
+
+def _manifest(dialect: str) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    if dialect not in TRIGGERS:
+        raise NotImplementedError(f"the trigger manifest has no entries for {dialect!r}")
+    return TRIGGERS[dialect], FUNCTIONS.get(dialect, {})
 
 
 def database_health(engine: Engine, *, full_integrity: bool = False) -> list[HealthCheck]:
@@ -86,11 +222,20 @@ def database_health(engine: Engine, *, full_integrity: bool = False) -> list[Hea
 
     with engine.connect() as connection:
         checks.append(_integrity(connection, full=full_integrity))
-        if status.current is not None:
-            missing = sorted(expected_triggers() - present_triggers(connection))
-            detail = "all present" if not missing else f"missing: {', '.join(missing)}"
-            checks.append(HealthCheck("append-only triggers", not missing, detail))
+        if status.at_head:
+            checks.append(_trigger_check(connection))
+        elif status.current is not None:
+            detail = "not compared: the schema is not at head; run `crypto-analyzer db upgrade`"
+            checks.append(HealthCheck("governance triggers", False, detail))
     return checks
+
+
+def _trigger_check(connection: sa.Connection) -> HealthCheck:
+    findings = trigger_findings(connection)
+    if findings:
+        return HealthCheck("governance triggers", False, "; ".join(f.message for f in findings))
+    count = len(expected_triggers(connection.dialect.name))
+    return HealthCheck("governance triggers", True, f"all {count} match the migrations")
 
 
 def _integrity(connection: sa.Connection, *, full: bool) -> HealthCheck:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from crypto_analyzer.core.settings import Settings
 from crypto_analyzer.db.engine import create_db_engine
-from crypto_analyzer.db.health import expected_triggers, present_triggers
+from crypto_analyzer.db.health import TriggerFinding, trigger_findings
 from crypto_analyzer.db.migrate import SchemaStatus, schema_drift, schema_status, upgrade
 from crypto_analyzer.db.workspace_mode import WorkspaceMode, register_tenant
 
@@ -67,15 +67,19 @@ def database_status(settings: Settings) -> SchemaStatus:
 
 @dataclass(frozen=True, slots=True)
 class SchemaCheck:
-    """Outcome of ``db check``: schema at head, metadata in step, triggers present."""
+    """Outcome of ``db check``: schema at head, metadata in step, triggers as migrated."""
 
     status: SchemaStatus
     drift: tuple[str, ...]
-    missing_triggers: tuple[str, ...]
+    triggers: tuple[TriggerFinding, ...]
+
+    @property
+    def missing_triggers(self) -> tuple[str, ...]:
+        return tuple(finding.name for finding in self.triggers if finding.kind == "missing")
 
     @property
     def ok(self) -> bool:
-        return self.status.at_head and not self.drift and not self.missing_triggers
+        return self.status.at_head and not self.drift and not self.triggers
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -83,14 +87,21 @@ class SchemaCheck:
             "missing_triggers": list(self.missing_triggers),
             "ok": self.ok,
             "status": self.status.to_dict(),
+            "triggers": [finding.to_dict() for finding in self.triggers],
         }
 
 
 def check_schema(settings: Settings) -> SchemaCheck:
-    """``alembic check`` plus trigger presence, read-only."""
+    """``alembic check`` plus every trigger compared with the manifest, read-only.
+
+    Triggers are compared only at head: an older schema legitimately lacks later triggers, and
+    ``status`` already fails the check.
+    """
     with open_engine(settings, read_only=True) as engine:
         status = schema_status(engine)
         drift = tuple(schema_drift(engine)) if status.at_head else ()
-        with engine.connect() as connection:
-            missing = tuple(sorted(expected_triggers() - present_triggers(connection)))
-    return SchemaCheck(status=status, drift=drift, missing_triggers=missing)
+        findings: tuple[TriggerFinding, ...] = ()
+        if status.at_head:
+            with engine.connect() as connection:
+                findings = tuple(trigger_findings(connection))
+    return SchemaCheck(status=status, drift=drift, triggers=findings)

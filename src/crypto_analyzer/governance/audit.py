@@ -5,8 +5,9 @@ lineage), so an auditor can answer "why is this accepted?" without trusting any 
 assumes nothing is trustworthy: it recomputes the tenant's event hash chain (and checks the
 chain's timestamps and recorded workspace modes, ``governance.timeline``) and trial-ledger hash
 chain (and that every eligibility report's judged ledger head is still in the ledger), checks that
-every trigger the migrations create is present, cross-checks statuses, reports and events against
-each other (which exposes a deleted *last* event the chain alone cannot), re-hashes every lineage
+every trigger the migrations create is present and unaltered (definition, table, enabled state
+and, on PostgreSQL, the trigger function), cross-checks statuses, reports and events against each
+other (which exposes a deleted *last* event the chain alone cannot), re-hashes every lineage
 artifact in the store, compares every run's lineage rows and edges with the run's manifest and
 lists store files no lineage references (``governance.lineage_audit``), and checks that accepted
 candidates have complete lineage. It never writes.
@@ -26,7 +27,8 @@ from crypto_analyzer.core.canonical_json import CanonicalJSONError, canonical_lo
 from crypto_analyzer.core.errors import NotFoundError
 from crypto_analyzer.core.hashing import GENESIS_HASH, sha256_bytes
 from crypto_analyzer.core.identities import DatasetId
-from crypto_analyzer.db.health import expected_triggers, present_triggers
+from crypto_analyzer.db.health import expected_triggers, trigger_findings
+from crypto_analyzer.db.migrate import schema_status
 from crypto_analyzer.db.schema import run_artifacts
 from crypto_analyzer.db.trial_ledger import TrialRecord, read_trials, verify_ledger
 from crypto_analyzer.db.workspace_mode import read_mode
@@ -164,10 +166,17 @@ def verify_workspace(engine: Engine, store: ArtifactStore | None, tenant_id: str
         _check_judged_heads(report, reports, trials)
         for check, message in timeline_findings(events, read_mode(connection, tenant_id)):
             report.add(check, message)
-        missing = sorted(expected_triggers() - present_triggers(connection))
-        report.checked["triggers"] = len(expected_triggers())
-        for name in missing:
-            report.add("triggers", f"trigger {name} is missing; run `crypto-analyzer db upgrade`")
+        report.checked["triggers"] = len(expected_triggers(connection.dialect.name))
+        status = schema_status(engine)
+        if status.at_head:
+            for finding in trigger_findings(connection):
+                report.add("triggers", finding.message)
+        else:
+            report.add(
+                "triggers",
+                f"schema at revision {status.current}, head {status.head}: triggers are compared "
+                "at head only; run `crypto-analyzer db upgrade`",
+            )
         _check_consistency(report, candidates, reports, events)
         lineage = repo.lineage_rows(connection, tenant_id)
         report.checked["artifacts"] = len(lineage)

@@ -4,7 +4,9 @@ Eligibility reports and governance events are append-only (database triggers); e
 per-tenant hash chain (``prev_hash`` -> ``hash``) so that edits made with DDL rights are detectable.
 Revision 0002 adds the promotion state machine as triggers on ``promotion_candidates`` and the
 chain-extension check on ``governance_events``; the ``(tenant_id, candidate_id)`` indexes serve
-those triggers and ``audit trace``.
+those triggers and ``audit trace``. Revision 0009 refuses replacing inserts and upserts on all four
+tables and guards ``signing_keys`` (key material immutable, validity only shortened, revocation
+final and with a reason, never deleted).
 """
 
 from __future__ import annotations

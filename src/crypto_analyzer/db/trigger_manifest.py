@@ -1,0 +1,419 @@
+"""Expected triggers and trigger functions, as the migrations create them. GENERATED.
+
+Do not edit by hand: run ``python scripts/trigger_manifest.py`` after any migration that creates,
+changes or drops a trigger or a trigger function; ``--check`` (and a test) fail while this file is
+stale. ``db/health.py`` compares every database with these digests (see ``db/trigger_catalog.py``
+for what each digest covers).
+"""
+
+from __future__ import annotations
+
+__all__ = ["FUNCTIONS", "TRIGGERS"]
+
+TRIGGERS: dict[str, dict[str, dict[str, str]]] = {
+    "postgresql": {
+        "trg_artifact_edges_no_delete": {
+            "digest": "c79f5a6f8a7f31ed25604ba2d953fd4b28a5d10217a9ed9614fdddbe5091cdd8",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "artifact_edges",
+        },
+        "trg_artifact_edges_no_truncate": {
+            "digest": "ab3c69b823eb5bca2f0d15bce9fc913a49b01514acda870d6cd9ba60c97ce005",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "artifact_edges",
+        },
+        "trg_artifact_edges_no_update": {
+            "digest": "c307bfd3d0c05141d473a158719e126496494b98c49a74a904c4559b33943162",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "artifact_edges",
+        },
+        "trg_artifact_lineage_no_delete": {
+            "digest": "9641243ec1922f6bb42f5789f90c5c3a39387f8efaba5074c1c47cbbcf017ccf",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "artifact_lineage",
+        },
+        "trg_artifact_lineage_no_truncate": {
+            "digest": "02afa21e9464d9205afaf61ce5590bbfcf8796697ebc0bdf665c6fc5b139731f",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "artifact_lineage",
+        },
+        "trg_artifact_lineage_no_update": {
+            "digest": "64ca942b709bc9b1efb55fe33b4e4c7a50fcd3d4d43d7b5f27e672aff3bbbbbd",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "artifact_lineage",
+        },
+        "trg_eligibility_reports_no_delete": {
+            "digest": "8bad3e1b43a150d7881f0322d26af6023d443442455c35844235a5ab569632fe",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "eligibility_reports",
+        },
+        "trg_eligibility_reports_no_truncate": {
+            "digest": "947e5a2fc5236ec734588075c6ee23fad1d5e064b42b93e64af01839752ee4e0",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "eligibility_reports",
+        },
+        "trg_eligibility_reports_no_update": {
+            "digest": "b57269ea3bbeeedc8e59d776184eeee763beda27c85348f0476cc10a7e5a8479",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "eligibility_reports",
+        },
+        "trg_governance_events_guard_insert": {
+            "digest": "1d32288b031c9da0ca87d31881ed747258c0901b2bd5c2074b87c8c23d932347",
+            "enabled": "always",
+            "function": "ca_guard_event_insert",
+            "table": "governance_events",
+        },
+        "trg_governance_events_no_delete": {
+            "digest": "442aea9f2f7321d6606e56133b522ee78dcd518dc013152b7c5d510136d40c8b",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "governance_events",
+        },
+        "trg_governance_events_no_truncate": {
+            "digest": "4121b643d5251bbb1f1c9692a4eeefc7336c8d49460de5a385bf7c37bc3f507f",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "governance_events",
+        },
+        "trg_governance_events_no_update": {
+            "digest": "71d3722436a3f1bee894d8b3ec343902a6d7cb987ce03b5ae3f629d2d38e9845",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "governance_events",
+        },
+        "trg_promotion_candidates_guard_insert": {
+            "digest": "8c5b2f7c5cdb12cd4b8cd60e0b69a09bac4cb29d9d2f3eff9550c23df0e60fd3",
+            "enabled": "always",
+            "function": "ca_guard_candidate_insert",
+            "table": "promotion_candidates",
+        },
+        "trg_promotion_candidates_guard_update": {
+            "digest": "a2aeb5b6669674a885a3d9a0caf7ba3c3a19736cae6d6cd4960c0cbdf22394f9",
+            "enabled": "always",
+            "function": "ca_guard_candidate_update",
+            "table": "promotion_candidates",
+        },
+        "trg_promotion_candidates_no_delete": {
+            "digest": "90a9463dc650ae12c606ef21d30645c22b884c33c3c398ecf995ae2531e48bed",
+            "enabled": "always",
+            "function": "ca_reject_candidate_delete",
+            "table": "promotion_candidates",
+        },
+        "trg_promotion_candidates_no_truncate": {
+            "digest": "85b0ca5432c6ab7bcba267ebc1eb8ac42f8f58950cee566def4c5e638f3e34b6",
+            "enabled": "always",
+            "function": "ca_reject_candidate_delete",
+            "table": "promotion_candidates",
+        },
+        "trg_signing_keys_guard_update": {
+            "digest": "d276219f4e65919ed1854e2f2b3ef3d86e5d0ba6d7bcb90e9a9a4bc85ca284fb",
+            "enabled": "always",
+            "function": "ca_guard_signing_key_update",
+            "table": "signing_keys",
+        },
+        "trg_signing_keys_no_delete": {
+            "digest": "e9b3341a50994d5f7ec5023257edcf6fd1920f4d5ab41c0f12244fe0f2a82905",
+            "enabled": "always",
+            "function": "ca_reject_signing_key_delete",
+            "table": "signing_keys",
+        },
+        "trg_signing_keys_no_truncate": {
+            "digest": "91fd767f48a0c704db521e51ad69e1ce78f88daad8fcd78a957b9d9f8ba44325",
+            "enabled": "always",
+            "function": "ca_reject_signing_key_delete",
+            "table": "signing_keys",
+        },
+        "trg_tenants_guard_insert": {
+            "digest": "71ed8263d8232b65917d63d63935d921a52e0e19895fd7322219ae3f26ccd2f0",
+            "enabled": "always",
+            "function": "ca_guard_tenant_insert",
+            "table": "tenants",
+        },
+        "trg_tenants_guard_update": {
+            "digest": "09e187bf3dd4dea5d8b39b2f690929cb6085380439b090e117b491be58508611",
+            "enabled": "always",
+            "function": "ca_guard_tenant_update",
+            "table": "tenants",
+        },
+        "trg_tenants_no_delete": {
+            "digest": "4d7602574bed4e8107b5369f220bf720c253c77a26690494c8ad5fe77d58a022",
+            "enabled": "always",
+            "function": "ca_reject_tenant_delete",
+            "table": "tenants",
+        },
+        "trg_tenants_no_truncate": {
+            "digest": "54f6777ae9548c0c450b16bf7d9b4ef0a54ecfdfaad4142ccba63cd8f099680e",
+            "enabled": "always",
+            "function": "ca_reject_tenant_delete",
+            "table": "tenants",
+        },
+        "trg_trial_ledger_guard_insert": {
+            "digest": "c78180197d346c99a87f16b40efeb5ee8c753c34ef2b38f25dd27e43a143b796",
+            "enabled": "always",
+            "function": "ca_guard_trial_insert",
+            "table": "trial_ledger",
+        },
+        "trg_trial_ledger_no_delete": {
+            "digest": "0ceeeb9ad1b330bc9483e1db4fd0922b8feab5f0da72ffca0ed26386961d7430",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "trial_ledger",
+        },
+        "trg_trial_ledger_no_truncate": {
+            "digest": "ccb6c8c8ba46bb004bfd533e85e9a381f3f7c62be101eaf0c513f4845a578c2e",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "trial_ledger",
+        },
+        "trg_trial_ledger_no_update": {
+            "digest": "a63b80e8284f693bead554bc180dd0a9845a4d84874127f294f22b47906f0c79",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "trial_ledger",
+        },
+    },
+    "sqlite": {
+        "trg_artifact_edges_no_delete": {
+            "digest": "c226b7afe8ba7b5aa04a79a61ade194630a3dd8f01bd7efbd594b0e54d0dc247",
+            "enabled": "always",
+            "table": "artifact_edges",
+        },
+        "trg_artifact_edges_no_replace": {
+            "digest": "f54be4defaa432297f036fc933a41244dcad928f8a4afe1d4032d7166d11d628",
+            "enabled": "always",
+            "table": "artifact_edges",
+        },
+        "trg_artifact_edges_no_update": {
+            "digest": "517fb33db07ae4bdc6d3e047fd63c1ef7babe2e4b665400162eec210dff9e56d",
+            "enabled": "always",
+            "table": "artifact_edges",
+        },
+        "trg_artifact_edges_rowid_positive": {
+            "digest": "815cb106ad788940f056907a9e9da7087a8bb1b0a0d44ebb6bebbe5e3c42913b",
+            "enabled": "always",
+            "table": "artifact_edges",
+        },
+        "trg_artifact_lineage_no_delete": {
+            "digest": "52fca9712c3e04b1af21d40e5b5d514166f1df5bb37796e7ad59db11e073ce62",
+            "enabled": "always",
+            "table": "artifact_lineage",
+        },
+        "trg_artifact_lineage_no_replace": {
+            "digest": "ac15d53eca0583681def01a12b1ce7d0dddfc9b45f8165f9eebd0f5b7321c67c",
+            "enabled": "always",
+            "table": "artifact_lineage",
+        },
+        "trg_artifact_lineage_no_update": {
+            "digest": "67e2f0f3132a1d6fdbe0fc0f66cf85755674b8c35b8fc08bd8492c94b6192cdc",
+            "enabled": "always",
+            "table": "artifact_lineage",
+        },
+        "trg_artifact_lineage_rowid_positive": {
+            "digest": "1fb5a4ed2c5fbc9675a19ccdd5a317d88970337b5e0a949b33ee4e7dd2a7d74f",
+            "enabled": "always",
+            "table": "artifact_lineage",
+        },
+        "trg_eligibility_reports_no_delete": {
+            "digest": "03953654265ad845c8206f4dea292a71ac71f4d32aebdd3e22daceed70c2507d",
+            "enabled": "always",
+            "table": "eligibility_reports",
+        },
+        "trg_eligibility_reports_no_replace": {
+            "digest": "753082b415f838afcf23223db675979c6968be46349945b8ea3a98b38bf79c92",
+            "enabled": "always",
+            "table": "eligibility_reports",
+        },
+        "trg_eligibility_reports_no_update": {
+            "digest": "982294eb93c597e7eeb4de6fe43af63e2980163ecabe42c24e834156dc37ceed",
+            "enabled": "always",
+            "table": "eligibility_reports",
+        },
+        "trg_eligibility_reports_rowid_positive": {
+            "digest": "780358b216c222fefc496eebe481e3e5a88be4c56af814f409b7c047f546a506",
+            "enabled": "always",
+            "table": "eligibility_reports",
+        },
+        "trg_governance_events_guard_insert": {
+            "digest": "cd3b3bb896c4c6686998da8b0900ccd2771c07ebd1fb7073988cae71f30e4d21",
+            "enabled": "always",
+            "table": "governance_events",
+        },
+        "trg_governance_events_no_delete": {
+            "digest": "8158fe0f0e1b452afa61118a02cb18f6f874c171c80815b00828b3dbb8e421a4",
+            "enabled": "always",
+            "table": "governance_events",
+        },
+        "trg_governance_events_no_replace": {
+            "digest": "39a2b3e2c5d838ff0c97c7f399871a0100d52b00321b0b421892245cfcfd7c75",
+            "enabled": "always",
+            "table": "governance_events",
+        },
+        "trg_governance_events_no_update": {
+            "digest": "d38516a1855324c9527b6e6adc027ebd7243a3eecb4f3aa3b4dcc9db45bc5c44",
+            "enabled": "always",
+            "table": "governance_events",
+        },
+        "trg_governance_events_rowid_positive": {
+            "digest": "cfb085a2bc27567a0a48ab051aed079f103531e85764071bae95dd780a24753d",
+            "enabled": "always",
+            "table": "governance_events",
+        },
+        "trg_promotion_candidates_guard_insert": {
+            "digest": "00500c22880d3af5968ffc120ab4f6793fc0cfc56a95b8860c8fd6f0370270f8",
+            "enabled": "always",
+            "table": "promotion_candidates",
+        },
+        "trg_promotion_candidates_guard_update": {
+            "digest": "f69da4d45ac6ad9309d89ef4a4ae9b1d549c654319d7bca55e55927fb28729b9",
+            "enabled": "always",
+            "table": "promotion_candidates",
+        },
+        "trg_promotion_candidates_no_delete": {
+            "digest": "86411379174e504e8c4d89427c2e133a94d3758a6006a825bfffd15f81987eb7",
+            "enabled": "always",
+            "table": "promotion_candidates",
+        },
+        "trg_promotion_candidates_no_replace": {
+            "digest": "b4bb21ec82996b3d520de095eba2c89d72c95ff86c7f59c31840942cf9f7be00",
+            "enabled": "always",
+            "table": "promotion_candidates",
+        },
+        "trg_promotion_candidates_rowid_immutable": {
+            "digest": "127f5537c35703068b7ec200f3593bc95da25bf3e43cd6e7743717d124e0d4c2",
+            "enabled": "always",
+            "table": "promotion_candidates",
+        },
+        "trg_promotion_candidates_rowid_positive": {
+            "digest": "e5a95dd7b79eeaed80484af9e43ac76a53b465c6805b2757432f08f688f2a388",
+            "enabled": "always",
+            "table": "promotion_candidates",
+        },
+        "trg_signing_keys_guard_update": {
+            "digest": "e88caf9405a070de99dc6567b44171caa019a28ac3c8af10d86069a723bdae99",
+            "enabled": "always",
+            "table": "signing_keys",
+        },
+        "trg_signing_keys_no_delete": {
+            "digest": "b9a93fb4398f49120edbe01986124df0ab940cd3f310eeb7550b3d1c37bfc8ab",
+            "enabled": "always",
+            "table": "signing_keys",
+        },
+        "trg_signing_keys_no_replace": {
+            "digest": "c14a10a22adb21b73381e0e51ae9adeba9df59eefbf846ee9adc018434261f38",
+            "enabled": "always",
+            "table": "signing_keys",
+        },
+        "trg_signing_keys_rowid_immutable": {
+            "digest": "2f8ba67d8f970a24dc8b63bea1647ea3c0599b94b1e4015c57ef55a3b98b29ec",
+            "enabled": "always",
+            "table": "signing_keys",
+        },
+        "trg_signing_keys_rowid_positive": {
+            "digest": "455b3fe7309c1faceafedaa1a50eb162a3225646f4494dab3cd07bd1dc4f3c40",
+            "enabled": "always",
+            "table": "signing_keys",
+        },
+        "trg_tenants_guard_insert": {
+            "digest": "4ae7090e25b53dd6af4c483670a389cd4f6d2b4187cee293f9b1c171f6b1c2d2",
+            "enabled": "always",
+            "table": "tenants",
+        },
+        "trg_tenants_guard_update": {
+            "digest": "baeb52dd247d40f523c9586b4db25f7f25e066c28a0c223a3183c58c02a358ab",
+            "enabled": "always",
+            "table": "tenants",
+        },
+        "trg_tenants_no_delete": {
+            "digest": "2c3d4553c2d40e4dd8e9f63b10dc3ed733384eaf78ff657527a16ea6d2afe6b7",
+            "enabled": "always",
+            "table": "tenants",
+        },
+        "trg_tenants_no_replace": {
+            "digest": "8c3f1f5946e0a671d4887ca16df4225f3753597d74a54c661c4b3142622b496f",
+            "enabled": "always",
+            "table": "tenants",
+        },
+        "trg_tenants_rowid_immutable": {
+            "digest": "ab421201c669a3bad4d61bd8aa0b8f3b400d2967167db693a108958a6a2f8919",
+            "enabled": "always",
+            "table": "tenants",
+        },
+        "trg_tenants_rowid_positive": {
+            "digest": "e77ee51caf1d1873b7d347e006a0d71ffec2f92dcd0d3121106960f371547ff4",
+            "enabled": "always",
+            "table": "tenants",
+        },
+        "trg_trial_ledger_guard_insert": {
+            "digest": "8f88bd8645db487e22bdcf1e87c0bf3f0fc69b996b5f0009ccc69012181d40c8",
+            "enabled": "always",
+            "table": "trial_ledger",
+        },
+        "trg_trial_ledger_no_delete": {
+            "digest": "b301e437fecc031c373dab2f0f74ad21152e4784e324d7856be335f3a89749e1",
+            "enabled": "always",
+            "table": "trial_ledger",
+        },
+        "trg_trial_ledger_no_replace": {
+            "digest": "f7c19014fc6af5850fc60dfebe3c2d40980449afb675a63a93fa0c5aa2009aad",
+            "enabled": "always",
+            "table": "trial_ledger",
+        },
+        "trg_trial_ledger_no_update": {
+            "digest": "c9756c8bea1ed09ee06af1671d6f902f10e7daee67e3656c03fbc545a48ae7ee",
+            "enabled": "always",
+            "table": "trial_ledger",
+        },
+        "trg_trial_ledger_rowid_positive": {
+            "digest": "f675bed08baf6b14f38ac889779ae9e287b7b00cfeb0dc4dcb6a433fe9cd8c20",
+            "enabled": "always",
+            "table": "trial_ledger",
+        },
+    },
+}
+FUNCTIONS: dict[str, dict[str, dict[str, str]]] = {
+    "postgresql": {
+        "ca_guard_candidate_insert": {
+            "digest": "2825149eda0fd1c5ad96b766b8eaed8a84e3332a3d688c2140660e9d67e941ee",
+        },
+        "ca_guard_candidate_update": {
+            "digest": "d207278b1027b692ccf8dd67b4133d5e2949b93f79bb198b14e270a31d68309b",
+        },
+        "ca_guard_event_insert": {
+            "digest": "d51c53e71ba2fc5729131a9478d609cd1aa20ec51ffd24d9672fe340ff5d39d1",
+        },
+        "ca_guard_signing_key_update": {
+            "digest": "f5d5abe3e37ba1f2da5a4dffc864e2f29011ba425cab47eb633c315f732edab3",
+        },
+        "ca_guard_tenant_insert": {
+            "digest": "edde89d6fc2676e7153c4c5bb566f218084ecb186497854c9a95ea0a7450a18c",
+        },
+        "ca_guard_tenant_update": {
+            "digest": "f76b7f689457b5d45382aa5ed690da62c2b8ebe3501915dc4fcdf016b4eb64e5",
+        },
+        "ca_guard_trial_insert": {
+            "digest": "b7af3fc7c3ed66ed036b095510c27adaef1c40c516cafd919dcd3635099d89d7",
+        },
+        "ca_reject_append_only_change": {
+            "digest": "6fe903a6631756cb670422518f1e87d4a9631349cf44bb352206070f1b6a7c93",
+        },
+        "ca_reject_candidate_delete": {
+            "digest": "c3811db978478ca013ff1d95e3c3eb4e6a9a9aaeca031cf77673028c1cb8faac",
+        },
+        "ca_reject_signing_key_delete": {
+            "digest": "93ffa66464d9b4208c7b71755633651eaf5f488756561577d92fa8365238ec48",
+        },
+        "ca_reject_tenant_delete": {
+            "digest": "225246c30ea8baaf33596031899acf7208927012a3f3310373da171593e908ba",
+        },
+    },
+    "sqlite": {},
+}
