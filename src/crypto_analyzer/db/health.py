@@ -31,9 +31,11 @@ class HealthCheck:
 def expected_triggers() -> set[str]:
     """Names of the triggers the migrations create on both dialects.
 
-    The append-only triggers (UPDATE and DELETE per table, revision 0001) and the governance
-    guards of revision 0002: the promotion state machine on ``promotion_candidates`` and the
-    chain-extension check on ``governance_events``.
+    The append-only triggers (UPDATE and DELETE per table, revisions 0001 and 0004), the
+    governance guards of revision 0002 (the promotion state machine on ``promotion_candidates``
+    and the chain-extension check on ``governance_events``) and the point-in-time guards of
+    revision 0004 (the revision log extends by one; history keeps only replaced versions; market
+    rows are restated under the next revision, copied into history, never deleted).
     """
     append_only = {
         f"trg_{table}_no_{action}"
@@ -46,7 +48,16 @@ def expected_triggers() -> set[str]:
         "trg_promotion_candidates_no_delete",
         "trg_governance_events_guard_insert",
     }
-    return append_only | governance
+    point_in_time = {
+        "trg_market_revisions_guard_insert",
+        *(f"trg_{table}_history_guard_insert" for table in ("bars", "instruments")),
+        *(
+            f"trg_{table}_{guard}"
+            for table in ("bars", "instruments")
+            for guard in ("guard_update", "keep_history", "no_delete")
+        ),
+    }
+    return append_only | governance | point_in_time
 
 
 def present_triggers(connection: sa.Connection) -> set[str]:

@@ -51,6 +51,8 @@ runs = sa.Table(
     sa.Column("started_at", sa.Text(), nullable=False),
     sa.Column("finished_at", sa.Text(), nullable=True),
     sa.Column("error", sa.Text(), nullable=True),
+    # The market watermark the dataset id was taken at (revision 0004); NULL for older runs.
+    sa.Column("data_watermark", INT64, nullable=True),
     sa.PrimaryKeyConstraint("tenant_id", "run_instance_id"),
     sa.Index(None, "tenant_id", "run_key"),
     status_check(RUN_STATUSES),

@@ -1,10 +1,12 @@
 """``crypto-analyzer report``: one dataset + one config → a complete, traced validation.
 
-Order of work: identity first (STRICT dataset id, run key, run instance id, seeds), then the run
-row (``running``), then the computation, then every artifact through the store with lineage, then
-one transaction that records lineage, run artifacts and metrics and closes the run. A failure at
-any point closes the run as ``failed`` with the reason; artifacts already stored stay (they are
-content-addressed and immutable) but nothing points at them as a successful run's output.
+Order of work: identity first (STRICT dataset id with its market watermark, run key, run instance
+id, seeds), then the data as of that watermark (so the run uses exactly what its id names), then
+the run row (``running``, recording the watermark), then the computation, then every artifact
+through the store with lineage, then one transaction that records lineage, run artifacts and
+metrics and closes the run. A failure at any point closes the run as ``failed`` with the reason;
+artifacts already stored stay (they are content-addressed and immutable) but nothing points at
+them as a successful run's output.
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ class ReportResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "data_watermark": self.dataset.watermark,
             "dataset_id": self.dataset.dataset_id.value,
             "html": self.html_uri,
             "manifest": self.manifest,
@@ -108,8 +111,10 @@ def run_report(
         dataset = compute_dataset_id(engine, tenant_id=settings.tenant)
         if dataset.mode is not DatasetMode.STRICT:  # pragma: no cover - compute default is STRICT
             raise CryptoAnalyzerError("report runs need a STRICT dataset id")
-        bars = load_bars(engine, tenant_id=settings.tenant, freq=config.freq)
-        instruments = load_instruments(engine, tenant_id=settings.tenant)
+        # The data the id names, even if an ingest commits meanwhile: read as of its watermark.
+        watermark = dataset.watermark
+        bars = load_bars(engine, tenant_id=settings.tenant, freq=config.freq, as_of=watermark)
+        instruments = load_instruments(engine, tenant_id=settings.tenant, as_of=watermark)
         resolved = config.resolved()
         key = run_key(dataset.dataset_id, resolved)
         instance = run_instance_id(key)
@@ -124,6 +129,7 @@ def run_report(
                 actor=actor,
                 hypothesis=config.hypothesis,
                 tags=config.tags,
+                data_watermark=watermark,
             )
         try:
             step("signals, walk-forward and statistics")
