@@ -160,7 +160,8 @@ def test_restatements_keep_every_version_and_every_watermark_reproduces(
     )
 
     # What changed after each watermark, within a footprint.
-    after = restatements_after(backend_engine.connect(), "default", 2)
+    with backend_engine.connect() as connection:
+        after = restatements_after(connection, "default", 2)
     assert [item.to_dict() for item in after] == [
         {
             "end_ms": 3 * HOUR,
