@@ -291,3 +291,29 @@ def test_as_of_errors_are_clear(backend_engine: sa.Engine) -> None:
     # ``revision`` is a provenance stamp: an implicit column list leaves it out.
     (bars_only,) = compute_dataset_id(backend_engine, [TableScope("bars")]).tables
     assert "revision" not in bars_only.columns and "ingest_run_id" in bars_only.columns
+
+
+def test_the_arrow_reader_reads_a_watermark_with_history_like_the_row_reader(
+    sqlite_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = _bars(300)
+    _ingest(sqlite_engine, original)
+    _ingest(sqlite_engine, _restated(original, 104.5))
+    by_rows = compute_dataset_id(sqlite_engine, as_of=2)  # small tables: the row reader
+    frame_by_rows = load_bars(sqlite_engine, tenant_id="default", freq="1h", as_of=2)
+    monkeypatch.setattr(dataset_module, "COLUMNAR_MIN_ROWS", 0)
+    monkeypatch.setattr(loaders, "ARROW_MIN_ROWS", 0)
+    monkeypatch.setattr(dataset_module, "_LOG", None)  # a fallback would log: make it fail
+    monkeypatch.setattr(loaders, "_LOG", None)
+    queries: list[str] = []
+    digest, read = dataset_module.digest_columns_isolated, loaders.read_table_isolated
+    monkeypatch.setattr(
+        dataset_module, "digest_columns_isolated", lambda *a: queries.append(a[1]) or digest(*a)
+    )
+    monkeypatch.setattr(loaders, "read_table_isolated", lambda *a: queries.append(a[1]) or read(*a))
+    assert compute_dataset_id(sqlite_engine, as_of=2) == by_rows
+    frame = load_bars(sqlite_engine, tenant_id="default", freq="1h", as_of=2)
+    pd.testing.assert_frame_equal(frame, frame_by_rows)
+    assert frame.loc[3, "close"] == 104.0
+    # bars (id), instruments (id: no restatement, the one-table read), bars (load)
+    assert ["UNION ALL" in sql for sql in queries] == [True, False, True], queries

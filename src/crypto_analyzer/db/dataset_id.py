@@ -347,6 +347,9 @@ class _Source:
     sql: str
     params: tuple[Any, ...]
     order: str
+    size: tuple[str, tuple[Any, ...]]
+    """What to count to choose the reader: the tenant's live rows (close to the rows as of any
+    recent watermark; the choice changes speed only, never the digest)."""
 
 
 def _source(
@@ -363,13 +366,14 @@ def _source(
 
     mark, table = _mark(engine), quoted(plan.table)
     tenant = f"{quoted(_TENANT_COLUMN)} = {mark}"
+    where = f" WHERE {tenant}" if plan.has_tenant else ""
+    params = (tenant_id,) if plan.has_tenant else ()
+    size = (f"{table}{where}", params)
     if watermark is None or not plan.versioned:
-        where = f" WHERE {tenant}" if plan.has_tenant else ""
-        params = (tenant_id,) if plan.has_tenant else ()
-        return _Source(f"{table}{where}", params, order(plan.order_by))
+        return _Source(f"{table}{where}", params, order(plan.order_by), size)
     live = f"{tenant} AND {quoted(_REVISION_COLUMN)} <= {mark}"
     if not history:
-        return _Source(f"{table} WHERE {live}", (tenant_id, watermark), order(plan.order_by))
+        return _Source(f"{table} WHERE {live}", (tenant_id, watermark), order(plan.order_by), size)
     select_list = ", ".join(quoted(name) for name in plan.columns)
     replaced = f"{live} AND {quoted('superseded_revision')} > {mark}"
     union = (
@@ -377,7 +381,8 @@ def _source(
         f"SELECT {select_list} FROM {quoted(plan.table + '_history')} WHERE {replaced}) AS v"
     )
     keys = [name for name in plan.order_by if name != _TENANT_COLUMN]  # one tenant: no order
-    return _Source(union, (tenant_id, watermark, tenant_id, watermark, watermark), order(keys))
+    union_params = (tenant_id, watermark, tenant_id, watermark, watermark)
+    return _Source(union, union_params, order(keys), size)
 
 
 def _as_of(
@@ -412,7 +417,7 @@ def _strict_table_digest(
     params = source.params
     column_digests: list[ColumnDigest] | None = None
     path = sqlite_path(engine.url) if plan.columnar else None
-    if path is not None and _table_rows(engine, source.sql, params) >= COLUMNAR_MIN_ROWS:
+    if path is not None and _table_rows(engine, *source.size) >= COLUMNAR_MIN_ROWS:
         column_digests = _digest_columnar(path, sql, params, len(plan.columns), chunk_rows)
     if column_digests is None:
         column_digests = _digest_rows(engine, sql, params, len(plan.columns), chunk_rows)

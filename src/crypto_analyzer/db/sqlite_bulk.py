@@ -20,6 +20,12 @@ inside ``BEGIN IMMEDIATE``:
    upsert, so the database raises its own error and nothing of the batch is kept. (If the replay
    succeeds, the preflight was merely conservative and the checked replay's write stands.)
 
+For a point-in-time table (``bars``), each batch first reads the tenant's next market revision —
+the write lock makes it this batch's — and inlines it as the ``revision`` literal (the cached
+statements are rebuilt when it changes, once per 200 k-row batch); after the writes it records the
+revision if SQLite's change counter moved (:mod:`.market_revisions`). A checked replay does the
+same in its own transaction.
+
 The write lock is held from the preflight to the commit, so nothing can invalidate it in between;
 NOT NULL and STRICT type checks run inside SQLite as always. Skipping CHECKs on the conflict
 (update) path is equivalent too: a CHECK may read only inserted columns (which the upsert compares
