@@ -21,7 +21,6 @@ ingest run id, provenance: it is hashed only when a scope names it.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -38,6 +37,7 @@ from crypto_analyzer.core.hashing import sha256_json
 from crypto_analyzer.core.identities import DatasetId, DatasetMode
 from crypto_analyzer.core.versions import DATASET_ID_VERSION
 from crypto_analyzer.db.arrow_reader import arrow_reader_available, digest_columns_isolated
+from crypto_analyzer.db.dataset_scope import DEFAULT_SCOPE, TableScope, parse_scope
 from crypto_analyzer.db.engine import sqlite_path, sqlite_uri
 from crypto_analyzer.db.market_history import (
     VERSIONED_TABLES,
@@ -63,48 +63,6 @@ row than tuples, which repays the worker's start (about a second); smaller ones 
 _LOG = logging.getLogger(__name__)
 _TENANT_COLUMN = "tenant_id"
 _REVISION_COLUMN = "revision"
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-@dataclass(frozen=True, slots=True)
-class TableScope:
-    """One table in a dataset scope; ``columns=None`` hashes every column but ``tenant_id`` (and,
-    for a versioned table, its ``revision`` stamp)."""
-
-    table: str
-    columns: tuple[str, ...] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"columns": list(self.columns) if self.columns else None, "table": self.table}
-
-    def __str__(self) -> str:
-        return self.table if not self.columns else f"{self.table}({','.join(self.columns)})"
-
-
-DEFAULT_SCOPE: tuple[TableScope, ...] = (
-    TableScope(
-        "bars",
-        (
-            "instrument_id",
-            "freq",
-            "bar_open_ms",
-            "open",
-            "high",
-            "low",
-            "close",
-            "volume",
-            "vwap",
-            "log_return",
-        ),
-    ),
-    TableScope(
-        "instruments",
-        ("instrument_id", "venue", "symbol", "base", "quote", "kind", "chain", "pair_address"),
-    ),
-)
-"""What a research run consumes: market content, without provenance stamps (run ids, fetch times),
-so that re-ingesting identical data — e.g. after a killed backfill is resumed — keeps its
-identity."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,39 +107,6 @@ class DatasetIdentity:
             "version": DATASET_ID_VERSION,
             "watermark": self.watermark,
         }
-
-
-_SCOPE_ENTRY = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(([^()]*)\))?\s*")
-
-
-def parse_scope(spec: str) -> tuple[TableScope, ...]:
-    """Parse ``"bars(instrument_id,close),instruments"`` into table scopes; anything else fails."""
-    scopes: list[TableScope] = []
-    position, text = 0, spec.strip()
-    while text and position <= len(text):
-        match = _SCOPE_ENTRY.match(text, position)
-        if match is None or match.end() == position:
-            raise ValidationError(
-                f"scope {spec!r} is malformed near {text[position : position + 20]!r}",
-                "use TABLE or TABLE(COL,COL,…), separated by commas",
-            )
-        table, columns = match.group(1), match.group(2)
-        names = tuple(name.strip() for name in columns.split(",")) if columns else None
-        if names is not None and not all(_IDENTIFIER.match(name) for name in names):
-            raise ValidationError(f"column list for {table!r} is malformed: {columns!r}")
-        scopes.append(TableScope(table, names))
-        position = match.end()
-        if position == len(text):
-            break
-        if text[position] != ",":
-            raise ValidationError(
-                f"scope {spec!r} is malformed near {text[position : position + 20]!r}",
-                "use TABLE or TABLE(COL,COL,…), separated by commas",
-            )
-        position += 1
-    if not scopes:
-        raise ValidationError(f"scope {spec!r} names no table", "e.g. --scope bars,instruments")
-    return tuple(scopes)
 
 
 def compute_dataset_id(
