@@ -29,6 +29,19 @@ SEED_ROWS = [
     "end_ms, n_returns, n_obs, family_size, family_n_eff, created_at, prev_hash, hash) "
     "VALUES (0, 't1', 'tk', 'r1', 'k', 'd', 's@1', 's', '{}', 1, '1h', '[]', 0, 0, 1, 0, 0, 1, "
     f"1.0, 't', '{'0' * 64}', 'h')",
+    # Market data written at revision 1, then restated at revision 2: the updates' triggers put
+    # one replaced version of the instrument and of the bar into history.
+    "INSERT INTO ingest_runs (ingest_run_id, kind, provider, actor, params_json, started_at, "
+    "status) VALUES ('ir1', 'import', 'x', 'me', '{}', 't', 'succeeded')",
+    "INSERT INTO instruments (instrument_id, venue, symbol, kind, created_at, ingest_run_id, "
+    "revision) VALUES ('x:A', 'x', 'A', 'spot', 't', 'ir1', 1)",
+    "INSERT INTO bars (instrument_id, freq, bar_open_ms, open, high, low, close, volume, source, "
+    "ingest_run_id, provider, fetched_at, revision) "
+    "VALUES ('x:A', '1h', 0, 10, 11, 9, 10, 1, 'import', 'ir1', 'x', 't', 1)",
+    "INSERT INTO market_revisions (revision, ingest_run_id, created_at) VALUES (1, 'ir1', 't')",
+    "UPDATE instruments SET symbol = 'A2', revision = 2 WHERE instrument_id = 'x:A'",
+    "UPDATE bars SET close = 10.5, revision = 2 WHERE instrument_id = 'x:A'",
+    "INSERT INTO market_revisions (revision, ingest_run_id, created_at) VALUES (2, 'ir1', 't')",
 ]
 
 MUTATIONS = {
@@ -46,6 +59,15 @@ MUTATIONS = {
     ),
     "artifact_edges": ("UPDATE artifact_edges SET dst_ref = 'other'", "DELETE FROM artifact_edges"),
     "trial_ledger": ("UPDATE trial_ledger SET p_value = 0.0", "DELETE FROM trial_ledger"),
+    "market_revisions": (
+        "UPDATE market_revisions SET ingest_run_id = 'ir1', created_at = 'later'",
+        "DELETE FROM market_revisions",
+    ),
+    "bars_history": ("UPDATE bars_history SET close = 10.25", "DELETE FROM bars_history"),
+    "instruments_history": (
+        "UPDATE instruments_history SET symbol = 'forged'",
+        "DELETE FROM instruments_history",
+    ),
 }
 
 
@@ -62,10 +84,13 @@ def test_mutation_is_refused_with_a_clear_error(
         for statement in SEED_ROWS:
             connection.exec_driver_sql(statement)
     statement = MUTATIONS[table][0 if action == "UPDATE" else 1]
+    with backend_engine.connect() as connection:
+        before = connection.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar_one()
+    assert before >= 1
     with pytest.raises(sa.exc.DBAPIError) as caught, backend_engine.begin() as connection:
         connection.exec_driver_sql(statement)
     assert f"{table} is append-only" in str(caught.value)
     assert action in str(caught.value)
     with backend_engine.connect() as connection:
         count = connection.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar_one()
-    assert count == 1
+    assert count == before

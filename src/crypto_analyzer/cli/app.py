@@ -35,11 +35,17 @@ from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.core.errors import ValidationError
 from crypto_analyzer.core.identities import DatasetMode
 from crypto_analyzer.core.versions import ENGINE_VERSION
-from crypto_analyzer.db.dataset_id import DEFAULT_SCOPE, parse_scope
+from crypto_analyzer.db.dataset_id import DEFAULT_SCOPE, DatasetIdentity, parse_scope
 from crypto_analyzer.db.engine import describe_url
 from crypto_analyzer.db.workspace_mode import WorkspaceMode
 from crypto_analyzer.pipeline.demo import DEMO_MARKET, run_demo
-from crypto_analyzer.pipeline.workspace import check_dataset, doctor, init_workspace
+from crypto_analyzer.pipeline.workspace import (
+    AsOfCheck,
+    check_dataset,
+    check_dataset_as_of,
+    doctor,
+    init_workspace,
+)
 
 __all__ = ["app", "main"]
 
@@ -170,17 +176,41 @@ def check_dataset_command(
     mode: Annotated[
         str, typer.Option("--mode", help="strict (promotable) or fast-dev (quick fingerprint).")
     ] = "strict",
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="RUN_OR_WATERMARK",
+            help="Reproduce the id at a market watermark: an integer, a report run id or prefix "
+            "(its recorded watermark; exit 1 if its recorded id is not reproduced) or an ingest "
+            "run id (the last revision it wrote).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Print the dataset id of a table scope: id, mode, per-table row counts and digests."""
+    """Print the dataset id of a table scope: id, mode, watermark, per-table counts and digests."""
     if mode not in _MODES:
         raise ValidationError(f"--mode {mode!r} is not one of: {', '.join(_MODES)}")
     tables = parse_scope(scope) if scope else DEFAULT_SCOPE
-    identity = check_dataset(resolve_settings(db, tenant), tables, _MODES[mode])
+    settings = resolve_settings(db, tenant)
+    if as_of is not None:
+        check = check_dataset_as_of(settings, as_of, tables, _MODES[mode])
+        _render_as_of(check, json=json)
+        if check.reproduced is False:
+            raise typer.Exit(code=1)
+        return
+    identity = check_dataset(settings, tables, _MODES[mode])
     if json:
         emit_json(identity.to_dict())
         return
+    _render_identity(identity)
+
+
+def _render_identity(identity: DatasetIdentity) -> None:
+    at = "" if identity.watermark is None else f" at watermark {identity.watermark}"
     table = Table(
-        title=f"dataset {printable(identity.dataset_id.short)} ({printable(identity.mode.value)})"
+        title=f"dataset {printable(identity.dataset_id.short)} "
+        f"({printable(identity.mode.value)}){at}"
     )
     table.add_column("table")
     table.add_column("rows", justify="right")
@@ -195,6 +225,31 @@ def check_dataset_command(
         )
     stdout.print(table)
     stdout.print(f"dataset_id {printable(identity.dataset_id.value)}", highlight=False)
+    if identity.watermark is not None:
+        stdout.print(f"watermark {identity.watermark}", highlight=False)
+
+
+def _render_as_of(check: AsOfCheck, *, json: bool) -> None:
+    if json:
+        emit_json(check.to_dict())
+        return
+    _render_identity(check.identity)
+    reference = check.reference
+    if reference.kind != "watermark":
+        named = reference.kind.replace("_", " ")
+        stdout.print(f"as of {named} {printable(reference.run_id)}", highlight=False)
+    if reference.recorded_dataset_id is None:
+        return
+    stdout.print(f"recorded   {printable(reference.recorded_dataset_id)}", highlight=False)
+    if check.reproduced:
+        stdout.print("reproduced: the recorded dataset id", highlight=False)
+    else:
+        stderr.print(
+            f"[bold red]not reproduced:[/] run {printable(reference.run_id)} recorded "
+            f"{printable(reference.recorded_dataset_id)}, the data as of watermark "
+            f"{reference.watermark} gives {printable(check.identity.dataset_id.value)}",
+            highlight=False,
+        )
 
 
 @app.command("demo")

@@ -26,6 +26,7 @@ _SHOWN_FIELDS = (
     "run_key",
     "dataset_id",
     "dataset_mode",
+    "data_watermark",
     "config_digest",
     "engine_version",
     "spec_version",

@@ -8,14 +8,22 @@ computed
 by the database — a quick fingerprint that is marked as such and can never back a promotion.
 
 The tenant column is filtered on, not hashed: the same rows under two tenants are the same data.
+
+Point in time (invariant 11): ``bars`` and ``instruments`` are versioned, so an identity belongs to
+a watermark. Without ``as_of`` the tenant's current watermark ``W`` is read first and every
+versioned table is hashed as of ``W`` (:mod:`.market_history`), so the id and its watermark always
+belong together even if an ingest commits meanwhile; with ``as_of`` an earlier watermark is
+reproduced. The rows as of ``W`` are hashed exactly as the live rows would be, so with no
+restatement the id is the one a plain read of the table gives. The ``revision`` stamp is, like the
+ingest run id, provenance: it is hashed only when a scope names it.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -29,7 +37,14 @@ from crypto_analyzer.core.hashing import sha256_json
 from crypto_analyzer.core.identities import DatasetId, DatasetMode
 from crypto_analyzer.core.versions import DATASET_ID_VERSION
 from crypto_analyzer.db.arrow_reader import arrow_reader_available, digest_columns_isolated
+from crypto_analyzer.db.dataset_scope import DEFAULT_SCOPE, TableScope, parse_scope
 from crypto_analyzer.db.engine import sqlite_path, sqlite_uri
+from crypto_analyzer.db.market_history import (
+    VERSIONED_TABLES,
+    check_watermark,
+    current_watermark,
+    history_visible,
+)
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
@@ -47,47 +62,7 @@ COLUMNAR_MIN_ROWS = 200_000
 row than tuples, which repays the worker's start (about a second); smaller ones use tuples."""
 _LOG = logging.getLogger(__name__)
 _TENANT_COLUMN = "tenant_id"
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-@dataclass(frozen=True, slots=True)
-class TableScope:
-    """One table in a dataset scope; ``columns=None`` hashes every column but ``tenant_id``."""
-
-    table: str
-    columns: tuple[str, ...] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"columns": list(self.columns) if self.columns else None, "table": self.table}
-
-    def __str__(self) -> str:
-        return self.table if not self.columns else f"{self.table}({','.join(self.columns)})"
-
-
-DEFAULT_SCOPE: tuple[TableScope, ...] = (
-    TableScope(
-        "bars",
-        (
-            "instrument_id",
-            "freq",
-            "bar_open_ms",
-            "open",
-            "high",
-            "low",
-            "close",
-            "volume",
-            "vwap",
-            "log_return",
-        ),
-    ),
-    TableScope(
-        "instruments",
-        ("instrument_id", "venue", "symbol", "base", "quote", "kind", "chain", "pair_address"),
-    ),
-)
-"""What a research run consumes: market content, without provenance stamps (run ids, fetch times),
-so that re-ingesting identical data — e.g. after a killed backfill is resumed — keeps its
-identity."""
+_REVISION_COLUMN = "revision"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +90,8 @@ class DatasetIdentity:
     dataset_id: DatasetId
     tenant_id: str
     tables: tuple[TableDigest, ...]
+    watermark: int | None = None
+    """The market watermark the versioned tables were hashed at (None: no versioned table)."""
 
     @property
     def mode(self) -> DatasetMode:
@@ -128,40 +105,8 @@ class DatasetIdentity:
             "tables": [table.to_dict() for table in self.tables],
             "tenant_id": self.tenant_id,
             "version": DATASET_ID_VERSION,
+            "watermark": self.watermark,
         }
-
-
-_SCOPE_ENTRY = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(([^()]*)\))?\s*")
-
-
-def parse_scope(spec: str) -> tuple[TableScope, ...]:
-    """Parse ``"bars(instrument_id,close),instruments"`` into table scopes; anything else fails."""
-    scopes: list[TableScope] = []
-    position, text = 0, spec.strip()
-    while text and position <= len(text):
-        match = _SCOPE_ENTRY.match(text, position)
-        if match is None or match.end() == position:
-            raise ValidationError(
-                f"scope {spec!r} is malformed near {text[position : position + 20]!r}",
-                "use TABLE or TABLE(COL,COL,…), separated by commas",
-            )
-        table, columns = match.group(1), match.group(2)
-        names = tuple(name.strip() for name in columns.split(",")) if columns else None
-        if names is not None and not all(_IDENTIFIER.match(name) for name in names):
-            raise ValidationError(f"column list for {table!r} is malformed: {columns!r}")
-        scopes.append(TableScope(table, names))
-        position = match.end()
-        if position == len(text):
-            break
-        if text[position] != ",":
-            raise ValidationError(
-                f"scope {spec!r} is malformed near {text[position : position + 20]!r}",
-                "use TABLE or TABLE(COL,COL,…), separated by commas",
-            )
-        position += 1
-    if not scopes:
-        raise ValidationError(f"scope {spec!r} names no table", "e.g. --scope bars,instruments")
-    return tuple(scopes)
 
 
 def compute_dataset_id(
@@ -171,21 +116,41 @@ def compute_dataset_id(
     mode: DatasetMode = DatasetMode.STRICT,
     tenant_id: str = "default",
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    as_of: int | None = None,
 ) -> DatasetIdentity:
-    """Compute the dataset id of ``scope`` for one tenant. Read-only; safe on a read-only engine."""
+    """Compute the dataset id of ``scope`` for one tenant. Read-only; safe on a read-only engine.
+
+    ``as_of`` reproduces the id at an earlier market watermark; it needs a scope of versioned
+    tables only (``bars``, ``instruments``). Without it, the versioned tables are hashed as of the
+    current watermark, which the identity records.
+    """
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
     ordered = sorted(scope, key=lambda entry: entry.table)
     if len({entry.table for entry in ordered}) != len(ordered):
         raise ValidationError("scope names a table twice", "list each table once")
+    unversioned = [entry.table for entry in ordered if entry.table not in VERSIONED_TABLES]
+    if as_of is not None and unversioned:
+        raise ValidationError(
+            f"--as-of needs versioned tables, but {', '.join(unversioned)} keep no history",
+            f"restrict the scope to {', '.join(VERSIONED_TABLES)}",
+        )
+    watermark = None
+    if len(unversioned) < len(ordered):  # read W before any table: the id belongs to W
+        with engine.connect() as connection:
+            if as_of is None:
+                watermark = current_watermark(connection, tenant_id)
+            else:
+                watermark = check_watermark(connection, tenant_id, as_of)
     inspector = sa.inspect(engine)
     digests = []
     for entry in ordered:
         plan = _plan_table(inspector, entry, mode)
         if mode is DatasetMode.STRICT:
-            digests.append(_strict_table_digest(engine, plan, tenant_id, chunk_rows))
+            read = partial(_strict_table_digest, engine, plan, chunk_rows=chunk_rows)
         else:
-            digests.append(_fast_table_digest(engine, plan, tenant_id))
+            read = partial(_fast_table_digest, engine, plan)
+        digests.append(_as_of(engine, plan, tenant_id, watermark, read))
     digest = sha256_json(
         {
             "mode": mode.value,
@@ -193,7 +158,7 @@ def compute_dataset_id(
             "version": DATASET_ID_VERSION,
         }
     )
-    return DatasetIdentity(DatasetId(mode, digest), tenant_id, tuple(digests))
+    return DatasetIdentity(DatasetId(mode, digest), tenant_id, tuple(digests), watermark)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +169,7 @@ class _TablePlan:
     order_by: tuple[str, ...]
     text_keys: frozenset[str]
     has_tenant: bool
+    versioned: bool
     numeric: frozenset[str]
     columnar: bool
     """True when a SQLite STRICT table with only INTEGER/REAL/TEXT/BLOB columns is hashed: every
@@ -241,7 +207,9 @@ def _plan_table(inspector: sa.Inspector, entry: TableScope, mode: DatasetMode) -
             "STRICT identity needs one; add a primary key or use --mode fast-dev",
         )
     available = [name for name in reflected if name != _TENANT_COLUMN]
-    columns = entry.columns or tuple(available)
+    versioned = entry.table in VERSIONED_TABLES and _REVISION_COLUMN in reflected
+    implicit = [n for n in available if not (versioned and n == _REVISION_COLUMN)]
+    columns = entry.columns or tuple(implicit)
     unknown = [name for name in columns if name not in reflected or name == _TENANT_COLUMN]
     if unknown:
         raise ValidationError(
@@ -273,6 +241,7 @@ def _plan_table(inspector: sa.Inspector, entry: TableScope, mode: DatasetMode) -
             n for n in primary_key if _portable_type(reflected[n]["type"]) == "str"
         ),
         has_tenant=_TENANT_COLUMN in reflected,
+        versioned=versioned,
         numeric=frozenset(
             name for name in columns if _portable_type(reflected[name]["type"]) in ("int", "float")
         ),
@@ -292,27 +261,88 @@ def _quote(engine: Engine, name: str) -> str:
     return engine.dialect.identifier_preparer.quote(name)
 
 
-def _where(engine: Engine, plan: _TablePlan) -> str:
-    if not plan.has_tenant:
-        return ""
-    placeholder = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-    return f" WHERE {_quote(engine, _TENANT_COLUMN)} = {placeholder}"
+def _mark(engine: Engine) -> str:
+    return "?" if engine.dialect.paramstyle == "qmark" else "%s"
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """What a table digest reads: the text after ``FROM``, its parameters, the key order."""
+
+    sql: str
+    params: tuple[Any, ...]
+    order: str
+    size: tuple[str, tuple[Any, ...]]
+    """What to count to choose the reader: the tenant's live rows (close to the rows as of any
+    recent watermark; the choice changes speed only, never the digest)."""
+
+
+def _source(
+    engine: Engine, plan: _TablePlan, tenant_id: str, watermark: int | None, history: bool
+) -> _Source:
+    """The tenant's rows of ``plan.table``: all of them (``watermark`` None), the live rows
+    written up to ``watermark`` (one key-ordered scan), or those plus the replaced versions
+    visible at it (``history``: a ``UNION ALL`` sorted by the key)."""
+    collate = ' COLLATE "C"' if engine.dialect.name == "postgresql" else ""
+    quoted = partial(_quote, engine)
+
+    def order(names: Sequence[str]) -> str:
+        return ", ".join(quoted(n) + (collate if n in plan.text_keys else "") for n in names)
+
+    mark, table = _mark(engine), quoted(plan.table)
+    tenant = f"{quoted(_TENANT_COLUMN)} = {mark}"
+    where = f" WHERE {tenant}" if plan.has_tenant else ""
+    params = (tenant_id,) if plan.has_tenant else ()
+    size = (f"{table}{where}", params)
+    if watermark is None or not plan.versioned:
+        return _Source(f"{table}{where}", params, order(plan.order_by), size)
+    live = f"{tenant} AND {quoted(_REVISION_COLUMN)} <= {mark}"
+    if not history:
+        return _Source(f"{table} WHERE {live}", (tenant_id, watermark), order(plan.order_by), size)
+    select_list = ", ".join(quoted(name) for name in plan.columns)
+    replaced = f"{live} AND {quoted('superseded_revision')} > {mark}"
+    union = (
+        f"(SELECT {select_list} FROM {table} WHERE {live} UNION ALL "
+        f"SELECT {select_list} FROM {quoted(plan.table + '_history')} WHERE {replaced}) AS v"
+    )
+    keys = [name for name in plan.order_by if name != _TENANT_COLUMN]  # one tenant: no order
+    union_params = (tenant_id, watermark, tenant_id, watermark, watermark)
+    return _Source(union, union_params, order(keys), size)
+
+
+def _as_of(
+    engine: Engine,
+    plan: _TablePlan,
+    tenant_id: str,
+    watermark: int | None,
+    read: Callable[[_Source], TableDigest],
+) -> TableDigest:
+    """Digest of the rows visible at ``watermark``, by the fast path when no version visible at
+    it was replaced. The history is checked again after a fast read: it is append-only, so if it
+    is still empty, nothing the read should have seen had been replaced when it ran."""
+    if watermark is None or not plan.versioned:
+        return read(_source(engine, plan, tenant_id, None, False))
+
+    def replaced() -> bool:
+        with engine.connect() as connection:
+            return history_visible(connection, plan.table, tenant_id, watermark)
+
+    if not replaced():
+        digest = read(_source(engine, plan, tenant_id, watermark, False))
+        if not replaced():
+            return digest
+    return read(_source(engine, plan, tenant_id, watermark, True))
 
 
 def _strict_table_digest(
-    engine: Engine, plan: _TablePlan, tenant_id: str, chunk_rows: int
+    engine: Engine, plan: _TablePlan, source: _Source, *, chunk_rows: int
 ) -> TableDigest:
-    collate = ' COLLATE "C"' if engine.dialect.name == "postgresql" else ""
-    order = ", ".join(
-        _quote(engine, name) + (collate if name in plan.text_keys else "") for name in plan.order_by
-    )
     select_list = ", ".join(_quote(engine, name) for name in plan.columns)
-    source = f"{_quote(engine, plan.table)}{_where(engine, plan)}"
-    sql = f"SELECT {select_list} FROM {source} ORDER BY {order}"
-    params = (tenant_id,) if plan.has_tenant else ()
+    sql = f"SELECT {select_list} FROM {source.sql} ORDER BY {source.order}"
+    params = source.params
     column_digests: list[ColumnDigest] | None = None
     path = sqlite_path(engine.url) if plan.columnar else None
-    if path is not None and _table_rows(engine, source, params) >= COLUMNAR_MIN_ROWS:
+    if path is not None and _table_rows(engine, *source.size) >= COLUMNAR_MIN_ROWS:
         column_digests = _digest_columnar(path, sql, params, len(plan.columns), chunk_rows)
     if column_digests is None:
         column_digests = _digest_rows(engine, sql, params, len(plan.columns), chunk_rows)
@@ -387,16 +417,15 @@ def _stream(
         raw.close()
 
 
-def _fast_table_digest(engine: Engine, plan: _TablePlan, tenant_id: str) -> TableDigest:
+def _fast_table_digest(engine: Engine, plan: _TablePlan, source: _Source) -> TableDigest:
     aggregates = ["COUNT(*)"]
     for name in plan.columns:
         quoted = _quote(engine, name)
         aggregates += [f"COUNT({quoted})", f"MIN({quoted})", f"MAX({quoted})"]
         if name in plan.numeric:
             aggregates.append(f"SUM({quoted})")
-    sql = f"SELECT {', '.join(aggregates)} FROM {_quote(engine, plan.table)}{_where(engine, plan)}"
-    params = (tenant_id,) if plan.has_tenant else ()
-    (row,) = [found for chunk in _stream(engine, sql, params, 1) for found in chunk]
+    sql = f"SELECT {', '.join(aggregates)} FROM {source.sql}"
+    (row,) = [found for chunk in _stream(engine, sql, source.params, 1) for found in chunk]
     fingerprint = ColumnDigest()
     fingerprint.update(list(row))
     digest = sha256_json(

@@ -1,9 +1,11 @@
 """Engine factory: one place that turns a database URL into a configured SQLAlchemy engine.
 
-SQLite gets WAL journaling (set once, by writers), foreign keys on and a busy timeout on every
-connection. Read-only engines open the file with ``mode=ro`` and ``query_only`` so a read command
-cannot change the database even by mistake — not even its journal mode. PostgreSQL URLs are routed
-through psycopg 3 with a pre-pinged pool.
+SQLite gets WAL journaling (set once, by writers), foreign keys on, a busy timeout and recursive
+triggers on every connection (so a row that ``INSERT OR REPLACE`` deletes fires the table's DELETE
+trigger: point-in-time market data and the append-only tables then refuse it instead of losing
+the row silently). Read-only engines open the file with ``mode=ro`` and ``query_only`` so a read
+command cannot change the database even by mistake — not even its journal mode. PostgreSQL URLs
+are routed through psycopg 3 with a pre-pinged pool.
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ def _sqlite_engine(url: URL, *, read_only: bool, must_exist: bool) -> Engine:
         try:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA recursive_triggers=ON")
             if read_only:
                 cursor.execute("PRAGMA query_only=ON")
             else:

@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crypto_analyzer.core.clock import now, to_iso
-from crypto_analyzer.db.schema import ingest_runs
+from crypto_analyzer.db.schema import ingest_runs, market_revisions
 
-__all__ = ["ClosedRun", "close_dead_runs", "process_alive", "process_owner"]
+__all__ = ["ClosedRun", "close_dead_runs", "process_alive", "process_owner", "recorded_revision"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,19 @@ class ClosedRun:
 def process_owner() -> tuple[int, str]:
     """``(pid, host)`` of this process, as recorded on the runs it starts."""
     return os.getpid(), socket.gethostname()
+
+
+def recorded_revision(tenant_id: str, ingest_run_id: str) -> sa.ScalarSelect[int]:
+    """The highest market revision an ingest run recorded (NULL if none), as a scalar subquery
+    for the UPDATE that closes the run (``ingest_runs.last_revision``)."""
+    return (
+        sa.select(sa.func.max(market_revisions.c.revision))
+        .where(
+            market_revisions.c.tenant_id == tenant_id,
+            market_revisions.c.ingest_run_id == ingest_run_id,
+        )
+        .scalar_subquery()
+    )
 
 
 def close_dead_runs(connection: Connection, *, tenant_id: str) -> list[ClosedRun]:
@@ -71,7 +84,12 @@ def close_dead_runs(connection: Connection, *, tenant_id: str) -> list[ClosedRun
                 ingest_runs.c.ingest_run_id == run_id,
                 ingest_runs.c.status == "running",
             )
-            .values(status="interrupted", finished_at=stamp, error=reason)
+            .values(
+                status="interrupted",
+                finished_at=stamp,
+                error=reason,
+                last_revision=recorded_revision(tenant_id, run_id),
+            )
         )
         if updated.rowcount:
             closed.append(ClosedRun(run_id, int(owner), host, reason))

@@ -5,12 +5,16 @@ SQLite reads go through ADBC into Arrow (no Python object per cell) in an isolat
 ``arrow_reader`` for why it must not run in this process); smaller reads, other backends, or a
 batch the Arrow reader refuses go through pandas over the SQLAlchemy connection. Both return the
 same frame.
+
+Point in time: with ``as_of`` a loader returns the rows visible at that market watermark
+(:mod:`.market_history`), e.g. the watermark a report's dataset id was taken at, so a run reads
+exactly the data its recorded id names even if an ingest commits in between.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -20,6 +24,7 @@ from sqlalchemy.engine import Engine
 from crypto_analyzer.core.errors import NotFoundError, ValidationError
 from crypto_analyzer.db.arrow_reader import arrow_reader_available, read_table_isolated
 from crypto_analyzer.db.engine import sqlite_path, sqlite_uri
+from crypto_analyzer.db.market_history import check_watermark, history_visible, visible_select
 from crypto_analyzer.db.schema import bars, instruments
 
 __all__ = ["BAR_FRAME_COLUMNS", "load_bars", "load_instruments"]
@@ -47,22 +52,33 @@ def load_bars(
     instrument_ids: Sequence[str] | None = None,
     start_ms: int | None = None,
     end_ms: int | None = None,
+    as_of: int | None = None,
 ) -> pd.DataFrame:
-    """Bars of one frequency as a long frame sorted by (instrument_id, bar_open_ms)."""
-    query = (
-        sa.select(*(bars.c[name] for name in BAR_FRAME_COLUMNS))
-        .where(bars.c.tenant_id == tenant_id, bars.c.freq == freq)
-        .order_by(bars.c.instrument_id, bars.c.bar_open_ms)
-    )
-    if instrument_ids is not None:
-        if not instrument_ids:
-            raise ValidationError("instrument_ids is empty", "pass None for all instruments")
-        query = query.where(bars.c.instrument_id.in_(list(instrument_ids)))
-    if start_ms is not None:
-        query = query.where(bars.c.bar_open_ms >= start_ms)
-    if end_ms is not None:
-        query = query.where(bars.c.bar_open_ms < end_ms)
-    frame = _read(engine, query)
+    """Bars of one frequency as a long frame sorted by (instrument_id, bar_open_ms); with
+    ``as_of``, the bars visible at that market watermark."""
+    if instrument_ids is not None and not instrument_ids:
+        raise ValidationError("instrument_ids is empty", "pass None for all instruments")
+
+    def footprint(table: sa.Table) -> sa.ColumnElement[bool]:
+        conditions = [table.c.freq == freq]
+        if instrument_ids is not None:
+            conditions.append(table.c.instrument_id.in_(list(instrument_ids)))
+        if start_ms is not None:
+            conditions.append(table.c.bar_open_ms >= start_ms)
+        if end_ms is not None:
+            conditions.append(table.c.bar_open_ms < end_ms)
+        return sa.and_(*conditions)
+
+    order = ("instrument_id", "bar_open_ms")
+    if as_of is None:
+        query = (
+            sa.select(*(bars.c[name] for name in BAR_FRAME_COLUMNS))
+            .where(bars.c.tenant_id == tenant_id, footprint(bars))
+            .order_by(*(bars.c[name] for name in order))
+        )
+        frame = _read(engine, query)
+    else:
+        frame = _read_as_of(engine, "bars", BAR_FRAME_COLUMNS, order, tenant_id, as_of, footprint)
     if frame.empty:
         raise NotFoundError(
             f"no {freq} bars for tenant {tenant_id!r} in the requested range",
@@ -75,21 +91,56 @@ def load_bars(
     return frame.reset_index(drop=True)
 
 
-def load_instruments(engine: Engine, *, tenant_id: str) -> pd.DataFrame:
-    """Instrument metadata for a tenant."""
+_INSTRUMENT_COLUMNS = ("instrument_id", "venue", "symbol", "base", "quote", "kind")
+
+
+def load_instruments(engine: Engine, *, tenant_id: str, as_of: int | None = None) -> pd.DataFrame:
+    """Instrument metadata for a tenant; with ``as_of``, as visible at that market watermark."""
+    if as_of is not None:
+        order = ("instrument_id",)
+        return _read_as_of(engine, "instruments", _INSTRUMENT_COLUMNS, order, tenant_id, as_of)
     query = (
-        sa.select(
-            instruments.c.instrument_id,
-            instruments.c.venue,
-            instruments.c.symbol,
-            instruments.c.base,
-            instruments.c.quote,
-            instruments.c.kind,
-        )
+        sa.select(*(instruments.c[name] for name in _INSTRUMENT_COLUMNS))
         .where(instruments.c.tenant_id == tenant_id)
         .order_by(instruments.c.instrument_id)
     )
     return _read(engine, query)
+
+
+def _read_as_of(
+    engine: Engine,
+    table: str,
+    columns: Sequence[str],
+    order: Sequence[str],
+    tenant_id: str,
+    watermark: int,
+    where: Callable[[sa.Table], Any] | None = None,
+) -> pd.DataFrame:
+    """The rows visible at ``watermark``: the live table alone unless a version visible at it was
+    replaced (checked again after the read; see :mod:`.market_history`)."""
+
+    def replaced() -> bool:
+        with engine.connect() as connection:
+            return history_visible(connection, table, tenant_id, watermark)
+
+    def query(with_history: bool) -> sa.Select[Any]:
+        rows = visible_select(
+            table, columns, tenant_id, watermark, with_history=with_history, where=where
+        )
+        if isinstance(rows, sa.Select):
+            return rows.order_by(*(rows.selected_columns[name] for name in order))
+        union = rows.subquery()
+        return sa.select(*(union.c[name] for name in columns)).order_by(
+            *(union.c[name] for name in order)
+        )
+
+    with engine.connect() as connection:
+        check_watermark(connection, tenant_id, watermark)
+    if not replaced():
+        frame = _read(engine, query(False))
+        if not replaced():
+            return frame
+    return _read(engine, query(True))
 
 
 ARROW_MIN_ROWS = 200_000

@@ -6,6 +6,11 @@ converges (upserts keyed by the primary key; an identical row is left untouched,
 original provenance, while a changed row takes the new values and the new provenance). The writer
 also keeps the run's tallies, so the ingest run row always satisfies accepted + rejected = received.
 
+``bars`` and ``instruments`` are point-in-time (invariant 11): every batch of them is one write
+transaction under the tenant's market-revision lock, stamped with the tenant's next revision and
+recorded in ``market_revisions`` only if it changed a row (:mod:`.market_revisions`); the database
+keeps every replaced version in history. An identical re-import therefore changes nothing at all.
+
 Large writes of bars and snapshots on SQLite (2,000 rows or more) take the bulk path in
 :mod:`crypto_analyzer.db.sqlite_bulk`, which keeps exactly these semantics; PostgreSQL and
 small writes use one ``executemany`` of the upsert per batch.
@@ -28,7 +33,8 @@ from crypto_analyzer.core.clock import now, to_iso
 from crypto_analyzer.core.errors import NotFoundError, ValidationError
 from crypto_analyzer.core.hashing import sha256_json
 from crypto_analyzer.db.frame_cells import batches, check_frame, column_lists, plain_row
-from crypto_analyzer.db.ingest_liveness import close_dead_runs, process_owner
+from crypto_analyzer.db.ingest_liveness import close_dead_runs, process_owner, recorded_revision
+from crypto_analyzer.db.market_revisions import RevisionStamp, market_transaction
 from crypto_analyzer.db.schema import (
     bars,
     ingest_rejects,
@@ -40,7 +46,7 @@ from crypto_analyzer.db.schema import (
     universe_snapshots,
 )
 from crypto_analyzer.db.schema.ingest import INGEST_KINDS, INGEST_STATUSES
-from crypto_analyzer.db.sqlite_bulk import SqliteBulk
+from crypto_analyzer.db.sqlite_bulk import REVISION_COLUMN, SqliteBulk
 from crypto_analyzer.db.upsert_sql import conflict_clause, insert_sql, key_columns
 
 __all__ = ["DEFAULT_BATCH_ROWS", "IngestRun", "ProvenanceWriter", "Reject"]
@@ -89,12 +95,15 @@ class _Target:
     """Columns compared and updated on conflict; provenance columns follow a changed value."""
     bulk: bool = False
     """Eligible for the SQLite staging path (large tables)."""
+    versioned: bool = False
+    """Point-in-time: each batch is stamped with, and records, a market revision."""
 
 
 _BARS = _Target(
     bars,
     ("open", "high", "low", "close", "volume", "vwap", "log_return", "source", "status"),
     bulk=True,
+    versioned=True,
 )
 _SNAPSHOTS = _Target(
     price_snapshots,
@@ -111,7 +120,9 @@ _SNAPSHOTS = _Target(
     bulk=True,
 )
 _INSTRUMENTS = _Target(
-    instruments, ("venue", "symbol", "base", "quote", "kind", "chain", "pair_address")
+    instruments,
+    ("venue", "symbol", "base", "quote", "kind", "chain", "pair_address"),
+    versioned=True,
 )
 
 
@@ -186,7 +197,10 @@ class ProvenanceWriter:
     def finish_run(
         self, run: IngestRun, status: str, error: str | None = None
     ) -> Mapping[str, int]:
-        """Close the run with its final status and the writer's tallies; returns the counts."""
+        """Close the run with its final status and the writer's tallies; returns the counts.
+
+        Also records ``last_revision``, the highest market revision the run wrote (NULL if it
+        changed no market data), so a watermark can be named by its ingest run."""
         if status not in INGEST_STATUSES or status == "running":
             raise ValidationError(f"final ingest status {status!r} is not allowed")
         tally = self._tally(run)
@@ -202,7 +216,13 @@ class ProvenanceWriter:
                     ingest_runs.c.tenant_id == run.tenant_id,
                     ingest_runs.c.ingest_run_id == run.ingest_run_id,
                 )
-                .values(status=status, finished_at=to_iso(now()), error=error, **counts)
+                .values(
+                    status=status,
+                    finished_at=to_iso(now()),
+                    error=error,
+                    last_revision=recorded_revision(run.tenant_id, run.ingest_run_id),
+                    **counts,
+                )
             )
         return counts
 
@@ -345,6 +365,11 @@ class ProvenanceWriter:
         tally = self._tally(run)
         table = target.table
         constants = {"tenant_id": run.tenant_id, **stamps}  # a frame cannot cross tenants
+        stamp = None
+        if target.versioned:  # the value is a placeholder: each batch stamps its own revision
+            constants[REVISION_COLUMN] = 0
+            provenance = (*provenance, REVISION_COLUMN)  # updated with the values, never compared
+            stamp = RevisionStamp(run.tenant_id, run.ingest_run_id)
         varying = [
             column.name
             for column in table.columns
@@ -359,11 +384,11 @@ class ProvenanceWriter:
             conflict = conflict_clause(
                 table, columns, key_columns(table), target.values, provenance
             )
-            bulk = SqliteBulk.plan(self._engine, table, frame, varying, constants, conflict)
+            bulk = SqliteBulk.plan(self._engine, table, frame, varying, constants, conflict, stamp)
         if bulk is not None:
             written = bulk.write(self._batch_rows)
         else:
-            written = self._plain_upsert(target, frame, varying, constants, provenance)
+            written = self._plain_upsert(target, frame, varying, constants, provenance, stamp)
         if count:
             tally.accepted += written
         return written
@@ -375,8 +400,11 @@ class ProvenanceWriter:
         varying: Sequence[str],
         constants: Mapping[str, Any],
         provenance: Sequence[str],
+        stamp: RevisionStamp | None,
     ) -> int:
-        """``executemany`` of the upsert, one transaction per batch (PostgreSQL, small tables)."""
+        """``executemany`` of the upsert, one transaction per batch (PostgreSQL, small tables);
+        with a ``stamp``, each under the market-revision lock with its own revision (the
+        ``revision`` constant, last in ``constants``, is replaced per batch)."""
         lists = column_lists(frame, varying)
         columns = (*varying, *constants)
         sql = insert_sql(
@@ -392,8 +420,13 @@ class ProvenanceWriter:
         for start in range(0, len(frame), self._batch_rows):
             stop = start + self._batch_rows
             parts = (part[start:stop] for part in lists)
-            batch = [row + tail for row in zip(*parts, strict=True)]
-            with self._engine.begin() as connection:
-                connection.exec_driver_sql(sql, batch)
-            written += len(batch)
+            cells = list(zip(*parts, strict=True))
+            if stamp is None:
+                with self._engine.begin() as connection:
+                    connection.exec_driver_sql(sql, [row + tail for row in cells])
+            else:
+                with market_transaction(self._engine, stamp) as transaction:
+                    stamped = (*tail[:-1], transaction.revision)
+                    transaction.execute(sql, [row + stamped for row in cells])
+            written += len(cells)
         return written

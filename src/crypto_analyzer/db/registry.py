@@ -60,12 +60,15 @@ class RunRecord:
     finished_at: str | None
     error: str | None
     metrics: dict[str, float | None]
+    data_watermark: int | None = None
+    """Market watermark the dataset id was taken at (None for runs before point-in-time data)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "actor": self.actor,
             "config": self.config,
             "config_digest": self.config_digest,
+            "data_watermark": self.data_watermark,
             "dataset_id": self.dataset_id,
             "dataset_mode": self.dataset_mode,
             "engine_version": self.engine_version,
@@ -94,8 +97,11 @@ def start_run(
     actor: str,
     hypothesis: str | None = None,
     tags: Sequence[str] = (),
+    data_watermark: int | None = None,
 ) -> None:
-    """Insert the run row with status ``running``, owned by this process (pid and host)."""
+    """Insert the run row with status ``running``, owned by this process (pid and host);
+    ``data_watermark`` is the market watermark ``dataset_id`` was taken at, so the run's data can
+    be read again as it was."""
     pid, host = process_owner()
     connection.execute(
         runs.insert().values(
@@ -116,6 +122,7 @@ def start_run(
             started_at=to_iso(now()),
             pid=pid,
             host=host,
+            data_watermark=data_watermark,
         )
     )
 
@@ -220,6 +227,7 @@ def _record(row: Mapping[str, Any], metrics: dict[str, float | None]) -> RunReco
         finished_at=row["finished_at"],
         error=row["error"],
         metrics=metrics,
+        data_watermark=None if row["data_watermark"] is None else int(row["data_watermark"]),
     )
 
 

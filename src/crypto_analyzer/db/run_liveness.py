@@ -132,6 +132,7 @@ def start_run_instance(
     actor: str,
     hypothesis: str | None = None,
     tags: Sequence[str] = (),
+    data_watermark: int | None = None,
 ) -> StartedRun:
     """Close dead runs, then insert this run as ``running`` under the first free instance id.
 
@@ -157,6 +158,7 @@ def start_run_instance(
                     actor=actor,
                     hypothesis=hypothesis,
                     tags=tags,
+                    data_watermark=data_watermark,
                 )
         except sa.exc.IntegrityError:
             with engine.connect() as connection:

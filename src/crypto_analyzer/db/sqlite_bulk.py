@@ -20,6 +20,12 @@ inside ``BEGIN IMMEDIATE``:
    upsert, so the database raises its own error and nothing of the batch is kept. (If the replay
    succeeds, the preflight was merely conservative and the checked replay's write stands.)
 
+For a point-in-time table (``bars``), each batch first reads the tenant's next market revision —
+the write lock makes it this batch's — and inlines it as the ``revision`` literal (the cached
+statements are rebuilt when it changes, once per 200 k-row batch); after the writes it records the
+revision if SQLite's change counter moved (:mod:`.market_revisions`). A checked replay does the
+same in its own transaction.
+
 The write lock is held from the preflight to the commit, so nothing can invalidate it in between;
 NOT NULL and STRICT type checks run inside SQLite as always. Skipping CHECKs on the conflict
 (update) path is equivalent too: a CHECK may read only inserted columns (which the upsert compares
@@ -53,6 +59,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from crypto_analyzer.db.frame_cells import ColumnMatrix, column_lists, constant_columns
+from crypto_analyzer.db.market_revisions import RevisionStamp
 from crypto_analyzer.db.sqlite_bulk_sql import (
     eligible,
     keyed,
@@ -66,7 +73,10 @@ from crypto_analyzer.db.sqlite_bulk_sql import (
 )
 from crypto_analyzer.db.sqlite_checkpoint import Checkpointer
 
-__all__ = ["SqliteBulk", "column_lists"]  # column_lists: re-exported from frame_cells
+__all__ = ["REVISION_COLUMN", "SqliteBulk", "column_lists"]  # column_lists: from frame_cells
+
+REVISION_COLUMN = "revision"
+"""The market-revision stamp of versioned tables (set per batch when a ``stamp`` is given)."""
 
 BLOCK_ROWS = 200
 """Rows per INSERT (200 × columns stays far below SQLite's 32,766 parameters)."""
@@ -96,8 +106,11 @@ class SqliteBulk:
         frame: pd.DataFrame,
         constants: Mapping[str, Any],
         conflict: str,
+        stamp: RevisionStamp | None = None,
     ) -> None:
         self._engine = engine
+        self._stamp = stamp
+        self._constants = dict(constants)
         self._table = table
         self._frame = frame
         self._matrix = ColumnMatrix(frame, [name for name in frame if name not in constants])
@@ -128,11 +141,15 @@ class SqliteBulk:
         varying: Sequence[str],
         constants: Mapping[str, Any],
         conflict: str,
+        stamp: RevisionStamp | None = None,
     ) -> SqliteBulk | None:
         """The bulk upsert of ``frame``, or None when it is not eligible (use the plain one).
 
         ``varying`` columns come from ``frame``; ``constants`` are the stamps, one value for every
-        row; ``conflict`` is the upsert's ``ON CONFLICT …`` clause for these columns.
+        row; ``conflict`` is the upsert's ``ON CONFLICT …`` clause for these columns. With a
+        ``stamp`` (versioned tables), the ``revision`` constant is a placeholder: each batch takes
+        the tenant's next market revision inside its transaction, stamps it on every row and
+        records it if the batch changed a row (:mod:`.market_revisions`).
         """
         repeated = constant_columns(frame, varying)
         constants = {**constants, **repeated}
@@ -143,7 +160,7 @@ class SqliteBulk:
             return None
         if row_checks(table, varying) and not sentinel_column(table, [*varying, *constants]):
             return None
-        return cls(engine, table, frame[varying], constants, conflict)
+        return cls(engine, table, frame[varying], constants, conflict, stamp)
 
     def write(self, batch_rows: int) -> int:
         """Upsert every row, one transaction per ``batch_rows``; returns the count."""
@@ -167,7 +184,11 @@ class SqliteBulk:
         whole = start + (stop - start) // BLOCK_ROWS * BLOCK_ROWS
         orphans = self._orphan_queries(self._frame.iloc[start:stop])
         raw.execute("BEGIN IMMEDIATE")
+        revision = changes = 0
         try:
+            if self._stamp is not None:  # under the write lock: nobody can take R meanwhile
+                revision, changes = self._stamp.begin(raw)
+                self._use_revision(revision)
             clean = not raw.execute(self._preflight).fetchone()[0] and not any(
                 raw.execute(sql, params).fetchone()[0] for sql, params in orphans
             )
@@ -180,6 +201,8 @@ class SqliteBulk:
         except sqlite3.IntegrityError:
             clean = False  # a per-row CHECK (or NOT NULL / STRICT) refused a row
         if clean:
+            if self._stamp is not None:
+                self._stamp.finish(raw, revision, changes)
             raw.commit()
             return
         raw.rollback()
@@ -188,10 +211,27 @@ class SqliteBulk:
     def _replay_checked(self, connection: Any, raw: sqlite3.Connection, part: pd.DataFrame) -> None:
         """Replay the batch with every constraint on: the database raises its own error."""
         _set_pragmas(raw, {"foreign_keys": 1, "ignore_check_constraints": 0})
-        rows = [row + self._tail for row in zip(*column_lists(part, self._varying), strict=True)]
+        cells = list(zip(*column_lists(part, self._varying), strict=True))
         with connection.begin():
-            connection.exec_driver_sql(self._replay, rows)
+            revision = changes = 0
+            if self._stamp is not None:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite would BEGIN DEFERRED
+                revision, changes = self._stamp.begin(raw)
+                self._use_revision(revision)
+            connection.exec_driver_sql(self._replay, [row + self._tail for row in cells])
+            if self._stamp is not None:
+                self._stamp.finish(raw, revision, changes)
         _set_pragmas(raw, _TUNED)  # the checked replay was accepted: a conservative preflight
+
+    def _use_revision(self, revision: int) -> None:
+        """Stamp ``revision`` from now on: a new literal, so the cached statements are rebuilt
+        (once per batch that took a new revision; a batch is 200 k rows by default)."""
+        if self._constants.get(REVISION_COLUMN) == revision:
+            return
+        self._constants[REVISION_COLUMN] = revision
+        self._literals[REVISION_COLUMN] = sql_literal(revision)
+        self._tail = tuple(self._constants.values())
+        self._statements.clear()
 
     def _statement(self, rows: int) -> str:
         """``INSERT … SELECT … FROM (VALUES …)`` for ``rows`` rows, parameters column-major."""

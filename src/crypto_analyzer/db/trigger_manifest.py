@@ -48,6 +48,54 @@ TRIGGERS: dict[str, dict[str, dict[str, str]]] = {
             "function": "ca_reject_append_only_change",
             "table": "artifact_lineage",
         },
+        "trg_bars_guard_update": {
+            "digest": "4534f8601e03af78ca140227792c0923e7d6700bcfab8b3cab9f96479f111511",
+            "enabled": "origin",
+            "function": "ca_bars_guard_update",
+            "table": "bars",
+        },
+        "trg_bars_history_guard_insert": {
+            "digest": "7ca1759b3cfb6192126dba30285f6be8c288ab79f2e791cbe31a461f18c3274e",
+            "enabled": "always",
+            "function": "ca_bars_history_guard_insert",
+            "table": "bars_history",
+        },
+        "trg_bars_history_no_delete": {
+            "digest": "f29a5f5fcca8d64aba7d32d7524289a8d79af871076621b8990a6cecda511e20",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "bars_history",
+        },
+        "trg_bars_history_no_truncate": {
+            "digest": "c44af571a28ee604d31fc1475abbc690324c492389f6b501dcfb19c760cf38eb",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "bars_history",
+        },
+        "trg_bars_history_no_update": {
+            "digest": "098be204bb1ed975d1688524ae16229fe1ce6108a06d2e4d3c1ba7e4a9f9f546",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "bars_history",
+        },
+        "trg_bars_keep_history": {
+            "digest": "2913870ca4bbc3caaa4b049eee3806e4ca4c2107655c99f5855bd1ed0c76ae22",
+            "enabled": "origin",
+            "function": "ca_bars_keep_history",
+            "table": "bars",
+        },
+        "trg_bars_no_delete": {
+            "digest": "673c33bc357bdc77de8b67c67b16f6b7acc24ab759088c3600e1acc10482f28e",
+            "enabled": "origin",
+            "function": "ca_reject_market_delete",
+            "table": "bars",
+        },
+        "trg_bars_no_truncate": {
+            "digest": "faeb1f0673e19605ff865e79caa6da4a251b2c9d5f4ae8476aae15e0b2c7803a",
+            "enabled": "origin",
+            "function": "ca_reject_market_delete",
+            "table": "bars",
+        },
         "trg_eligibility_reports_no_delete": {
             "digest": "8bad3e1b43a150d7881f0322d26af6023d443442455c35844235a5ab569632fe",
             "enabled": "always",
@@ -89,6 +137,78 @@ TRIGGERS: dict[str, dict[str, dict[str, str]]] = {
             "enabled": "always",
             "function": "ca_reject_append_only_change",
             "table": "governance_events",
+        },
+        "trg_instruments_guard_update": {
+            "digest": "4be55e902e976051547ffb34c482f631cfd1c8a68ef416c0bf960d218948397e",
+            "enabled": "origin",
+            "function": "ca_instruments_guard_update",
+            "table": "instruments",
+        },
+        "trg_instruments_history_guard_insert": {
+            "digest": "d0556daef8756c94188ab39a93ae8783f95bb0c1598da71647fe100eec1c0d91",
+            "enabled": "always",
+            "function": "ca_instruments_history_guard_insert",
+            "table": "instruments_history",
+        },
+        "trg_instruments_history_no_delete": {
+            "digest": "fbd98fad250db9ddbcc0988416795525ca27faea65df01eba9ee10e1f91339b1",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "instruments_history",
+        },
+        "trg_instruments_history_no_truncate": {
+            "digest": "0e5038b37e0bd6894c013088f6826d7321fcfcda28fea4d5b452edbb128ea131",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "instruments_history",
+        },
+        "trg_instruments_history_no_update": {
+            "digest": "74f73e2a8c694e437ce71352a167e9766af5bfe32081d2bd7bf512919c22d16e",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "instruments_history",
+        },
+        "trg_instruments_keep_history": {
+            "digest": "f81920a22cf9ef2da7d466059cb414d20dbab0f7c09262472c56431495367f50",
+            "enabled": "origin",
+            "function": "ca_instruments_keep_history",
+            "table": "instruments",
+        },
+        "trg_instruments_no_delete": {
+            "digest": "0baa43d0b87fe8906990a1cdd5f44ed832a553be41f6d72cd0f340c7211f3f5b",
+            "enabled": "origin",
+            "function": "ca_reject_market_delete",
+            "table": "instruments",
+        },
+        "trg_instruments_no_truncate": {
+            "digest": "206a93927d39016c83633071f7829caa1366d00e2c7bbbd0d53c862871a0afd9",
+            "enabled": "origin",
+            "function": "ca_reject_market_delete",
+            "table": "instruments",
+        },
+        "trg_market_revisions_guard_insert": {
+            "digest": "9458928f3a362688eb8a37d8237f00f6594c5f63562b42723ace7454d0834cf5",
+            "enabled": "always",
+            "function": "ca_guard_market_revision_insert",
+            "table": "market_revisions",
+        },
+        "trg_market_revisions_no_delete": {
+            "digest": "c7ac4e78dd3d94ca4b7df66a8019b34f8d323e0a276c4bf366f22aa313e179d2",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "market_revisions",
+        },
+        "trg_market_revisions_no_truncate": {
+            "digest": "f4f6cf22af09e3d126ba9ff0e069a752b6ff62eec72b961679b1d2c59324e7f5",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "market_revisions",
+        },
+        "trg_market_revisions_no_update": {
+            "digest": "2c48b8832222ac8af5ecd7d5791e9e0e4293a0dcf20f0832a33e5ee4cb86624e",
+            "enabled": "always",
+            "function": "ca_reject_append_only_change",
+            "table": "market_revisions",
         },
         "trg_promotion_candidates_guard_insert": {
             "digest": "8c5b2f7c5cdb12cd4b8cd60e0b69a09bac4cb29d9d2f3eff9550c23df0e60fd3",
@@ -222,6 +342,41 @@ TRIGGERS: dict[str, dict[str, dict[str, str]]] = {
             "enabled": "always",
             "table": "artifact_lineage",
         },
+        "trg_bars_guard_update": {
+            "digest": "f8544094ad46c03dd47817193f50927be3a5d32af71f6f35d3f2f285077fa85c",
+            "enabled": "always",
+            "table": "bars",
+        },
+        "trg_bars_history_guard_insert": {
+            "digest": "fa0c5c578df08d5223f08cdcbeea0296c079405aa9d0d028bf3b33f939fee133",
+            "enabled": "always",
+            "table": "bars_history",
+        },
+        "trg_bars_history_no_delete": {
+            "digest": "9c54429bc67e37789589c3f4f9602233f6b6fe5e6d8a0d3cd8205704e3fc95b6",
+            "enabled": "always",
+            "table": "bars_history",
+        },
+        "trg_bars_history_no_replace": {
+            "digest": "f87c6c5aa10f66588aa40411fd797484ec04b3a622e6668387441f06b57307a5",
+            "enabled": "always",
+            "table": "bars_history",
+        },
+        "trg_bars_history_no_update": {
+            "digest": "2713f90555e063280c4e86b171e79e29571de3110e3eba4361af2b6cf6a872da",
+            "enabled": "always",
+            "table": "bars_history",
+        },
+        "trg_bars_keep_history": {
+            "digest": "82a56aca1cde88453a21ebe357cb318a119b54d353cedac6ee788b0dd9992439",
+            "enabled": "always",
+            "table": "bars",
+        },
+        "trg_bars_no_delete": {
+            "digest": "092118d5bc72ccf6dc06af6090e3e45e1844b23d5dfe7dad9aeceb33a0d477d7",
+            "enabled": "always",
+            "table": "bars",
+        },
         "trg_eligibility_reports_no_delete": {
             "digest": "03953654265ad845c8206f4dea292a71ac71f4d32aebdd3e22daceed70c2507d",
             "enabled": "always",
@@ -266,6 +421,71 @@ TRIGGERS: dict[str, dict[str, dict[str, str]]] = {
             "digest": "cfb085a2bc27567a0a48ab051aed079f103531e85764071bae95dd780a24753d",
             "enabled": "always",
             "table": "governance_events",
+        },
+        "trg_instruments_guard_update": {
+            "digest": "1258e12e1e88e959b292b912384cf9a67a42d9a0095c6eba8ca99c9ec22372b3",
+            "enabled": "always",
+            "table": "instruments",
+        },
+        "trg_instruments_history_guard_insert": {
+            "digest": "f1338d755390615371e4216687eb2038e5e4e57ccd16ddabe2477f6a360519d9",
+            "enabled": "always",
+            "table": "instruments_history",
+        },
+        "trg_instruments_history_no_delete": {
+            "digest": "9d3f9daad212fc4d23f53d350cc55eb46f0d0decb79b6729d964eb9494be2de2",
+            "enabled": "always",
+            "table": "instruments_history",
+        },
+        "trg_instruments_history_no_replace": {
+            "digest": "457ccf18a0890c2da008d90fdbe596237b2e0f0d9f77e45f3b1a3ee6899c0a72",
+            "enabled": "always",
+            "table": "instruments_history",
+        },
+        "trg_instruments_history_no_update": {
+            "digest": "53abb588f67429bdbce5e65f7c53710e634cf0b4a8f6e101f1aa172ff1a4799c",
+            "enabled": "always",
+            "table": "instruments_history",
+        },
+        "trg_instruments_history_rowid_positive": {
+            "digest": "bfa766ec774f98d1bf7eae6b3a0f73bfff41c057f79bebb4c9d4b3e697de3ac5",
+            "enabled": "always",
+            "table": "instruments_history",
+        },
+        "trg_instruments_keep_history": {
+            "digest": "f47400bff6facaf5daf068f897b4f7b1226e5850e720880f3d9be63edf98d9a0",
+            "enabled": "always",
+            "table": "instruments",
+        },
+        "trg_instruments_no_delete": {
+            "digest": "1a8751f41b339fbcd450754eabd606cce199ebd3c5f596457244b8998efeddfb",
+            "enabled": "always",
+            "table": "instruments",
+        },
+        "trg_market_revisions_guard_insert": {
+            "digest": "0397f3433f88af298d67378d0757c2c81b18e63a25eb311dd30cca4499298000",
+            "enabled": "always",
+            "table": "market_revisions",
+        },
+        "trg_market_revisions_no_delete": {
+            "digest": "d7a68696eecd2f4eb965c877bffc2eceebe5c8b57dc529139676b4df507ac97c",
+            "enabled": "always",
+            "table": "market_revisions",
+        },
+        "trg_market_revisions_no_replace": {
+            "digest": "d0c6976404356141aa3a86bf1a9eb49b5568e78440ca8645c7f1df48bc1fcbb0",
+            "enabled": "always",
+            "table": "market_revisions",
+        },
+        "trg_market_revisions_no_update": {
+            "digest": "f7b7dfac7cc7f9acbbd498f4def785fee7f7add0d2b912bdd87f4707a6284074",
+            "enabled": "always",
+            "table": "market_revisions",
+        },
+        "trg_market_revisions_rowid_positive": {
+            "digest": "eaa0f7adc771b8901b681752bb7cc975cf843a768d11bfbe7f235b2240460369",
+            "enabled": "always",
+            "table": "market_revisions",
         },
         "trg_promotion_candidates_guard_insert": {
             "digest": "00500c22880d3af5968ffc120ab4f6793fc0cfc56a95b8860c8fd6f0370270f8",
@@ -381,6 +601,15 @@ TRIGGERS: dict[str, dict[str, dict[str, str]]] = {
 }
 FUNCTIONS: dict[str, dict[str, dict[str, str]]] = {
     "postgresql": {
+        "ca_bars_guard_update": {
+            "digest": "e593c1e606c0955c619780cb1be232f999f952bee2d159af7a53150d4ab7179f",
+        },
+        "ca_bars_history_guard_insert": {
+            "digest": "ae8a125bac15bbe06abcadf9406d977519c303ccdfba5b4307443dede6ca7812",
+        },
+        "ca_bars_keep_history": {
+            "digest": "acb65eda0b5088cdd9c6383b88d437f06da1f77aae7aa45fb95141aab8e6460f",
+        },
         "ca_guard_candidate_insert": {
             "digest": "2825149eda0fd1c5ad96b766b8eaed8a84e3332a3d688c2140660e9d67e941ee",
         },
@@ -389,6 +618,9 @@ FUNCTIONS: dict[str, dict[str, dict[str, str]]] = {
         },
         "ca_guard_event_insert": {
             "digest": "d51c53e71ba2fc5729131a9478d609cd1aa20ec51ffd24d9672fe340ff5d39d1",
+        },
+        "ca_guard_market_revision_insert": {
+            "digest": "38db818a0e46d95922749ac4108a6030d64188274ae734791ad24ab57cad1bde",
         },
         "ca_guard_signing_key_update": {
             "digest": "f5d5abe3e37ba1f2da5a4dffc864e2f29011ba425cab47eb633c315f732edab3",
@@ -402,11 +634,23 @@ FUNCTIONS: dict[str, dict[str, dict[str, str]]] = {
         "ca_guard_trial_insert": {
             "digest": "b7af3fc7c3ed66ed036b095510c27adaef1c40c516cafd919dcd3635099d89d7",
         },
+        "ca_instruments_guard_update": {
+            "digest": "8175883b6483232199eb394220b29fd226267d76202166cab3bad283ee93bf4e",
+        },
+        "ca_instruments_history_guard_insert": {
+            "digest": "53815ff867804d419a72d261a2eb3791016a00d0a06f9b71df99e5718bb6c420",
+        },
+        "ca_instruments_keep_history": {
+            "digest": "2b1e91dcbea1d942f014d4d8309c1925ab7923e38d81821327408a845b7c17ac",
+        },
         "ca_reject_append_only_change": {
             "digest": "6fe903a6631756cb670422518f1e87d4a9631349cf44bb352206070f1b6a7c93",
         },
         "ca_reject_candidate_delete": {
             "digest": "c3811db978478ca013ff1d95e3c3eb4e6a9a9aaeca031cf77673028c1cb8faac",
+        },
+        "ca_reject_market_delete": {
+            "digest": "fa058266c7ffa216467eac3a4704abcb2b8b86932a7055cabef4cee005a2adc2",
         },
         "ca_reject_signing_key_delete": {
             "digest": "93ffa66464d9b4208c7b71755633651eaf5f488756561577d92fa8365238ec48",

@@ -141,11 +141,14 @@ def run_materialize_factors(
     with open_engine(settings, read_only=False) as engine:
         require_head(engine)
         dataset = compute_dataset_id(engine, tenant_id=settings.tenant)
-        panel = panel_from_bars(load_bars(engine, tenant_id=settings.tenant, freq=freq))
+        watermark = dataset.watermark  # fit exactly the data the id names
+        bars = load_bars(engine, tenant_id=settings.tenant, freq=freq, as_of=watermark)
+        panel = panel_from_bars(bars)
         ids = list(factor_ids or [])
         if not ids:
             ids = default_factor_ids(
-                panel.assets, load_instruments(engine, tenant_id=settings.tenant)
+                panel.assets,
+                load_instruments(engine, tenant_id=settings.tenant, as_of=watermark),
             )
         unknown = [f for f in ids if f not in panel.assets]
         if not ids or unknown:

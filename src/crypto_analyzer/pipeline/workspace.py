@@ -1,18 +1,25 @@
 """Workspace services behind ``init``, ``doctor`` and ``check-dataset``.
 
 Each is one function over :class:`Settings` so the CLI, the API and notebooks share a code path.
+``check-dataset --as-of`` reproduces a dataset id at a market watermark named by its number, by a
+report run (the watermark it recorded; its recorded id is compared) or by an ingest run (the last
+revision it wrote).
 """
 
 from __future__ import annotations
 
 import platform
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
+from typing import Any
+
+from sqlalchemy.engine import Engine
 
 from crypto_analyzer.artifacts.location import check_location, parse_location
-from crypto_analyzer.core.errors import CryptoAnalyzerError
+from crypto_analyzer.core.errors import CryptoAnalyzerError, NotFoundError, ValidationError
 from crypto_analyzer.core.identities import DatasetMode
 from crypto_analyzer.core.settings import Settings
 from crypto_analyzer.core.versions import ENGINE_VERSION
@@ -24,12 +31,22 @@ from crypto_analyzer.db.dataset_id import (
 )
 from crypto_analyzer.db.engine import describe_url
 from crypto_analyzer.db.health import HealthCheck, database_health
+from crypto_analyzer.db.market_history import check_watermark, ingest_run_watermark
 from crypto_analyzer.db.migrate import SchemaStatus, require_head
+from crypto_analyzer.db.registry import get_run
 from crypto_analyzer.db.run_liveness import liveness_check
 from crypto_analyzer.db.workspace import initialize, open_engine
 from crypto_analyzer.db.workspace_mode import WorkspaceMode
 
-__all__ = ["DoctorReport", "check_dataset", "doctor", "init_workspace"]
+__all__ = [
+    "AsOfCheck",
+    "AsOfReference",
+    "DoctorReport",
+    "check_dataset",
+    "check_dataset_as_of",
+    "doctor",
+    "init_workspace",
+]
 
 _REQUIRED_PACKAGES = ("numpy", "pandas", "scipy", "sqlalchemy", "alembic", "pydantic", "typer")
 _OPTIONAL_PACKAGES = {
@@ -127,9 +144,124 @@ def check_dataset(
     settings: Settings,
     scope: Sequence[TableScope] = DEFAULT_SCOPE,
     mode: DatasetMode = DatasetMode.STRICT,
+    *,
+    as_of: int | str | None = None,
 ) -> DatasetIdentity:
     """Dataset identity of ``scope`` for the configured tenant; read-only, schema must be at
-    head."""
+    head. ``as_of`` (a watermark, report run or ingest run; see :func:`check_dataset_as_of`)
+    reproduces it at that market watermark; without it, it is taken at the current one."""
+    if as_of is not None:
+        return check_dataset_as_of(settings, as_of, scope, mode).identity
     with open_engine(settings, read_only=True) as engine:
         require_head(engine)
         return compute_dataset_id(engine, scope, mode=mode, tenant_id=settings.tenant)
+
+
+@dataclass(frozen=True, slots=True)
+class AsOfReference:
+    """What ``--as-of`` named and the market watermark it stands for.
+
+    ``kind`` is ``watermark``, ``report_run`` (its recorded watermark; ``recorded_dataset_id`` is
+    the id the run recorded) or ``ingest_run`` (the last revision it wrote).
+    """
+
+    given: str
+    kind: str
+    watermark: int
+    run_id: str | None = None
+    recorded_dataset_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "given": self.given,
+            "kind": self.kind,
+            "recorded_dataset_id": self.recorded_dataset_id,
+            "run_id": self.run_id,
+            "watermark": self.watermark,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AsOfCheck:
+    """A dataset id recomputed at a watermark, and whether it reproduces a run's recorded id."""
+
+    reference: AsOfReference
+    identity: DatasetIdentity
+
+    @property
+    def reproduced(self) -> bool | None:
+        """None when nothing was recorded to compare with (a watermark or an ingest run)."""
+        recorded = self.reference.recorded_dataset_id
+        return None if recorded is None else recorded == self.identity.dataset_id.value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.identity.to_dict(),
+            "as_of": self.reference.to_dict(),
+            "recorded_dataset_id": self.reference.recorded_dataset_id,
+            "reproduced": self.reproduced,
+        }
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def check_dataset_as_of(
+    settings: Settings,
+    as_of: int | str,
+    scope: Sequence[TableScope] = DEFAULT_SCOPE,
+    mode: DatasetMode = DatasetMode.STRICT,
+) -> AsOfCheck:
+    """Recompute the dataset id at the watermark ``as_of`` names and compare it with a report
+    run's recorded id.
+
+    ``as_of``: an integer is a watermark; otherwise a report run id (or unique prefix: its
+    recorded watermark, compared with its recorded dataset id, so the scope and mode must be the
+    run's) or an ingest run id (or prefix: the last revision it wrote). Anything else is a
+    ValidationError.
+    """
+    with open_engine(settings, read_only=True) as engine:
+        require_head(engine)
+        reference = _resolve_as_of(engine, settings.tenant, as_of)
+        if reference.kind == "report_run":
+            run = get_run(engine, settings.tenant, str(reference.run_id))
+            if tuple(scope) != DEFAULT_SCOPE or mode.value != run.dataset_mode:
+                raise ValidationError(
+                    f"report run {run.run_instance_id} recorded a {run.dataset_mode} dataset id "
+                    "of the default scope; it cannot be compared with another scope or mode",
+                    "drop --scope/--mode, or give a watermark instead of the run",
+                )
+        identity = compute_dataset_id(
+            engine, scope, mode=mode, tenant_id=settings.tenant, as_of=reference.watermark
+        )
+    return AsOfCheck(reference, identity)
+
+
+def _resolve_as_of(engine: Engine, tenant_id: str, as_of: int | str) -> AsOfReference:
+    if isinstance(as_of, bool) or not isinstance(as_of, int | str):
+        raise ValidationError(f"--as-of {as_of!r} is neither a watermark nor a run id")
+    given = str(as_of).strip()
+    with engine.connect() as connection:
+        if _INTEGER.fullmatch(given):
+            watermark = check_watermark(connection, tenant_id, int(given))
+            return AsOfReference(given, "watermark", watermark)
+        if given.startswith("ir_"):
+            run_id, watermark = ingest_run_watermark(connection, tenant_id, given)
+            return AsOfReference(given, "ingest_run", watermark, run_id)
+    try:
+        run = get_run(engine, tenant_id, given)
+    except NotFoundError:
+        raise ValidationError(
+            f"--as-of {given!r} names no watermark, report run or ingest run of tenant "
+            f"{tenant_id!r}",
+            "give a watermark (an integer), a report run id (or unique prefix) or an ingest run id",
+        ) from None
+    if run.data_watermark is None:
+        raise ValidationError(
+            f"report run {run.run_instance_id} recorded no data watermark (it ran before "
+            "point-in-time market data)",
+            "compare its dataset id with plain `check-dataset`, or give a watermark",
+        )
+    return AsOfReference(
+        given, "report_run", run.data_watermark, run.run_instance_id, run.dataset_id
+    )

@@ -10,6 +10,7 @@ from crypto_analyzer.db.schema import (
     derived,
     experiments,
     governance,
+    history,
     ingest,
     ledger,
     lineage,
@@ -37,6 +38,7 @@ from crypto_analyzer.db.schema.governance import (
     promotion_candidates,
     signing_keys,
 )
+from crypto_analyzer.db.schema.history import bars_history, instruments_history, market_revisions
 from crypto_analyzer.db.schema.ingest import ingest_rejects, ingest_runs, provider_health
 from crypto_analyzer.db.schema.ledger import trial_ledger
 from crypto_analyzer.db.schema.lineage import artifact_edges, artifact_lineage
@@ -55,8 +57,12 @@ APPEND_ONLY_TABLES = (
     "artifact_lineage",
     "artifact_edges",
     "trial_ledger",
+    "market_revisions",
+    "bars_history",
+    "instruments_history",
 )
-"""Tables whose rows can never be updated or deleted (enforced by triggers in the migrations)."""
+"""Tables whose rows can never be updated or deleted (enforced by triggers in the migrations:
+0001 for governance and lineage, 0004 for the market revision log and history)."""
 
 __all__ = [
     "APPEND_ONLY_TABLES",
@@ -66,6 +72,7 @@ __all__ = [
     "artifact_edges",
     "artifact_lineage",
     "bars",
+    "bars_history",
     "derived",
     "eligibility_reports",
     "experiments",
@@ -74,14 +81,17 @@ __all__ = [
     "factor_runs",
     "governance",
     "governance_events",
+    "history",
     "idempotency_keys",
     "ingest",
     "ingest_rejects",
     "ingest_runs",
     "instruments",
+    "instruments_history",
     "ledger",
     "lineage",
     "market",
+    "market_revisions",
     "metadata",
     "price_snapshots",
     "principals",

@@ -55,6 +55,8 @@ runs = sa.Table(
     # The process that runs it (revision 0007): lets a later command see a dead run for what it is.
     sa.Column("pid", INT64, nullable=True),
     sa.Column("host", sa.Text(), nullable=True),
+    # The market watermark the dataset id was taken at (revision 0004); NULL for older runs.
+    sa.Column("data_watermark", INT64, nullable=True),
     sa.PrimaryKeyConstraint("tenant_id", "run_instance_id"),
     sa.Index(None, "tenant_id", "run_key"),
     status_check(RUN_STATUSES),

@@ -49,6 +49,9 @@ ingest_runs = sa.Table(
     # The process that runs it (revision 0003): lets a later command see a dead run for what it is.
     sa.Column("pid", INT64, nullable=True),
     sa.Column("host", sa.Text(), nullable=True),
+    # The highest market revision the run recorded (revision 0004), set when it finishes: lets
+    # ``check-dataset --as-of`` name an ingest run.
+    sa.Column("last_revision", INT64, nullable=True),
     sa.PrimaryKeyConstraint("tenant_id", "ingest_run_id"),
     text_enum_check("kind", INGEST_KINDS, "kind"),
     status_check(INGEST_STATUSES),

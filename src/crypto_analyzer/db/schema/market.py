@@ -4,6 +4,10 @@ Market time axes are epoch milliseconds (``*_ms``, BIGINT) so keys sort and comp
 every
 backend; provenance timestamps are ISO-8601 UTC text. Every observation row names the ingest run,
 provider, fetch time and status that produced it (invariant 3).
+
+``bars`` and ``instruments`` are point-in-time (revision 0004): each row carries the market
+revision that last wrote it (``revision``, 0 for rows written before revisions existed) and every
+version an update replaces is kept in ``db.schema.history`` (invariant 11).
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ instruments = sa.Table(
     sa.Column("pair_address", sa.Text(), nullable=True),
     sa.Column("created_at", sa.Text(), nullable=False),
     sa.Column("ingest_run_id", sa.Text(), nullable=False),
+    sa.Column("revision", INT64, nullable=False, server_default="0"),
     sa.PrimaryKeyConstraint("tenant_id", "instrument_id"),
     text_enum_check("kind", INSTRUMENT_KINDS, "kind"),
     sa.ForeignKeyConstraint(
@@ -114,6 +119,7 @@ bars = sa.Table(
     sa.Column("log_return", FLOAT64, nullable=True),
     sa.Column("source", sa.Text(), nullable=False),
     *_provenance_columns(),
+    sa.Column("revision", INT64, nullable=False, server_default="0"),
     # freq before instrument: per-frequency reads ordered by (instrument, time) walk the key
     # directly instead of sorting in a temporary B-tree.
     sa.PrimaryKeyConstraint("tenant_id", "freq", "instrument_id", "bar_open_ms"),

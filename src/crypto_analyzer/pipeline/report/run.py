@@ -1,12 +1,14 @@
 """``crypto-analyzer report``: one dataset + one config → a complete, traced validation.
 
-Order of work: identity first (STRICT dataset id, run key, run instance id, seeds), then the run
-row (``running``, owned by this pid and host; this host's dead runs are closed as ``interrupted``
-first, and a rerun under a pinned clock takes the next free instance id), then the computation,
-then every artifact through the store with lineage, then one transaction that records lineage,
-run artifacts and metrics and closes the run. A failure at any point closes the run as ``failed``
-with the reason; artifacts already stored stay (they are content-addressed and immutable) but
-nothing points at them as a successful run's output: ``audit verify`` lists them as orphans.
+Order of work: identity first (STRICT dataset id with its market watermark, run key, run instance
+id, seeds), then the data as of that watermark (so the run uses exactly what its id names), then
+the run row (``running``, recording the watermark, owned by this pid and host; this host's dead
+runs are closed as ``interrupted`` first, and a rerun under a pinned clock takes the next free
+instance id), then the computation, then the trials in the trial ledger, then every artifact
+through the store with lineage, then one transaction that records lineage, run artifacts and
+metrics and closes the run. A failure at any point closes the run as ``failed`` with the reason;
+artifacts already stored stay (they are content-addressed and immutable) but nothing points at
+them as a successful run's output: ``audit verify`` lists them as orphans.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ class ReportResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "data_watermark": self.dataset.watermark,
             "dataset_id": self.dataset.dataset_id.value,
             "html": self.html_uri,
             "manifest": self.manifest,
@@ -111,8 +114,10 @@ def run_report(
         dataset = compute_dataset_id(engine, tenant_id=settings.tenant)
         if dataset.mode is not DatasetMode.STRICT:  # pragma: no cover - compute default is STRICT
             raise CryptoAnalyzerError("report runs need a STRICT dataset id")
-        bars = load_bars(engine, tenant_id=settings.tenant, freq=config.freq)
-        instruments = load_instruments(engine, tenant_id=settings.tenant)
+        # The data the id names, even if an ingest commits meanwhile: read as of its watermark.
+        watermark = dataset.watermark
+        bars = load_bars(engine, tenant_id=settings.tenant, freq=config.freq, as_of=watermark)
+        instruments = load_instruments(engine, tenant_id=settings.tenant, as_of=watermark)
         resolved = config.resolved()
         key = run_key(dataset.dataset_id, resolved)
         started = start_run_instance(  # closes this host's dead runs, takes a free id
@@ -124,6 +129,7 @@ def run_report(
             actor=actor,
             hypothesis=config.hypothesis,
             tags=config.tags,
+            data_watermark=watermark,
         )
         instance = started.run_instance_id
         for dead in started.closed:

@@ -66,6 +66,9 @@ APPEND_ONLY_TABLES = (
     "artifact_lineage",
     "artifact_edges",
     "trial_ledger",
+    "market_revisions",
+    "bars_history",
+    "instruments_history",
 )
 """Rows are only ever inserted: no UPDATE, DELETE, TRUNCATE or replacing INSERT."""
 
