@@ -1,4 +1,4 @@
-"""``crypto-analyzer audit trace | verify``: the governance record, reconstructed and checked.
+"""``crypto-analyzer audit trace | verify | stale``: the governance record, checked.
 
 ``trace`` reads only the database; ``verify`` also re-hashes artifacts in the store and exits 1
 when it finds anything, so it can gate a CI job or a cron.
@@ -6,6 +6,7 @@ when it finds anything, so it can gate a CI job or a cron.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,7 +21,7 @@ from crypto_analyzer.cli.context import (
 )
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
 from crypto_analyzer.cli.safe_text import printable
-from crypto_analyzer.governance import audit_trace, audit_verify
+from crypto_analyzer.governance import audit_stale, audit_trace, audit_verify
 
 __all__ = ["app"]
 
@@ -112,12 +113,28 @@ def trace_command(
     stdout.print(_table("lineage edges", trace["edges"], ("src_name", "edge_type", "dst_ref")))
 
 
+PolicyOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--policy",
+        help="Policy file whose on_restatement decides if stale results fail (default: packaged).",
+        show_default=False,
+    ),
+]
+
+
 @app.command("verify")
 @command_boundary
-def verify_command(*, db: DbUrlOpt = None, tenant: TenantOpt = None, json: JsonOpt = False) -> None:
-    """Hash chain, triggers, status/report/event consistency, artifact hashes, lineage. Exit 1 on
-    any finding."""
-    report = audit_verify(resolve_settings(db, tenant))
+def verify_command(
+    *,
+    db: DbUrlOpt = None,
+    tenant: TenantOpt = None,
+    json: JsonOpt = False,
+    policy: PolicyOpt = None,
+) -> None:
+    """Hash chains (events, trial ledger), triggers, status/report/event consistency, artifact
+    hashes, lineage, stale results. Exit 1 on any finding."""
+    report = audit_verify(resolve_settings(db, tenant), policy_path=policy)
     if json:
         emit_json(report.to_dict())
     else:
@@ -144,5 +161,50 @@ def verify_command(*, db: DbUrlOpt = None, tenant: TenantOpt = None, json: JsonO
                     ("run_instance_id", "run_status", "key"),
                 )
             )
+        if report.warnings:
+            stdout.print(
+                _table(
+                    f"{len(report.warnings)} warning(s)",
+                    [warning.to_dict() for warning in report.warnings],
+                    ("check", "message"),
+                )
+            )
     if not report.ok:
+        raise typer.Exit(code=1)
+
+
+@app.command("stale")
+@command_boundary
+def stale_command(*, db: DbUrlOpt = None, tenant: TenantOpt = None, json: JsonOpt = False) -> None:
+    """Candidate and accepted results whose market data was restated after their run read it,
+    with the tables and time ranges affected. Exit 1 when any is stale."""
+    results = audit_stale(resolve_settings(db, tenant))
+    stale = [item for item in results if item.stale]
+    if json:
+        emit_json({"checked": len(results), "results": [item.to_dict() for item in results],
+                   "stale": len(stale)})  # fmt: skip
+    else:
+        stderr.print(f"checked {len(results)} candidate/accepted result(s)", highlight=False)
+        rows = [
+            {
+                "candidate": item.candidate.candidate_id,
+                "status": item.candidate.status,
+                "run": item.candidate.run_instance_id,
+                "watermark": item.watermark,
+                "restated": item.describe() if (item.stale or item.problem) else "",
+            }
+            for item in results
+            if item.stale or item.problem
+        ]
+        if rows:
+            stdout.print(
+                _table(
+                    f"{len(stale)} stale result(s)",
+                    rows,
+                    ("candidate", "status", "run", "watermark", "restated"),
+                )
+            )
+        else:
+            stdout.print("audit stale: no result's data was restated")
+    if stale:
         raise typer.Exit(code=1)

@@ -50,7 +50,7 @@ TRIGGERS: dict[str, dict[str, dict[str, str]]] = {
         },
         "trg_bars_guard_update": {
             "digest": "4534f8601e03af78ca140227792c0923e7d6700bcfab8b3cab9f96479f111511",
-            "enabled": "origin",
+            "enabled": "always",
             "function": "ca_bars_guard_update",
             "table": "bars",
         },
@@ -80,19 +80,19 @@ TRIGGERS: dict[str, dict[str, dict[str, str]]] = {
         },
         "trg_bars_keep_history": {
             "digest": "2913870ca4bbc3caaa4b049eee3806e4ca4c2107655c99f5855bd1ed0c76ae22",
-            "enabled": "origin",
+            "enabled": "always",
             "function": "ca_bars_keep_history",
             "table": "bars",
         },
         "trg_bars_no_delete": {
             "digest": "673c33bc357bdc77de8b67c67b16f6b7acc24ab759088c3600e1acc10482f28e",
-            "enabled": "origin",
+            "enabled": "always",
             "function": "ca_reject_market_delete",
             "table": "bars",
         },
         "trg_bars_no_truncate": {
             "digest": "faeb1f0673e19605ff865e79caa6da4a251b2c9d5f4ae8476aae15e0b2c7803a",
-            "enabled": "origin",
+            "enabled": "always",
             "function": "ca_reject_market_delete",
             "table": "bars",
         },
@@ -140,7 +140,7 @@ TRIGGERS: dict[str, dict[str, dict[str, str]]] = {
         },
         "trg_instruments_guard_update": {
             "digest": "4be55e902e976051547ffb34c482f631cfd1c8a68ef416c0bf960d218948397e",
-            "enabled": "origin",
+            "enabled": "always",
             "function": "ca_instruments_guard_update",
             "table": "instruments",
         },
@@ -170,19 +170,19 @@ TRIGGERS: dict[str, dict[str, dict[str, str]]] = {
         },
         "trg_instruments_keep_history": {
             "digest": "f81920a22cf9ef2da7d466059cb414d20dbab0f7c09262472c56431495367f50",
-            "enabled": "origin",
+            "enabled": "always",
             "function": "ca_instruments_keep_history",
             "table": "instruments",
         },
         "trg_instruments_no_delete": {
             "digest": "0baa43d0b87fe8906990a1cdd5f44ed832a553be41f6d72cd0f340c7211f3f5b",
-            "enabled": "origin",
+            "enabled": "always",
             "function": "ca_reject_market_delete",
             "table": "instruments",
         },
         "trg_instruments_no_truncate": {
             "digest": "206a93927d39016c83633071f7829caa1366d00e2c7bbbd0d53c862871a0afd9",
-            "enabled": "origin",
+            "enabled": "always",
             "function": "ca_reject_market_delete",
             "table": "instruments",
         },

@@ -34,9 +34,11 @@ from crypto_analyzer.governance.principal_store import IssuedKey, PrincipalRow
 from crypto_analyzer.governance.principals import Principal, normalise_principal, same_person
 from crypto_analyzer.governance.records import CandidateRecord, EventRecord, ReportRecord
 from crypto_analyzer.governance.service import Evaluation, GovernanceService
+from crypto_analyzer.governance.staleness import Staleness
 from crypto_analyzer.governance.states import ALLOWED_EDGES, LEVELS, STATUSES
 from crypto_analyzer.governance.workspace import (
     add_principal,
+    audit_stale,
     audit_trace,
     audit_verify,
     disable_principal,
@@ -68,9 +70,11 @@ __all__ = [
     "PrincipalRow",
     "PromotionDenied",
     "ReportRecord",
+    "Staleness",
     "ValidationBundle",
     "VerifyReport",
     "add_principal",
+    "audit_stale",
     "audit_trace",
     "audit_verify",
     "bundle_logical_name",

@@ -39,6 +39,7 @@ from crypto_analyzer.governance.errors import EvidenceError
 from crypto_analyzer.governance.evidence import bundle_logical_name
 from crypto_analyzer.governance.lineage_audit import Orphan, audit_run_lineage
 from crypto_analyzer.governance.records import CandidateRecord, EventRecord, ReportRecord
+from crypto_analyzer.governance.staleness import stale_candidates
 from crypto_analyzer.governance.timeline import timeline_findings
 
 __all__ = ["AuditFinding", "VerifyReport", "trace_candidate", "verify_workspace"]
@@ -127,6 +128,8 @@ class VerifyReport:
     findings: list[AuditFinding] = field(default_factory=list)
     checked: dict[str, int] = field(default_factory=dict)
     orphans: list[Orphan] = field(default_factory=list)  # debris, not tampering: ok stays True
+    warnings: list[AuditFinding] = field(default_factory=list)
+    """Things a reader must know that do not fail the audit (stale results under ``warn``)."""
 
     @property
     def ok(self) -> bool:
@@ -135,6 +138,9 @@ class VerifyReport:
     def add(self, check: str, message: str) -> None:
         self.findings.append(AuditFinding(check, message))
 
+    def warn(self, check: str, message: str) -> None:
+        self.warnings.append(AuditFinding(check, message))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "checked": dict(sorted(self.checked.items())),
@@ -142,11 +148,22 @@ class VerifyReport:
             "ok": self.ok,
             "orphans": [orphan.to_dict() for orphan in self.orphans],
             "tenant_id": self.tenant_id,
+            "warnings": [warning.to_dict() for warning in self.warnings],
         }
 
 
-def verify_workspace(engine: Engine, store: ArtifactStore | None, tenant_id: str) -> VerifyReport:
-    """Run every audit check for ``tenant_id``; the report lists each finding."""
+def verify_workspace(
+    engine: Engine,
+    store: ArtifactStore | None,
+    tenant_id: str,
+    *,
+    on_restatement: str = "require_reevaluation",
+) -> VerifyReport:
+    """Run every audit check for ``tenant_id``; the report lists each finding.
+
+    Candidate and accepted results whose market data was restated after their run are findings
+    when the policy requires re-evaluation (``on_restatement``), warnings when it only warns.
+    """
     report = VerifyReport(tenant_id)
     with engine.connect() as connection:
         events = repo.list_events(connection, tenant_id)
@@ -186,6 +203,7 @@ def verify_workspace(engine: Engine, store: ArtifactStore | None, tenant_id: str
             report.add(check, message)
         report.orphans.extend(runs_audit.orphans)
         report.checked.update(runs_audit.checked)
+        _check_stale(report, connection, tenant_id, on_restatement)
         accepted = [item for item in candidates if item.status == "accepted"]
         report.checked["accepted"] = len(accepted)
         for candidate in accepted:
@@ -240,6 +258,21 @@ def _check_consistency(
                     f"(passed={linked.passed}, level={linked.level}, "
                     f"candidate={linked.candidate_id})",
                 )
+
+
+def _check_stale(
+    report: VerifyReport, connection: Connection, tenant_id: str, on_restatement: str
+) -> None:
+    """Candidate and accepted results whose data was restated since their run read it."""
+    judged = stale_candidates(connection, tenant_id, statuses=("candidate", "accepted"))
+    report.checked["stale_checked"] = len(judged)
+    record = report.add if on_restatement == "require_reevaluation" else report.warn
+    for item in judged:
+        label = f"{item.candidate.status} candidate {item.candidate.candidate_id}"
+        if item.problem is not None:
+            report.warn("stale", f"{label}: {item.problem}")
+        elif item.stale:
+            record("stale", f"{label} (run {item.candidate.run_instance_id}): {item.describe()}")
 
 
 def _check_judged_heads(

@@ -293,11 +293,19 @@ ACTIONS = {
     "reject": "reject candidates",
     "revoke": "revoke candidates",
     "principals": "manage principals",
+    "record_restatements": "record restatements of market data on the candidates they affect",
 }
 _GRANTS = {
-    "researcher": frozenset({"create", "evaluate:candidate"}),
+    "researcher": frozenset({"create", "evaluate:candidate", "record_restatements"}),
     "reviewer": frozenset(
-        {"create", "evaluate:candidate", "evaluate:accepted", "reject", "revoke"}
+        {
+            "create",
+            "evaluate:candidate",
+            "evaluate:accepted",
+            "reject",
+            "revoke",
+            "record_restatements",
+        }
     ),
     "admin": frozenset(ACTIONS),
 }

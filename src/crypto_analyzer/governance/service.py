@@ -60,6 +60,12 @@ from crypto_analyzer.governance.policy import EvaluationContext, HistorySettings
 from crypto_analyzer.governance.principals import Principal
 from crypto_analyzer.governance.records import CandidateRecord, EventRecord, ReportRecord
 from crypto_analyzer.governance.research_history import ResearchHistory, research_history
+from crypto_analyzer.governance.staleness import (
+    Staleness,
+    candidate_staleness,
+    record_restatement_events,
+    stale_candidates,
+)
 from crypto_analyzer.governance.states import GENESIS_STATUS, REVIEW_TARGETS, check_level
 from crypto_analyzer.governance.timeline import action_time
 
@@ -222,6 +228,7 @@ class GovernanceService:
             first = repo.first_promoter(connection, self._tenant, candidate.candidate_id)
             loaded, problem = self._try_load(connection, candidate)
             history = self._try_history(connection, candidate, policy.history)
+            staleness = self._try_staleness(connection, candidate)
         self._step("loaded")
         ctx = EvaluationContext(
             tenant_id=self._tenant,
@@ -232,6 +239,7 @@ class GovernanceService:
             evidence_problem=problem,
             artifacts=None if self._store is None else StoreVerifier(self._store),
             history=history,
+            staleness=staleness,
         )
         evidence = None if loaded is None else loaded.bundle
         decision = enforce_lifecycle(
@@ -249,6 +257,15 @@ class GovernanceService:
                 )
             self._step("locked")
             mode, stamp = action_time(connection, self._tenant)
+            if staleness is not None:
+                record_restatement_events(
+                    connection,
+                    self._tenant,
+                    staleness,
+                    actor,
+                    stamp,
+                    lambda payload: recorded_payload(payload, mode, principal),
+                )
             number = repo.count_reports(connection, self._tenant, candidate.candidate_id)
             report = repo.insert_report(
                 connection,
@@ -335,6 +352,37 @@ class GovernanceService:
                 report_id=outcome.report.report_id,
             )
         return outcome
+
+    # -- restatements ------------------------------------------------------------------------
+
+    def record_restatements(self, *, actor: Actor) -> list[EventRecord]:
+        """Record each not yet recorded restatement under every open or accepted candidate.
+
+        Called after market data is written (ingest, import, materialize) so the trail says when
+        the data under a decision moved; evaluation records them too. No status changes.
+        """
+        principal = acting_principal(actor, "record_restatements")
+        recorded: list[EventRecord] = []
+        with self._write() as connection:
+            self._step("locked")
+            mode, stamp = action_time(connection, self._tenant)
+            for staleness in stale_candidates(connection, self._tenant):
+                recorded.extend(
+                    record_restatement_events(
+                        connection,
+                        self._tenant,
+                        staleness,
+                        principal.principal_id,
+                        stamp,
+                        lambda payload: recorded_payload(payload, mode, principal),
+                    )
+                )
+        return recorded
+
+    def staleness(self) -> list[Staleness]:
+        """Every open or accepted candidate with what was restated under it (read-only)."""
+        with self._engine.connect() as connection:
+            return stale_candidates(connection, self._tenant)
 
     # -- reviewer actions --------------------------------------------------------------------
 
@@ -445,6 +493,16 @@ class GovernanceService:
             )
         except Exception:  # fail closed: the history rules deny without a history
             _LOG.exception("research history of %s could not be computed", candidate.candidate_id)
+            return None
+
+    def _try_staleness(
+        self, connection: Connection, candidate: CandidateRecord
+    ) -> Staleness | None:
+        """Restatements under the run, or None when they cannot be checked (fail closed)."""
+        try:
+            return candidate_staleness(connection, self._tenant, candidate)
+        except Exception:
+            _LOG.exception("restatements under %s could not be checked", candidate.candidate_id)
             return None
 
     @contextmanager

@@ -21,12 +21,14 @@ from crypto_analyzer.db.migrate import require_head
 from crypto_analyzer.db.workspace import open_engine
 from crypto_analyzer.governance import principal_store
 from crypto_analyzer.governance.audit import VerifyReport, trace_candidate, verify_workspace
-from crypto_analyzer.governance.policy import PolicyRegistry, load_policy_set
+from crypto_analyzer.governance.policy import PolicyRegistry, load_policy_config, load_policy_set
 from crypto_analyzer.governance.principals import Principal, os_account_name
 from crypto_analyzer.governance.service import GovernanceService
+from crypto_analyzer.governance.staleness import Staleness, stale_candidates
 
 __all__ = [
     "add_principal",
+    "audit_stale",
     "audit_trace",
     "audit_verify",
     "disable_principal",
@@ -106,8 +108,25 @@ def audit_trace(settings: Settings, candidate_id: str) -> dict[str, Any]:
         return trace_candidate(engine, settings.tenant, candidate_id)
 
 
-def audit_verify(settings: Settings) -> VerifyReport:
-    """``audit verify``: every audit check for the configured tenant (read-only)."""
+def audit_verify(settings: Settings, *, policy_path: Path | str | None = None) -> VerifyReport:
+    """``audit verify``: every audit check for the configured tenant (read-only).
+
+    The policy file says whether stale results fail the audit (``on_restatement``).
+    """
+    history = load_policy_config(policy_path).history
     with open_engine(settings, read_only=True) as engine:
         require_head(engine)
-        return verify_workspace(engine, open_settings_store(settings), settings.tenant)
+        return verify_workspace(
+            engine,
+            open_settings_store(settings),
+            settings.tenant,
+            on_restatement=history.on_restatement,
+        )
+
+
+def audit_stale(settings: Settings) -> list[Staleness]:
+    """``audit stale``: candidate and accepted results and what was restated under each."""
+    with open_engine(settings, read_only=True) as engine:
+        require_head(engine)
+        with engine.connect() as connection:
+            return stale_candidates(connection, settings.tenant, statuses=("candidate", "accepted"))

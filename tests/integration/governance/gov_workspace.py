@@ -47,11 +47,13 @@ def seed_run(
     run_status: str = "succeeded",
     omit_lineage: tuple[str, ...] = (),
     record_trials: bool = True,
+    data_watermark: int | None = 0,
 ) -> SeededRun:
     """A finished run whose bundle for ``signal`` passes the default policy unless ``changes``.
 
     Like a report run, it records one trial-ledger row per horizon of the bundle (strong
-    statistics, a family of one) unless ``record_trials`` is False.
+    statistics, a family of one) unless ``record_trials`` is False, and the market watermark its
+    data was read at (``None``: a run from before point-in-time data).
     """
     config = {"signal": signal, "run": run_instance_id}
     key = run_key(dataset, config)
@@ -64,6 +66,7 @@ def seed_run(
             dataset_id=dataset,
             config=config,
             actor="researcher",
+            data_watermark=data_watermark,
         )
         finish_run(
             connection, tenant_id=tenant_id, run_instance_id=run_instance_id, status=run_status

@@ -13,6 +13,7 @@ from typing import Any
 from crypto_analyzer.core.hashing import sha256_bytes, sha256_json
 from crypto_analyzer.core.identities import DatasetId, DatasetMode
 from crypto_analyzer.core.versions import ENGINE_VERSION, SEED_VERSION, SPEC_VERSION
+from crypto_analyzer.db.market_history import Restatement
 from crypto_analyzer.db.trial_ledger import LedgerHead, TrialRecord
 from crypto_analyzer.governance.evidence import (
     BUNDLE_SCHEMA_VERSION,
@@ -22,6 +23,7 @@ from crypto_analyzer.governance.evidence import (
 from crypto_analyzer.governance.policy import Decision, EvaluationContext, Reason
 from crypto_analyzer.governance.records import CandidateRecord
 from crypto_analyzer.governance.research_history import ResearchHistory, ScopeSummary
+from crypto_analyzer.governance.staleness import Staleness
 
 __all__ = [
     "DATASET",
@@ -32,6 +34,7 @@ __all__ = [
     "history_for",
     "horizon_block",
     "patched",
+    "staleness_for",
     "strong_bundle",
 ]
 
@@ -303,6 +306,27 @@ def history_for(
     )
 
 
+def staleness_for(
+    bundle: ValidationBundle, *, restated: int = 0, watermark: int | None = 3
+) -> Staleness:
+    """What was restated under the bundle's run (nothing by default; ``restated`` bar rows)."""
+    found = tuple(
+        Restatement(
+            table="bars",
+            superseded_revision=7,
+            superseded_by_ingest_run_id="ir_restate",
+            freq="1h",
+            instruments=1,
+            start_ms=0,
+            end_ms=3_600_000,
+            rows=restated,
+        )
+        for _ in range(1 if restated else 0)
+    )
+    problem = None if watermark is not None else "run r recorded no data watermark"
+    return Staleness(candidate_for(bundle), watermark, {"freq": "1h"}, found, problem=problem)
+
+
 def context_for(
     bundle: ValidationBundle,
     *,
@@ -312,6 +336,7 @@ def context_for(
     verifier: Any = "default",
     evidence_digest: str | None = None,
     history: Any = "default",
+    staleness: Any = "default",
 ) -> EvaluationContext:
     """The context a service would build for ``bundle``."""
     return EvaluationContext(
@@ -323,6 +348,7 @@ def context_for(
         evidence_problem=None,
         artifacts=MemoryVerifier(bundle) if verifier == "default" else verifier,
         history=history_for(bundle) if history == "default" else history,
+        staleness=staleness_for(bundle) if staleness == "default" else staleness,
     )
 
 

@@ -18,6 +18,7 @@ from gov_factories import (
     history_for,
     patched,
     run_row_for,
+    staleness_for,
     strong_bundle,
 )
 
@@ -248,6 +249,19 @@ CASES = {
         ctx={"history": _history(online_level=0.0001, online_rejected=False)},
         history={"multiple_testing": "lord++"},
     ),
+    "restated": Case(
+        "history.restated",
+        ("restated since", "bars 1h", "3 row(s)", "revision 7", "ir_restate", "rerun the report"),
+        ctx={"staleness": staleness_for(STRONG, restated=3)},
+    ),
+    "restated_unknown": Case(
+        "history.restated",
+        ("no data watermark",),
+        ctx={"staleness": staleness_for(STRONG, watermark=None)},
+    ),
+    "restated_unchecked": Case(
+        "history.restated", ("could not be checked",), ctx={"staleness": None}
+    ),
     # the state machine, as a rule
     "skip_a_level": Case("state.transition", ("exploratory -> accepted",), level="accepted"),
     "terminal": Case("state.transition", ("rejected", "terminal"), status="rejected"),
@@ -271,6 +285,7 @@ def _decide(case: Case) -> Decision:
         "evidence_problem": None,
         "artifacts": base.artifacts,
         "history": _history(),
+        "staleness": staleness_for(STRONG),
     }
     values.update(case.ctx)
     ctx = EvaluationContext(**values)
@@ -386,3 +401,13 @@ def test_separation_of_duties_sees_through_spellings(actor: str, first_promoter:
     assert not decision.allowed
     reasons = [str(reason) for reason in decision.reasons]
     assert [reason for reason in reasons if reason.startswith("duties.separation")], reasons
+
+
+def test_a_restatement_only_warns_when_the_policy_says_warn() -> None:
+    case = Case("none", (), ctx={"staleness": staleness_for(STRONG, restated=2)},
+                history={"on_restatement": "warn"})  # fmt: skip
+    decision = _decide(case)
+    assert decision.allowed, [str(reason) for reason in decision.reasons]
+    assert [w.rule for w in decision.warnings if w.rule == "history.restated"] == [
+        "history.restated"
+    ]

@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 from crypto_analyzer.governance.evidence import EvidenceArtifact, ValidationBundle
 from crypto_analyzer.governance.records import CandidateRecord
 from crypto_analyzer.governance.research_history import ResearchHistory
+from crypto_analyzer.governance.staleness import Staleness
 
 __all__ = [
     "ArtifactVerifier",
@@ -88,7 +89,8 @@ class EvaluationContext:
     ``evidence_problem`` explains why ``evidence`` is ``None`` (missing lineage row, hash mismatch,
     schema error); ``evidence_digest`` is the digest of the bundle that was actually loaded.
     ``history`` is the candidate's trial judged against the tenant's trial ledger (``None`` when it
-    could not be computed, which the history rules turn into a denial).
+    could not be computed, which the history rules turn into a denial); ``staleness`` lists market
+    data restated under the candidate's run since it read its data (``None``: not checked).
     """
 
     tenant_id: str
@@ -99,6 +101,7 @@ class EvaluationContext:
     evidence_problem: str | None
     artifacts: ArtifactVerifier | None
     history: ResearchHistory | None = None
+    staleness: Staleness | None = None
 
     def to_dict(self) -> dict[str, Any]:
         run = (
@@ -113,6 +116,7 @@ class EvaluationContext:
             "evidence_problem": self.evidence_problem,
             "first_promoter": self.first_promoter,
             "history": None if self.history is None else self.history.to_dict(),
+            "staleness": None if self.staleness is None else self.staleness.to_dict(),
             "run": run,
             "tenant_id": self.tenant_id,
         }

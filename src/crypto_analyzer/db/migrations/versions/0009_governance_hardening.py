@@ -77,6 +77,11 @@ STATEFUL_TABLES = ("promotion_candidates", "signing_keys", "tenants")
 
 GOVERNED_TABLES = APPEND_ONLY_TABLES + STATEFUL_TABLES
 
+ALWAYS_ON_TABLES = ("bars", "instruments")
+"""Market tables whose point-in-time triggers (revision 0004: restate under a new revision, keep
+history, never delete) must fire in every PostgreSQL session mode too. They are upserted by the
+ingest path, so they get no conflict guard."""
+
 # Frozen at the time of 0002; the service module carries the same prefix.
 CHAIN_LOCK_PREFIX = "crypto_analyzer.governance_events:"
 _SEARCH_PATH = "SET search_path = pg_catalog, pg_temp"
@@ -515,7 +520,7 @@ def _pg_upgrade() -> None:
             f"CREATE TRIGGER {name} {timing} ON {prefix}signing_keys {level} "
             f"EXECUTE FUNCTION {prefix}{function}()"
         )
-    for table in GOVERNED_TABLES:
+    for table in (*GOVERNED_TABLES, *ALWAYS_ON_TABLES):
         for name in _pg_triggers_on(table, schema):
             op.execute(f"ALTER TABLE {prefix}{table} ENABLE ALWAYS TRIGGER {_quote(name)}")
 
@@ -523,7 +528,7 @@ def _pg_upgrade() -> None:
 def _pg_downgrade() -> None:
     schema = _pg_schema()
     prefix = f"{_quote(schema)}."
-    for table in GOVERNED_TABLES:
+    for table in (*GOVERNED_TABLES, *ALWAYS_ON_TABLES):
         for name in _pg_triggers_on(table, schema):
             op.execute(f"ALTER TABLE {prefix}{table} ENABLE TRIGGER {_quote(name)}")
     for name, _, _, _ in _PG_SIGNING_KEY_TRIGGERS:

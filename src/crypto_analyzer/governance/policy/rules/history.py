@@ -13,7 +13,8 @@ __all__ = ["check_history"]
 
 
 def check_history(inputs: RuleInputs, out: Findings) -> None:
-    """``history.*``: DSR and the multiple-testing correction over the research scope."""
+    """``history.*``: restated data, DSR and the multiple-testing correction over the scope."""
+    _check_restated(inputs, out)
     history = inputs.ctx.history
     if history is None:
         out.deny(
@@ -61,3 +62,23 @@ def check_history(inputs: RuleInputs, out: Findings) -> None:
         adjusted,
         limits.max_bh_p,
     )
+
+
+def _check_restated(inputs: RuleInputs, out: Findings) -> None:
+    """``history.restated``: was market data under the run restated after the run read it?"""
+    rule = "history.restated"
+    require = inputs.history.on_restatement == "require_reevaluation"
+    report = out.deny if require else out.warn
+    staleness = inputs.ctx.staleness
+    out.check(rule)
+    if staleness is None:
+        report(rule, "restatements of the run's market data could not be checked")
+    elif staleness.problem is not None:
+        report(rule, staleness.problem)
+    elif staleness.stale:
+        report(
+            rule,
+            f"market data run {staleness.candidate.run_instance_id} used (as of watermark "
+            f"{staleness.watermark}) was restated since: {staleness.describe()}; rerun the report "
+            "on the current data and promote from the new run",
+        )
