@@ -20,6 +20,7 @@ from crypto_analyzer.cli.context import (
     stdout,
 )
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
+from crypto_analyzer.cli.restatements import note_restatements
 from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.ingest.frequencies import FREQ_MS
 from crypto_analyzer.ingest.importer import TIME_UNITS, parse_column_map
@@ -118,12 +119,14 @@ def backfill_command(
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=stderr, transient=json) as progress:
+        settings = resolve_settings(db, tenant)
         result = run_backfill(
-            resolve_settings(db, tenant), exchange=exchange, symbols=symbols, freq=freq,
+            settings, exchange=exchange, symbols=symbols, freq=freq,
             since=since, until=until, page_limit=page_limit,
             options=_options(api_url, timeout, max_rps),
             progress=_RichProgress(progress),
         )  # fmt: skip
+    note_restatements(settings)
     if json:
         emit_json(result.to_dict())
         return
@@ -254,10 +257,12 @@ def import_command(
     json: JsonOpt = False,
 ) -> None:
     """Import OHLCV rows; file problems stop the import, bad rows are quarantined."""
+    settings = resolve_settings(db, tenant)
     result = run_import(
-        resolve_settings(db, tenant), file, venue=venue, symbol=symbol, freq=freq,
+        settings, file, venue=venue, symbol=symbol, freq=freq,
         mapping=parse_column_map(column_map), time_unit=time_unit,
     )  # fmt: skip
+    note_restatements(settings)
     if json:
         emit_json(result.to_dict())
         return
@@ -293,7 +298,9 @@ def synthetic_command(
     config = SyntheticMarketConfig(
         assets=assets, days=days, freq=freq, seed=seed, planted_ic=planted_ic
     )
-    result = run_synthetic(resolve_settings(db, tenant), config, snapshots_every=snapshots_every)
+    settings = resolve_settings(db, tenant)
+    result = run_synthetic(settings, config, snapshots_every=snapshots_every)
+    note_restatements(settings)
     if json:
         emit_json(result)
         return

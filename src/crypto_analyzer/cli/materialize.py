@@ -8,6 +8,7 @@ import typer
 
 from crypto_analyzer.cli.context import command_boundary, emit_json, resolve_settings, stdout
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
+from crypto_analyzer.cli.restatements import note_restatements
 from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.ingest.frequencies import MATERIALIZE_FREQS
 from crypto_analyzer.materialize.service import run_materialize_bars
@@ -40,7 +41,9 @@ def bars_command(
     json: JsonOpt = False,
 ) -> None:
     """Bars from snapshots and finer candles: incremental, idempotent, gaps left as gaps."""
-    result = run_materialize_bars(resolve_settings(db, tenant), freq, full=full)
+    settings = resolve_settings(db, tenant)
+    result = run_materialize_bars(settings, freq, full=full)
+    note_restatements(settings)
     if json:
         emit_json(result.to_dict())
         return

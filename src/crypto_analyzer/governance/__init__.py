@@ -45,6 +45,7 @@ from crypto_analyzer.governance.workspace import (
     list_principals,
     open_governed,
     open_service,
+    record_restatements,
 )
 
 __all__ = [
@@ -84,6 +85,7 @@ __all__ = [
     "normalise_principal",
     "open_governed",
     "open_service",
+    "record_restatements",
     "same_person",
     "trace_candidate",
     "verify_chain",

@@ -23,6 +23,7 @@ from crypto_analyzer.governance import principal_store
 from crypto_analyzer.governance.audit import VerifyReport, trace_candidate, verify_workspace
 from crypto_analyzer.governance.policy import PolicyRegistry, load_policy_config, load_policy_set
 from crypto_analyzer.governance.principals import Principal, os_account_name
+from crypto_analyzer.governance.records import EventRecord
 from crypto_analyzer.governance.service import GovernanceService
 from crypto_analyzer.governance.staleness import Staleness, stale_candidates
 
@@ -35,6 +36,7 @@ __all__ = [
     "list_principals",
     "open_governed",
     "open_service",
+    "record_restatements",
 ]
 
 
@@ -72,6 +74,19 @@ def open_governed(
                 connection, settings.tenant, token=token, declared=actor, os_account=os_account_name
             )
         yield service, principal
+
+
+def record_restatements(settings: Settings, *, token: str | None) -> list[EventRecord]:
+    """After market data was written: record each new restatement on the candidates it affects.
+
+    Authenticates only when some candidate is stale, so ingest into a workspace without
+    candidates (or without restatements) needs no principal.
+    """
+    with open_service(settings, read_only=True) as reader:
+        if not any(item.stale for item in reader.staleness()):
+            return []
+    with open_governed(settings, token=token) as (service, principal):
+        return service.record_restatements(actor=principal)
 
 
 def add_principal(
