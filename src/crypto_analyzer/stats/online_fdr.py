@@ -176,17 +176,21 @@ def _lord_plus_plus_levels(
     rejected = np.zeros(n, dtype=bool)
     first_reward = (alpha - w0) * gamma
     later_reward = alpha * gamma
+    p_scalars = p.tolist()
     start = 0
     width = _FIRST_WINDOW
     seen_rejection = False
     while start < n:
-        stop = min(n, start + width)
-        hits = np.flatnonzero(p[start:stop] <= levels[start:stop])
-        if hits.size == 0:
-            start = stop
-            width *= 2
-            continue
-        tau = start + int(hits[0])
+        if p_scalars[start] <= levels[start]:
+            tau = start  # runs of rejections skip the window search
+        else:
+            stop = min(n, start + width)
+            hits = np.flatnonzero(p[start:stop] <= levels[start:stop])
+            if hits.size == 0:
+                start = stop
+                width *= 2
+                continue
+            tau = start + int(hits[0])
         rejected[tau] = True
         reward = later_reward if seen_rejection else first_reward
         seen_rejection = True
@@ -257,8 +261,10 @@ def lord_plus_plus(
     the 10 printed decimals (the test oracle).
 
     Each rejection adds its payout to all later levels in one vectorised step, and the next
-    rejection is located by a vectorised comparison over a growing window, so the cost is one
-    pass over the stream per rejection plus O(log n) numpy calls between rejections.
+    rejection is located by one scalar comparison (runs of rejections) or a vectorised comparison
+    over a doubling window, so the cost is one pass over the rest of the stream per rejection plus
+    O(log n) numpy calls between rejections: for 10,000 p-values about 0.5 ms with no rejection,
+    4 ms with 1,000 and 16 ms when every trial is rejected (``benchmarks/bench_stats.py``).
 
     References
     ----------
