@@ -6,7 +6,9 @@
 #   → candidate → evaluate to candidate (alice) → alice cannot accept, nor pose as someone else,
 #   nor register a look-alike → evaluate to accepted (bob) → events carry the real time although
 #   the clock is pinned → audit trace → audit verify OK → every direct-SQL bypass attempt fails
-#   → a noise signal is denied with reasons.
+#   → a noise signal is denied with reasons → a rerun of the planted hypothesis alone is counted
+#   against every trial so far → one restated bar (a corrected import) makes the accepted result
+#   stale: `audit stale` and `audit verify` report it, and its dataset id stays reproducible.
 #
 # Exits non-zero at the first step that does not behave. `make test` runs it; its output is
 # recorded in docs/golden_run.md.
@@ -173,5 +175,32 @@ expect 1 as "$alice" promotion evaluate "$noise" --to candidate
 
 step "11. audit verify after the bypass attempts"
 $CA audit verify
+
+step "12. the research history: a rerun of the planted hypothesis alone is judged against every trial"
+rerun=$(as "$alice" report --config "$work/report.toml" --signals volume_shock --horizons 1 --json \
+  | json_field 'd["summary"]["research_history"]["headline"]')
+echo "rerun: $rerun"
+case "$rerun" in "trials in scope: 7 (this run: 1)") ;; *) echo "unexpected: $rerun"; exit 1;; esac
+
+step "13. a restated bar: the accepted result is reported stale, its dataset stays reproducible"
+"$PY" - "$work/golden.sqlite" "$work/restated.csv" <<'PYEOF'
+import csv, sqlite3, sys
+row = sqlite3.connect(sys.argv[1]).execute(
+    "SELECT instrument_id, bar_open_ms, open, high, low, close, volume FROM bars "
+    "WHERE freq = '1h' ORDER BY instrument_id, bar_open_ms LIMIT 1 OFFSET 1000").fetchone()
+instrument, ms, open_, high, low, close, volume = row
+close = close * 1.01
+with open(sys.argv[2], "w", newline="") as handle:
+    out = csv.writer(handle)
+    out.writerow(["bar_open_ms", "open", "high", "low", "close", "volume"])
+    out.writerow([ms, open_, max(high, close), low, close, volume])
+print(instrument.split(":", 1)[1], file=open(sys.argv[2] + ".symbol", "w"))
+PYEOF
+symbol=$(cat "$work/restated.csv.symbol")
+as "$alice" ingest import "$work/restated.csv" --venue synthetic --symbol "$symbol" --freq 1h \
+  --time-unit ms
+expect 1 $CA audit stale
+$CA check-dataset --as-of "$run"
+expect 1 $CA audit verify
 echo
 echo "golden run: OK"
