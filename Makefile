@@ -33,6 +33,7 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m mypy
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -50,4 +51,4 @@ golden: install
 	COLUMNS=120 bash scripts/golden_run.sh
 
 clean:
-	rm -rf .demo golden_run.log .pytest_cache .ruff_cache build dist src/*.egg-info
+	rm -rf .demo golden_run.log .pytest_cache .ruff_cache .mypy_cache build dist src/*.egg-info

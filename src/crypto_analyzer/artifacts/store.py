@@ -11,6 +11,7 @@ same reference, different bytes are an :class:`ArtifactConflictError`. Backends 
 from __future__ import annotations
 
 import abc
+import builtins
 import hashlib
 import io
 import unicodedata
@@ -144,7 +145,7 @@ class ArtifactStore(abc.ABC):
     def _exists(self, key: str) -> bool: ...
 
     @abc.abstractmethod
-    def _list(self, prefix: str) -> list[str]: ...
+    def _list(self, prefix: str) -> builtins.list[str]: ...  # `list` here is the method above
 
 
 def check_key(key: str, *, max_bytes: int = MAX_KEY_BYTES) -> str:

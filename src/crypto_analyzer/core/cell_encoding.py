@@ -182,7 +182,8 @@ class ColumnDigest:
             self._fixed.update(values[~nulls].tobytes())
             return True
         objects = np.array(cells, dtype=object)
-        nulls = np.equal(objects, None)
+        # numpy's stubs reject None as an operand; object arrays compare it elementwise.
+        nulls = np.equal(objects, None)  # type: ignore[call-overload]
         present = objects[~nulls].tolist()
         if kind is int:
             try:

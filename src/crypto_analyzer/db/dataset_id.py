@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import partial
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -180,7 +180,7 @@ _COLUMNAR_TYPES = frozenset({"INTEGER", "INT", "REAL", "TEXT", "BLOB"})
 
 
 def _columnar_eligible(inspector: sa.Inspector, table: str, columns: Sequence[str]) -> bool:
-    bind = inspector.bind
+    bind = cast(Engine, inspector.bind)  # the inspector is always made from the engine
     if bind.dialect.name != "sqlite":
         return False
     with bind.connect() as connection:
@@ -403,7 +403,9 @@ def _stream(
     raw = engine.raw_connection()
     try:
         if engine.dialect.name == "postgresql":
-            cursor = raw.driver_connection.cursor(name="crypto_analyzer_dataset_id")
+            driver = raw.driver_connection
+            assert driver is not None  # a live pool connection always wraps a driver connection
+            cursor = driver.cursor(name="crypto_analyzer_dataset_id")
         else:
             cursor = raw.cursor()
         try:

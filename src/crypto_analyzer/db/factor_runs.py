@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -163,7 +163,7 @@ def load_factor_frames(
             stored = 0
             for count in counts:
                 cursor.execute(count, key)
-                stored += int(cursor.fetchone()[0])
+                stored += int(cast(Sequence[Any], cursor.fetchone())[0])  # COUNT(*): one row
         finally:
             cursor.close()
     if stored != seen:
@@ -265,8 +265,10 @@ def _residual_rows(tenant_id: str, run_id: str, fit: FactorFrames) -> Iterable[t
     keep = ~(np.isnan(alpha) & np.isnan(r_squared) & np.isnan(residual))
     times = fit.alpha.index.to_numpy(dtype=np.int64)[rows[keep]].tolist()
     names = fit.alpha.columns.to_numpy(dtype=object)[cols[keep]].tolist()
+    # numpy's stubs reject None as np.where's x (a wrong overload wins); it makes an object array.
     picked = [
-        np.where(np.isnan(v[keep]), None, v[keep]).tolist() for v in (alpha, r_squared, residual)
+        np.where(np.isnan(v[keep]), None, v[keep]).tolist()  # type: ignore[attr-defined]
+        for v in (alpha, r_squared, residual)
     ]
     for name, ts, a, r, e in zip(names, times, *picked, strict=True):
         yield (tenant_id, run_id, name, ts, a, r, e)

@@ -212,7 +212,7 @@ def restatements_after(
         if instrument_ids is not None:
             conditions.append(history.c.instrument_id.in_(list(instrument_ids)))
         groups = [history.c.superseded_revision, history.c.superseded_by_ingest_run_id]
-        measures = [
+        measures: list[sa.ColumnElement[Any]] = [
             sa.func.count(sa.distinct(history.c.instrument_id)),
             sa.func.count(),
         ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from crypto_analyzer.core.canonical_json import canonical_dumps, canonical_loads
 from crypto_analyzer.core.clock import now, to_iso
@@ -208,7 +208,7 @@ def resolve_run_id(engine: Engine, tenant_id: str, prefix: str) -> str:
     return str(found[0])
 
 
-def _record(row: Mapping[str, Any], metrics: dict[str, float | None]) -> RunRecord:
+def _record(row: RowMapping, metrics: dict[str, float | None]) -> RunRecord:
     return RunRecord(
         run_instance_id=row["run_instance_id"],
         run_key=row["run_key"],

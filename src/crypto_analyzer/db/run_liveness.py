@@ -188,7 +188,7 @@ def liveness_check(engine: Engine, *, tenant_id: str) -> HealthCheck:
     _, host = process_owner()
     with engine.connect() as connection:
         dead = dead_runs(connection, tenant_id=tenant_id)
-        counts = dict(
+        counts: dict[str, int] = dict(
             connection.execute(
                 sa.select(runs.c.status, sa.func.count())
                 .where(runs.c.tenant_id == tenant_id, runs.c.status.in_(("running", "interrupted")))

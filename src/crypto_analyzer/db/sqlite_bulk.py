@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import sqlalchemy as sa
@@ -166,7 +166,8 @@ class SqliteBulk:
         """Upsert every row, one transaction per ``batch_rows``; returns the count."""
         total = len(self._frame)
         with self._engine.connect() as connection:
-            raw = connection.connection.dbapi_connection
+            # SQLite only (see eligible()); an open connection always holds its DBAPI connection.
+            raw = cast(sqlite3.Connection, connection.connection.dbapi_connection)
             saved = {name: raw.execute(f"PRAGMA {name}").fetchone()[0] for name in _TUNED}
             try:
                 _set_pragmas(raw, _TUNED)

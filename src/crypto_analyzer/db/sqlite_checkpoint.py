@@ -55,6 +55,7 @@ class Checkpointer:
     def _run(self) -> None:
         # Errors are dropped on purpose: the data is committed either way, and a checkpoint that
         # cannot run now runs at the next commit or close.
+        assert self._path is not None  # the thread is only started when there is a WAL file
         with (
             contextlib.suppress(sqlite3.Error),
             contextlib.closing(

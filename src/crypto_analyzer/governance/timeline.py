@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -45,8 +46,8 @@ def action_stamp(connection: Connection, tenant_id: str, mode: WorkspaceMode) ->
     except ValueError:  # a malformed head is an audit finding, not a reason to copy it
         latest = None
     behind = latest is not None and moment < latest < MAX_INSTANT
-    if behind and (mode is WorkspaceMode.SANDBOX or latest - moment <= MAX_SKEW):
-        return to_iso(latest)
+    if behind and (mode is WorkspaceMode.SANDBOX or cast(datetime, latest) - moment <= MAX_SKEW):
+        return to_iso(cast(datetime, latest))  # `behind` implies latest is not None
     return to_iso(moment)
 
 

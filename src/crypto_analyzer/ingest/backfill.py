@@ -156,7 +156,8 @@ def _backfill_symbol(
         limit = min(request.page_limit, (last_open - since) // step + 1)  # never past the end
         page = guard.call(
             DataKind.CANDLES,
-            lambda p, since=since, limit=limit: p.fetch_candles(symbol, request.freq, since, limit),
+            # mypy cannot infer a lambda whose defaults bind loop variables
+            lambda p, since=since, limit=limit: p.fetch_candles(symbol, request.freq, since, limit),  # type: ignore[misc]
         )
         fetched_at = now()
         frame = candle_rows_frame(page, instrument_id=instrument, freq=request.freq)

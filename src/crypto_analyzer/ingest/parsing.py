@@ -75,7 +75,8 @@ def candle_rows_frame(rows: Any, *, instrument_id: str, freq: str) -> pd.DataFra
     frame.insert(0, "instrument_id", instrument_id)
     frame.insert(1, "freq", freq)
     frame["_raw"] = raw
-    frame["_reason"] = np.where(good, None, whole or _CANDLE_SHAPE)
+    # numpy's stubs reject None as np.where's x/y (here and below); the result is an object array.
+    frame["_reason"] = np.where(good, None, whole or _CANDLE_SHAPE)  # type: ignore[call-overload]
     return frame
 
 
@@ -104,7 +105,7 @@ def ticker_frame(tickers: Any, *, venue: str, fetched_ms: int) -> pd.DataFrame:
         },
         dtype=object,
     )
-    return _finish(frame, raw, np.where(is_dict, None, whole or _TICKER_SHAPE))
+    return _finish(frame, raw, np.where(is_dict, None, whole or _TICKER_SHAPE))  # type: ignore[call-overload]
 
 
 def dex_pairs_frame(payload: Any, *, fetched_ms: int) -> pd.DataFrame:
@@ -134,7 +135,7 @@ def dex_pairs_frame(payload: Any, *, fetched_ms: int) -> pd.DataFrame:
         },
         dtype=object,
     )
-    reasons = np.where(is_dict, None, _PAIR_SHAPE).astype(object)
+    reasons = np.where(is_dict, None, _PAIR_SHAPE).astype(object)  # type: ignore[call-overload]
     reasons[is_dict & ~has_key] = "schema_drift: pair lacks chainId/pairAddress text"
     if whole is not None:
         reasons[:] = whole
@@ -197,7 +198,7 @@ _ABSENT = object()
 
 def _dig(raw: np.ndarray, is_dict: np.ndarray, path: str) -> np.ndarray:
     """The value at a dotted path in each object (None where any step is missing)."""
-    values = np.where(is_dict, raw, None)
+    values = np.where(is_dict, raw, None)  # type: ignore[call-overload]
     for key in path.split("."):
         values = np.fromiter(map(_step, values, repeat(key)), dtype=object, count=len(values))
     return values

@@ -106,7 +106,7 @@ def build_sources(
     rate_limit: RateLimit | None = None,
 ) -> PollSources:
     """Fallback chains: spot over ``exchanges`` in order; DEX from Dexscreener."""
-    spot = None
+    spot: FallbackChain[Any] | None = None
     if exchanges:
         members = [
             resilience.guard(
@@ -115,7 +115,7 @@ def build_sources(
             for name in exchanges
         ]
         spot = FallbackChain(DataKind.TICKERS, members, clock=resilience.clock)
-    dex_chain = None
+    dex_chain: FallbackChain[Any] | None = None
     if dex:
         provider = build_provider(
             "dexscreener", api_urls=api_urls, timeout_s=timeout_s, rate_limit=rate_limit
@@ -214,7 +214,8 @@ def _refresh_universe(
     for query in config.dex_queries:
         key = f"search:{query}"
         try:
-            served = chain.fetch(key, lambda provider, q=query: provider.search_dex_pairs(q))
+            # mypy cannot infer a lambda whose defaults bind loop variables
+            served = chain.fetch(key, lambda provider, q=query: provider.search_dex_pairs(q))  # type: ignore[misc]
         except ProviderError as exc:
             report.errors.append(str(exc))
             continue
@@ -250,7 +251,9 @@ def _dex_snapshots(
             key = f"pairs:{network}:{','.join(batch)}"
             try:
                 served = chain.fetch(
-                    key, lambda provider, n=network, b=batch: provider.fetch_dex_pairs(n, b)
+                    key,
+                    # mypy cannot infer a lambda whose defaults bind loop variables
+                    lambda provider, n=network, b=batch: provider.fetch_dex_pairs(n, b),  # type: ignore[misc]
                 )
             except ProviderError as exc:
                 report.errors.append(str(exc))

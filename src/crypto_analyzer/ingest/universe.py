@@ -115,7 +115,8 @@ def screen_candidates(candidates: pd.DataFrame, filters: UniverseFilters) -> pd.
     ]
     reason = np.full(len(candidates), None, dtype=object)
     for mask, text in rules:
-        reason[np.equal(reason, None) & mask.to_numpy(dtype=bool)] = text
+        # numpy's stubs reject None as an operand; object arrays compare it elementwise.
+        reason[np.equal(reason, None) & mask.to_numpy(dtype=bool)] = text  # type: ignore[call-overload]
     return pd.Series(reason, index=candidates.index, dtype=object)
 
 

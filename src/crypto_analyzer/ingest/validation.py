@@ -190,7 +190,8 @@ def _flag(reason: np.ndarray, mask: np.ndarray | pd.Series, text: str) -> np.nda
 
 
 def _open(reason: np.ndarray) -> np.ndarray:
-    return np.equal(reason, None)
+    # numpy's stubs reject None as an operand; object arrays compare it elementwise.
+    return np.equal(reason, None)  # type: ignore[call-overload]
 
 
 def _require_text(frame: pd.DataFrame, name: str, reason: np.ndarray) -> np.ndarray:

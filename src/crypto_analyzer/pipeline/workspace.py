@@ -124,7 +124,7 @@ def doctor(settings: Settings, *, full_integrity: bool = False) -> DoctorReport:
     )
 
 
-def _environment() -> dict[str, object]:
+def _environment() -> dict[str, Any]:
     packages: dict[str, str | None] = {}
     for name in (*_REQUIRED_PACKAGES, *_OPTIONAL_PACKAGES):
         try:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from crypto_analyzer.research._checks import check_int
-from crypto_analyzer.research.splits import SplitPlan, _common_iv, _make_fold
+from crypto_analyzer.research.splits import Fold, SplitPlan, _common_iv, _make_fold
 
 __all__ = ["cpcv_plan"]
 
@@ -62,7 +62,7 @@ def cpcv_plan(
         n_rows, n_groups, n_test_groups, horizon, purge, embargo
     )
     bounds = [(int(g[0]), int(g[-1]) + 1) for g in np.array_split(np.arange(n_rows), n_groups)]
-    folds = []
+    folds: list[Fold] = []
     for groups in itertools.combinations(range(n_groups), k):
         test = np.zeros(n_rows, dtype=bool)
         for g in groups:

@@ -14,6 +14,7 @@ The :class:`FitRecord` it returns is the raw material of the fold-causality atte
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -196,7 +197,9 @@ def _label_windows_iv(horizon: Any) -> int:
 
 
 def label_windows_touch_test(
-    label_ranges: tuple[Range, ...] | list[list[int]], horizon: int, test: tuple[Range, ...]
+    label_ranges: tuple[Range, ...] | list[list[int]],
+    horizon: int,
+    test: Sequence[Range] | Sequence[Sequence[int]],
 ) -> int:
     """Count (label row, test block) pairs where the window ``[t, t + horizon]`` meets the block.
 

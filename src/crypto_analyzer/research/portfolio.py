@@ -138,6 +138,7 @@ def portfolio_weights(
     valid = ~np.isnan(arr)
     n = valid.sum(axis=1)
     if method == "top_bottom_k":
+        assert k is not None  # _weights_iv checked it is an int for this method
         filled = np.where(valid, arr, np.inf)
         order = np.argsort(filled, axis=1, kind="stable")
         rank = np.empty_like(order)

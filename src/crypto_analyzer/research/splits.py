@@ -351,7 +351,7 @@ def walk_forward_plan(
             n_rows, test_size, min_train_size, horizon, purge, embargo, mode, train_size, step
         )
     )
-    folds = []
+    folds: list[Fold] = []
     start = min_train + purge
     while start + test_size <= n_rows:
         test = np.zeros(n_rows, dtype=bool)

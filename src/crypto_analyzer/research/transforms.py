@@ -46,8 +46,12 @@ class Fitted(Protocol):
 class Transform(Protocol):
     """An immutable transform spec."""
 
-    name: str
-    needs_labels: bool
+    # Read-only members: the specs are frozen dataclasses, whose fields cannot be assigned.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def needs_labels(self) -> bool: ...
 
     def fit(self, x: pd.DataFrame, y: pd.DataFrame | None = None) -> Fitted:
         """Learn from training rows ``x`` (and labels ``y`` when ``needs_labels``)."""

@@ -37,6 +37,6 @@ def plain(value: Any) -> Any:
 
 def frozen_array(values: Any, dtype: type = np.float64) -> np.ndarray:
     """A read-only copy, so that frozen results cannot be mutated through their arrays."""
-    out = np.array(values, dtype=dtype, copy=True)
+    out: np.ndarray = np.array(values, dtype=dtype, copy=True)
     out.setflags(write=False)
     return out

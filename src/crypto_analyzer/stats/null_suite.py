@@ -108,7 +108,9 @@ def _row_stats(
     return np.where(usable, ic, 0.0), np.where(usable, pnl, 0.0), usable
 
 
-def _summaries(ic: np.ndarray, pnl: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, ...]:
+def _summaries(
+    ic: np.ndarray, pnl: np.ndarray, usable: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean IC and Sharpe over usable timestamps (last axis)."""
     count = usable.sum(axis=-1)
     safe = np.maximum(count, 1)

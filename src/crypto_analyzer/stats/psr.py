@@ -212,7 +212,7 @@ def minimum_track_record_length(
     """
     x, sr_star, level = _minimum_track_record_length_iv(returns, benchmark_sharpe, confidence)
     sharpe, skew, kurt, n = sharpe_moments(x)
-    common = {
+    common: dict[str, Any] = {
         "sharpe": sharpe,
         "benchmark_sharpe": sr_star,
         "confidence": level,

@@ -6,6 +6,8 @@ deterministic name, so migrations can refer to (and drop) them portably on SQLit
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 __all__ = [
@@ -32,13 +34,13 @@ NAMING_CONVENTION = {
 
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
-FLOAT64 = sa.Double().with_variant(sa.REAL(), "sqlite")
+FLOAT64: sa.Double[float] = sa.Double().with_variant(sa.REAL(), "sqlite")
 """IEEE double everywhere; spelled REAL on SQLite because STRICT tables accept only core names."""
 
 INT64 = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 """64-bit integer (SQLite INTEGER is already 64-bit)."""
 
-TABLE_OPTIONS = {"sqlite_strict": True}
+TABLE_OPTIONS: dict[str, Any] = {"sqlite_strict": True}
 """SQLite STRICT tables: a value of the wrong type is an error instead of a silent coercion, and
 every column has one storage class, which the dataset identity's columnar reader relies on."""
 

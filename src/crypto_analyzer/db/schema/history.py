@@ -14,6 +14,8 @@ history tables keep exactly the live table's columns so a version reads back as 
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from crypto_analyzer.db.schema._base import INT64, TABLE_OPTIONS, metadata, tenant_column
@@ -36,7 +38,7 @@ market_revisions = sa.Table(
 )
 
 
-def _history_of(live: sa.Table, **options: bool) -> sa.Table:
+def _history_of(live: sa.Table, **options: Any) -> sa.Table:
     """The live table's columns (same types and nullability), keyed by live key + ``revision``."""
     columns = [
         tenant_column()

@@ -109,7 +109,8 @@ class DefaultPolicy:
             ("execution", check_execution),
             ("regime", check_regime),
         ):
-            self._guarded(out, family, lambda rule=rule: rule(inputs, horizon, out))
+            # mypy cannot infer a lambda whose defaults bind loop variables
+            self._guarded(out, family, lambda rule=rule: rule(inputs, horizon, out))  # type: ignore[misc]
 
     @staticmethod
     def _guarded(out: Findings, family: str, run: Callable[[], None]) -> None:

@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import tenacity
 
@@ -71,10 +71,13 @@ def call_with_retries(
 
     def report(state: tenacity.RetryCallState) -> None:
         if on_retry is not None and state.outcome is not None and state.next_action is not None:
-            on_retry(state.attempt_number, state.outcome.exception(), state.next_action.sleep)
+            # Only failed attempts are retried (retry_if_exception_type), so there is an error.
+            error = cast(BaseException, state.outcome.exception())
+            on_retry(state.attempt_number, error, state.next_action.sleep)
 
     retrying = tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(policy.attempts) | too_long,
+        # tenacity calls any callable stop condition; its annotation of `|` names only stop_base.
+        stop=tenacity.stop_after_attempt(policy.attempts) | too_long,  # type: ignore[operator]
         wait=wait,
         retry=tenacity.retry_if_exception_type(TransientProviderError),
         sleep=sleep,

@@ -66,7 +66,7 @@ def cumulative_returns_figure(returns: pd.DataFrame) -> bytes:
     return _png(figure)
 
 
-def pbo_logit_figure(logits: Sequence[float], pbo: float | None) -> bytes:
+def pbo_logit_figure(logits: Sequence[float] | np.ndarray, pbo: float | None) -> bytes:
     """Histogram of CSCV logits; mass at or below zero is the probability of overfitting."""
     figure, axis = plt.subplots(figsize=_SIZE)
     values = np.asarray(logits, dtype=float)
