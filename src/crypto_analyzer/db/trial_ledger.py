@@ -132,7 +132,7 @@ class TrialRecord:
     hash: str
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> TrialRecord:
+    def from_row(cls, row: Mapping[Any, Any]) -> TrialRecord:
         values = {field.name: row[field.name] for field in fields(cls)}
         for name in ("seq", "horizon", "n_instruments", "start_ms", "end_ms", "n_returns"):
             values[name] = int(values[name])

@@ -55,7 +55,7 @@ class CandidateRecord:
     updated_at: str
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> CandidateRecord:
+    def from_row(cls, row: Mapping[Any, Any]) -> CandidateRecord:
         return cls(**{field.name: row[field.name] for field in fields(cls)})
 
     def to_dict(self) -> dict[str, Any]:
@@ -82,7 +82,7 @@ class ReportRecord:
     """The research history the decision judged (``None`` on reports written before it existed)."""
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> ReportRecord:
+    def from_row(cls, row: Mapping[Any, Any]) -> ReportRecord:
         return cls(
             tenant_id=row["tenant_id"],
             report_id=row["report_id"],
@@ -136,7 +136,7 @@ class EventRecord:
     hash: str
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> EventRecord:
+    def from_row(cls, row: Mapping[Any, Any]) -> EventRecord:
         values = {field.name: row[field.name] for field in fields(cls)}
         values["seq"] = int(values["seq"])
         return cls(**values)

@@ -26,7 +26,7 @@ depends_on: str | Sequence[str] | None = None
 # Frozen copies of the column types of db.schema at the time of this revision. SQLite tables are
 # STRICT, which accepts only the core type names, hence the variants.
 INT64 = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-FLOAT64 = sa.Double().with_variant(sa.REAL(), "sqlite")
+FLOAT64: sa.Double[float] = sa.Double().with_variant(sa.REAL(), "sqlite")
 STRICT = {"sqlite_strict": True}
 
 APPEND_ONLY_TABLES = (

@@ -325,7 +325,7 @@ _PG_TRIGGERS = (
 
 
 def _existing_indexes(table: str) -> set[str]:
-    return {index["name"] for index in sa.inspect(op.get_bind()).get_indexes(table)}
+    return {str(index["name"]) for index in sa.inspect(op.get_bind()).get_indexes(table)}
 
 
 def _create_indexes() -> None:

@@ -41,7 +41,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 INT64 = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-FLOAT64 = sa.Double().with_variant(sa.REAL(), "sqlite")
+FLOAT64: sa.Double[float] = sa.Double().with_variant(sa.REAL(), "sqlite")
 STRICT = {"sqlite_strict": True}
 
 # Frozen at the time of this revision; db/market_revisions.py carries the same prefix.

@@ -38,7 +38,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 INT64 = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-FLOAT64 = sa.Double().with_variant(sa.REAL(), "sqlite")
+FLOAT64: sa.Double[float] = sa.Double().with_variant(sa.REAL(), "sqlite")
 STRICT = {"sqlite_strict": True}
 
 GENESIS_HASH = "0" * 64
