@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from scipy import stats as scipy_stats
 
+from crypto_analyzer.core.errors import CryptoAnalyzerError
 from crypto_analyzer.core.identities import DatasetId
 from crypto_analyzer.core.settings import Settings, load_settings
 from crypto_analyzer.db.dataset_id import compute_dataset_id
@@ -257,3 +258,54 @@ def test_dataset_id_of_noise_search_is_the_reports(tmp_path: Path) -> None:
     current = compute_dataset_id(engine, tenant_id=settings.tenant).dataset_id
     engine.dispose()
     assert {DatasetId.parse(t.dataset_id) for t in trials} == {current}
+
+
+def test_a_run_that_fails_after_computing_still_counts(tmp_path: Path) -> None:
+    """Trials are recorded before any artifact: a run whose store refuses every write fails, and
+    its hypotheses are in the ledger all the same (an abandoned search still counts)."""
+    settings = _workspace(tmp_path, SyntheticMarketConfig(assets=20, days=150, seed=7,
+                                                          planted_ic=0.06))  # fmt: skip
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the artifact store's directory should be")
+    broken = load_settings(db_url=settings.db_url, artifacts=f"file://{blocked}")
+    with pytest.raises(CryptoAnalyzerError):
+        run_report(broken, ReportConfig.model_validate(RERUN), actor="alice")
+    engine = create_db_engine(settings.db_url)
+    with engine.connect() as connection:
+        trials = read_trials(connection, settings.tenant)
+        status = connection.execute(
+            sa.text("SELECT status FROM runs WHERE run_instance_id = :r"),
+            {"r": trials[0].run_instance_id},
+        ).scalar_one()
+    engine.dispose()
+    assert status == "failed"
+    assert sorted(t.hypothesis_id for t in trials) == ["volume_shock@1", "volume_shock@8"]
+    # The next run on the same data is judged against them.
+    result = run_report(settings, ReportConfig.model_validate(SEARCH), actor="alice")
+    assert result.summary["research_history"]["this_run"] == 20
+
+
+def test_the_cli_says_what_the_decision_counted(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from crypto_analyzer.cli.app import app
+
+    settings = _workspace(tmp_path, SyntheticMarketConfig(assets=20, days=150, seed=7,
+                                                          planted_ic=0.06))  # fmt: skip
+    run_report(settings, ReportConfig.model_validate(SEARCH), actor="alice")
+    rerun = run_report(settings, ReportConfig.model_validate(RERUN), actor="alice")
+    env = {"CRYPTO_ANALYZER_ARTIFACTS": settings.artifacts, "COLUMNS": "4000"}
+    runner = CliRunner()
+    created = runner.invoke(app, ["promotion", "create", "--run", rerun.run_instance_id,
+                                  "--signal", "volume_shock", "--horizon", "1",
+                                  "--db", settings.db_url], env=env)  # fmt: skip
+    assert created.exit_code == 0, created.output
+    candidate = created.stdout.strip()
+    evaluated = runner.invoke(
+        app, ["promotion", "evaluate", candidate, "--db", settings.db_url], env=env
+    )
+    assert evaluated.exit_code == 1, evaluated.output
+    assert "research history: trials in scope: 20 (this run: 2)" in evaluated.stdout
+    assert "ledger of 22 trial(s)" in evaluated.stdout
+    shown = runner.invoke(app, ["promotion", "show", candidate, "--db", settings.db_url], env=env)
+    assert "trials in scope: 20 (this run: 2)" in shown.stdout
