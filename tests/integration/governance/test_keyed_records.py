@@ -59,21 +59,32 @@ def test_a_well_chained_fake_promotion_with_dml_rights_is_named_row_by_row(
 ) -> None:
     """Triggers intact: report + event (correct public hash) + status all pass the database."""
     engine = ws.engine
-    model = one(engine, "SELECT * FROM eligibility_reports WHERE report_id = :r",
-                r=ws.failed_report)  # fmt: skip
+    model = one(
+        engine, "SELECT * FROM eligibility_reports WHERE report_id = :r", r=ws.failed_report
+    )
     attacker = create_service_key(tmp_path / "mallory.key")
     macs = {
         "none": (None, None),
         "copied": _mac_of_another_row(engine),  # a genuine MAC, from another row
-        "own-key": (attacker.mac("governance_event", {"hash": model["report_id"]}),
-                    attacker.key_id),
-    }[mac]  # fmt: skip
+        "own-key": (
+            attacker.mac("governance_event", {"hash": model["report_id"]}),
+            attacker.key_id,
+        ),
+    }[mac]
     report_id, event_id = forge_promotion(
-        engine, ws.failed, copy_report=ws.failed_report, to="candidate",
-        mac=macs[0], mac_key_id=macs[1],
-    )  # fmt: skip
-    assert one(engine, "SELECT status FROM promotion_candidates WHERE candidate_id = :c",
-               c=ws.failed)["status"] == "candidate"  # fmt: skip  # the database let it through
+        engine,
+        ws.failed,
+        copy_report=ws.failed_report,
+        to="candidate",
+        mac=macs[0],
+        mac_key_id=macs[1],
+    )
+    assert (
+        one(engine, "SELECT status FROM promotion_candidates WHERE candidate_id = :c", c=ws.failed)[
+            "status"
+        ]
+        == "candidate"
+    )  # the database let it through
     report = verify_workspace(engine, ws.store, "default")
     assert not report.ok
     assert {f.check for f in report.findings} == {"mac", "rederive", "checkpoint"}, report.findings
@@ -122,9 +133,12 @@ def test_a_flipped_verdict_with_a_recomputed_chain_is_found_by_re_deriving_it(
     saved = drop_triggers(engine)
     with engine.begin() as connection:
         connection.execute(
-            sa.text("UPDATE eligibility_reports SET passed = 1, reasons_json = '[]' "
-                    "WHERE report_id = :r"), {"r": ws.failed_report},
-        )  # fmt: skip
+            sa.text(
+                "UPDATE eligibility_reports SET passed = 1, reasons_json = '[]' "
+                "WHERE report_id = :r"
+            ),
+            {"r": ws.failed_report},
+        )
         event = connection.execute(
             sa.text("SELECT event_id, payload_json FROM governance_events WHERE report_id = :r"),
             {"r": ws.failed_report},
@@ -166,10 +180,11 @@ def test_an_event_that_disagrees_with_its_report_is_found(ws: Workspace) -> None
     report = verify_workspace(engine, ws.store, "default")
     replay = _messages(report, "consistency")
     assert any(
-        f"event {event[0]}" in m and "disagrees with its report" in m
+        f"event {event[0]}" in m
+        and "disagrees with its report" in m
         and "passed True (report says False)" in m
         for m in replay
-    ), replay  # fmt: skip
+    ), replay
 
 
 def test_a_status_its_events_do_not_explain_is_found(ws: Workspace) -> None:
@@ -184,14 +199,19 @@ def test_a_status_its_events_do_not_explain_is_found(ws: Workspace) -> None:
     )["report_id"]
     with engine.begin() as connection:
         connection.execute(
-            sa.text("UPDATE promotion_candidates SET status = 'candidate', "
-                    "eligibility_report_id = :r WHERE candidate_id = :c"),
+            sa.text(
+                "UPDATE promotion_candidates SET status = 'candidate', "
+                "eligibility_report_id = :r WHERE candidate_id = :c"
+            ),
             {"r": first_report, "c": ws.accepted},
-        )  # fmt: skip
+        )
         connection.execute(
-            sa.text("UPDATE promotion_candidates SET status_reason = 'changed my mind' "
-                    "WHERE candidate_id = :c"), {"c": ws.rejected},
-        )  # fmt: skip
+            sa.text(
+                "UPDATE promotion_candidates SET status_reason = 'changed my mind' "
+                "WHERE candidate_id = :c"
+            ),
+            {"c": ws.rejected},
+        )
     report = verify_workspace(engine, ws.store, "default")
     replay = _messages(report, "consistency")
     assert any(
@@ -220,9 +240,10 @@ def test_a_governed_write_without_the_service_key_is_refused_before_anything_is_
     for attempt in (
         lambda: keyless.evaluate(candidate, target="candidate", actor="alice"),
         lambda: keyless.reject(candidate, reason="no", actor="rita"),
-        lambda: keyless.create(run_instance_id=run.run_instance_id, signal=run.signal,
-                               horizon=1, actor="alice"),
-    ):  # fmt: skip
+        lambda: keyless.create(
+            run_instance_id=run.run_instance_id, signal=run.signal, horizon=1, actor="alice"
+        ),
+    ):
         with pytest.raises(ConfigError, match="must be keyed with the service key"):
             attempt()
     trial = strong_trial(run.run_instance_id, "k", "d", "carry", 9)
@@ -272,18 +293,27 @@ def test_research_history_re_derives_from_the_ledger_prefix_a_report_recorded(
     assert recorded.history is not None and recorded.context is not None
     size = recorded.history["ledger"]["size"]
     with backend_engine.connect() as connection:
-        now = research_history(connection, "default", run_instance_id=run.run_instance_id,
-                               hypothesis_id="momentum@4")  # fmt: skip
-        then = research_history(connection, "default", run_instance_id=run.run_instance_id,
-                                hypothesis_id="momentum@4", up_to_seq=size)  # fmt: skip
+        now = research_history(
+            connection, "default", run_instance_id=run.run_instance_id, hypothesis_id="momentum@4"
+        )
+        then = research_history(
+            connection,
+            "default",
+            run_instance_id=run.run_instance_id,
+            hypothesis_id="momentum@4",
+            up_to_seq=size,
+        )
     assert now.ledger.size == size + 6 and now.to_dict() != recorded.history
     assert then.to_dict() == recorded.history
     assert verify_workspace(backend_engine, store, "default").ok
 
 
 def test_a_missing_policy_document_is_a_finding(ws: Workspace) -> None:
-    context = one(ws.engine, "SELECT context_json FROM eligibility_reports WHERE report_id = :r",
-                  r=ws.failed_report)["context_json"]  # fmt: skip
+    context = one(
+        ws.engine,
+        "SELECT context_json FROM eligibility_reports WHERE report_id = :r",
+        r=ws.failed_report,
+    )["context_json"]
     key = next(key for key in ws.store.list("policies/") if key in context)
     path = Path(ws.store.url.removeprefix("file://")) / key
     path.unlink()
@@ -309,8 +339,9 @@ def test_a_plugin_policy_is_re_derived_for_its_default_part_only_and_says_so(
     report = verify_workspace(backend_engine, store, "default")
     assert report.ok, report.findings
     warned = [w.message for w in report.warnings if w.check == "rederive"]
-    assert any("only the default policy was re-derived; fixed were not re-run" in w
-               for w in warned), warned  # fmt: skip
+    assert any(
+        "only the default policy was re-derived; fixed were not re-run" in w for w in warned
+    ), warned
     assert report.checked["rederived"] == 1
 
 
