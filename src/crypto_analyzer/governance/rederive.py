@@ -120,6 +120,19 @@ class _Judge:
         self.store = store
         self.tenant = tenant_id
         self.out = Rederivation()
+        self._policies: dict[str, PolicyConfig | PolicyConfigError] = {}
+
+    def load(self, location: str, digest: str) -> PolicyConfig:
+        """The policy document (each read once per audit; a failure is remembered too)."""
+        if location not in self._policies:
+            try:
+                self._policies[location] = load_policy_document(self.store, location, digest)
+            except PolicyConfigError as exc:
+                self._policies[location] = exc
+        found = self._policies[location]
+        if isinstance(found, PolicyConfigError):
+            raise found
+        return found
 
     def history(
         self, candidate: CandidateRecord, report: ReportRecord, config: PolicyConfig
@@ -220,7 +233,7 @@ class _Judge:
             expected = policy_document_key(report.policy_digest)
             if location != expected:
                 raise PolicyConfigError(f"it names policy document {location!r}, not {expected}")
-            config = load_policy_document(self.store, expected, report.policy_digest)
+            config = self.load(expected, report.policy_digest)
         except PolicyConfigError as exc:
             self.out.findings.append(
                 f"report {report.report_id} of candidate {report.candidate_id}: the policy it "
