@@ -190,19 +190,21 @@ def audit_checkpoints(
 ) -> CheckpointAudit:
     """Compare the database with the tenant's checkpoints (all, or the newest ``limit``)."""
     audit = CheckpointAudit()
-    if not events and not trials:
-        return audit
     soft = audit.warnings if mode is WorkspaceMode.SANDBOX else audit.findings
+    history = bool(events or trials)
     if store is None:
-        soft.append("no artifact store is configured, so the chain heads cannot be checked")
-        return audit
-    if service_key is None:
-        soft.append("no service key is configured, so the checkpoints cannot be verified")
+        if history:
+            soft.append("no artifact store is configured, so the chain heads cannot be checked")
         return audit
     try:
         keys, strays = checkpoint_keys(store, tenant_id)
     except Exception as exc:  # a store that cannot list is a finding, never a crash
         audit.findings.append(f"the checkpoints cannot be listed: {type(exc).__name__}: {exc}")
+        return audit
+    if not history and not keys and not strays:
+        return audit  # nothing written yet, nothing anchored: an empty workspace
+    if service_key is None:  # an emptied database with checkpoints left is not "nothing"
+        soft.append("no service key is configured, so the checkpoints cannot be verified")
         return audit
     for stray in strays:
         audit.findings.append(f"{stray} is in the checkpoint folder but is not a checkpoint")
@@ -245,7 +247,11 @@ def latest_checkpoint_check(
     """``doctor``: (ok, detail) for the newest checkpoint — valid, present in the database, and
     covering the current heads. Cheap: one store listing and one read."""
     heads = read_heads(connection, tenant_id)
-    if heads.events_seq is None and heads.ledger_size == 0:
+    try:
+        keys, _ = checkpoint_keys(store, tenant_id)
+    except Exception as exc:  # doctor reports, never crashes
+        return False, f"the checkpoints cannot be listed: {type(exc).__name__}: {exc}"
+    if heads.events_seq is None and heads.ledger_size == 0 and not keys:
         return True, "nothing to anchor yet (no events, no trials)"
     if service_key is None:
         sandbox = mode is WorkspaceMode.SANDBOX
@@ -253,7 +259,6 @@ def latest_checkpoint_check(
             " (sandbox)" if sandbox else "; see the service key check"
         )
     try:
-        keys, _ = checkpoint_keys(store, tenant_id)
         if not keys:
             return False, "no checkpoint in the artifact store although the tenant has history"
         newest = keys[-1]

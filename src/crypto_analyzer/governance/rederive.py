@@ -14,7 +14,9 @@ again, from evidence outside the report row:
 * the restatements known at the market watermark the evaluation recorded (``context_json``);
 * the candidate's status and first promoter as the event chain had them before the report's event;
 * the engine/spec/seed versions the evaluating engine had (a policy that leaves them empty means
-  "the running engine's"), so an upgrade does not turn old decisions into findings.
+  "the running engine's"). The rules that run are today's code, so a decision recorded by another
+  engine version that no longer re-derives is a warning naming both versions (a rule may have
+  changed; the row's MAC still proves the service wrote it), not a finding.
 
 Only the default policy is re-run: plugin and external members are not (their answers may depend
 on services the audit cannot replay); a report of such a set gets a warning saying so, and is held
@@ -32,6 +34,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from crypto_analyzer.artifacts import ArtifactStore
+from crypto_analyzer.core.versions import ENGINE_VERSION
 from crypto_analyzer.governance import repository as repo
 from crypto_analyzer.governance.bundles import StoreVerifier, load_bundle
 from crypto_analyzer.governance.errors import EvidenceError, PolicyConfigError
@@ -280,22 +283,34 @@ class _Judge:
             f"{report.level})"
         )
         partial = bool(config.plugins or config.external)
+        # Rules are today's code: a decision of another engine version may differ because a rule
+        # changed, so there a difference is a warning (its MAC still proves who wrote it).
+        engine = context.get("engine_version")
+        report_it = (
+            self.out.findings.append if engine == ENGINE_VERSION else self.out.warnings.append
+        )
+        upgrade = (
+            ""
+            if engine == ENGINE_VERSION
+            else f" [decided by engine {engine}, re-derived by {ENGINE_VERSION}: a rule change "
+            "can explain this]"
+        )
         if (report.passed and not decision.allowed) or (
             not partial and report.passed != decision.allowed
         ):
             why = "; ".join(str(reason) for reason in decision.reasons) or "no reason"
-            self.out.findings.append(
+            report_it(
                 f"{label} recorded passed={report.passed}, but re-deriving it under policy "
                 f"{config.policy_id} ({report.policy_digest[:16]}…) from the stored evidence "
-                f"gives passed={decision.allowed} ({why})"
+                f"gives passed={decision.allowed} ({why}){upgrade}"
             )
             return
         missing = [reason for reason in derived if reason not in recorded]
         extra = [] if partial else [reason for reason in recorded if reason not in derived]
         if missing or extra:
-            self.out.findings.append(
+            report_it(
                 f"{label}: its reasons do not follow from the evidence — re-derived but not "
-                f"recorded: {missing}; recorded but not re-derived: {extra}"
+                f"recorded: {missing}; recorded but not re-derived: {extra}{upgrade}"
             )
 
 

@@ -107,6 +107,27 @@ def test_a_deleted_acceptance_with_the_triggers_restored_is_found_only_by_the_ch
     assert checks["service key"]["ok"] is True
 
 
+def test_an_emptied_governance_record_is_found_by_the_checkpoints(
+    backend_engine: sa.Engine, store: ArtifactStore
+) -> None:
+    """Every event, report, candidate and trial deleted: nothing is left to be inconsistent."""
+    _accepted_last(backend_engine, store)
+    saved = drop_triggers(backend_engine)
+    with backend_engine.begin() as connection:
+        for table in (
+            "governance_events",
+            "eligibility_reports",
+            "promotion_candidates",
+            "trial_ledger",
+        ):
+            connection.exec_driver_sql(f"DELETE FROM {table}")
+    restore(backend_engine, saved)
+    found = _checks(verify_workspace(backend_engine, store, "default"))
+    assert set(found) == {"checkpoint"}, found
+    assert any("no event at seq 2 (its newest is None)" in m for m in found["checkpoint"]), found
+    assert any("trial ledger of 2 row(s)" in m for m in found["checkpoint"]), found
+
+
 def test_a_middle_event_deleted_and_the_chain_recomputed_is_found(
     backend_engine: sa.Engine, store: ArtifactStore
 ) -> None:

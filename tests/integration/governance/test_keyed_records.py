@@ -9,6 +9,7 @@ named by re-deriving it; a status its events do not explain is named by replayin
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -27,12 +28,14 @@ from gov_workspace import count_rows, make_service, seed_run, strong_trial
 from test_gov_tamper import _drop_triggers
 
 from crypto_analyzer.artifacts import ArtifactStore
+from crypto_analyzer.core.canonical_json import canonical_dumps
 from crypto_analyzer.core.errors import ConfigError
 from crypto_analyzer.core.service_key import ServiceKey, create_service_key
 from crypto_analyzer.db.trial_ledger import append_trials, read_trials
 from crypto_analyzer.db.workspace_mode import WorkspaceMode, register_tenant
 from crypto_analyzer.governance import VerifyReport, verify_workspace
 from crypto_analyzer.governance.policy import PolicyRegistry, build_policy_set, load_policy_config
+from crypto_analyzer.governance.records import report_mac_body
 from crypto_analyzer.governance.research_history import research_history
 from crypto_analyzer.governance.states import GENESIS_STATUS
 
@@ -354,3 +357,41 @@ def test_every_governed_row_carries_a_mac_of_the_service_key(
         for table in ("governance_events", "eligibility_reports", "trial_ledger"):
             keys = connection.exec_driver_sql(f"SELECT mac_key_id, mac FROM {table}").all()
             assert keys and all(kid == service_key.key_id and mac for kid, mac in keys), table
+
+
+def test_a_decision_of_another_engine_version_that_no_longer_re_derives_is_a_warning(
+    ws: Workspace, service_key: ServiceKey
+) -> None:
+    """A genuine report of an older engine (validly MACed) whose reasons today's rules would not
+    give: the difference is reported as a warning naming both versions, not as tampering."""
+    _drop_triggers(ws.engine)
+    row = one(
+        ws.engine, "SELECT * FROM eligibility_reports WHERE report_id = :r", r=ws.failed_report
+    )
+    context = json.loads(row["context_json"])
+    older = {
+        **row,
+        "context_json": canonical_dumps({**context, "engine_version": "0.0.9"}),
+        "reasons_json": canonical_dumps([{"message": "a rule of 0.0.9", "rule": "old.rule"}]),
+    }
+    older["mac"] = service_key.mac("eligibility_report", report_mac_body(older))
+    with ws.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "UPDATE eligibility_reports SET context_json = :c, reasons_json = :r, "
+                "mac = :m WHERE report_id = :id"
+            ),
+            {
+                "c": older["context_json"],
+                "r": older["reasons_json"],
+                "m": older["mac"],
+                "id": ws.failed_report,
+            },
+        )
+    report = verify_workspace(ws.engine, ws.store, "default")
+    assert not _messages(report, "rederive") and not _messages(report, "mac"), report.findings
+    warned = [w.message for w in report.warnings if w.check == "rederive"]
+    assert any(
+        w.startswith(f"report {ws.failed_report}") and "decided by engine 0.0.9" in w
+        for w in warned
+    ), warned
