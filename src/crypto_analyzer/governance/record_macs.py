@@ -75,7 +75,9 @@ def audit_macs(
 ) -> MacAudit:
     """Check every row's MAC with ``key`` (``None``: only missing MACs can be told)."""
     audit = MacAudit()
-    keyed = sum(1 for row in (*events, *reports, *trials) if row.mac is not None)
+    keyed = sum(
+        sum(1 for row in rows if row.mac is not None) for rows in (events, reports, trials)
+    )
     if key is None and keyed:
         message = (
             f"no service key is configured, so the MACs of {keyed} row(s) cannot be checked "
