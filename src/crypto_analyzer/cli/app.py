@@ -12,6 +12,7 @@ from rich.table import Table
 from crypto_analyzer.cli import audit as audit_commands
 from crypto_analyzer.cli import db as db_commands
 from crypto_analyzer.cli import ingest as ingest_commands
+from crypto_analyzer.cli import keys as keys_commands
 from crypto_analyzer.cli import materialize as materialize_commands
 from crypto_analyzer.cli import principals as principals_commands
 from crypto_analyzer.cli import promotion as promotion_commands
@@ -45,6 +46,7 @@ from crypto_analyzer.pipeline.workspace import (
     check_dataset_as_of,
     doctor,
     init_workspace,
+    key_status,
 )
 
 __all__ = ["app", "main"]
@@ -64,6 +66,7 @@ app.add_typer(materialize_commands.app)
 app.add_typer(promotion_commands.app)
 app.add_typer(principals_commands.app)
 app.add_typer(audit_commands.app)
+app.add_typer(keys_commands.app)
 app.add_typer(runs_commands.app)
 app.add_typer(stats_commands.app)
 app.command("report")(report_command)
@@ -114,8 +117,10 @@ def init_command(
     announce(settings)
     mode = WorkspaceMode.SANDBOX if sandbox else WorkspaceMode.GOVERNED
     status = init_workspace(settings, mode)
+    key = key_status(settings)
     if json:
-        emit_json({**status.to_dict(), "tenant": settings.tenant, "workspace_mode": mode.value})
+        emit_json({**status.to_dict(), "service_key": key.to_dict(), "tenant": settings.tenant,
+                   "workspace_mode": mode.value})  # fmt: skip
         return
     stderr.print(
         f"initialized {printable(describe_url(settings.db_url))} at schema revision "
@@ -123,6 +128,15 @@ def init_command(
         "workspace",
         highlight=False,
     )
+    if key.key_id is not None:
+        stderr.print(f"service key {key.key_id}: {printable(key.location)}", highlight=False)
+    else:
+        stderr.print(
+            f"[yellow]no usable service key[/] ({printable(key.problem or key.location)}): "
+            "governed writes are refused until one is configured (`crypto-analyzer keys "
+            "init-service`)",
+            highlight=False,
+        )
 
 
 @app.command("doctor")

@@ -1,7 +1,9 @@
-"""``crypto-analyzer audit trace | verify | stale``: the governance record, checked.
+"""``crypto-analyzer audit trace | verify | stale | checkpoint``: the governance record, checked.
 
-``trace`` reads only the database; ``verify`` also re-hashes artifacts in the store and exits 1
-when it finds anything, so it can gate a CI job or a cron.
+``trace`` reads only the database; ``verify`` also checks MACs with the service key, the signed
+chain-head checkpoints and the artifacts in the store, re-derives every decision, and exits 1 when
+it finds anything, so it can gate a CI job or a cron. ``checkpoint`` signs the current chain heads
+into the store (after a checkpoint failure, once the rows are verified).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from crypto_analyzer.cli.context import (
 )
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
 from crypto_analyzer.cli.safe_text import printable
-from crypto_analyzer.governance import audit_stale, audit_trace, audit_verify
+from crypto_analyzer.governance import audit_checkpoint, audit_stale, audit_trace, audit_verify
 
 __all__ = ["app"]
 
@@ -123,6 +125,17 @@ PolicyOpt = Annotated[
 ]
 
 
+CheckpointsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--checkpoints",
+        min=0,
+        help="Check only the newest N chain-head checkpoints (default: all; each is one read).",
+        show_default=False,
+    ),
+]
+
+
 @app.command("verify")
 @command_boundary
 def verify_command(
@@ -131,10 +144,12 @@ def verify_command(
     tenant: TenantOpt = None,
     json: JsonOpt = False,
     policy: PolicyOpt = None,
+    checkpoints: CheckpointsOpt = None,
 ) -> None:
-    """Hash chains (events, trial ledger), triggers, status/report/event consistency, artifact
-    hashes, lineage, stale results. Exit 1 on any finding."""
-    report = audit_verify(resolve_settings(db, tenant), policy_path=policy)
+    """Hash chains (events, trial ledger), service-key MACs, chain-head checkpoints, triggers,
+    re-derived decisions, state-machine replay, status/report/event consistency, artifact hashes,
+    lineage, stale results. Exit 1 on any finding."""
+    report = audit_verify(resolve_settings(db, tenant), policy_path=policy, checkpoints=checkpoints)
     if json:
         emit_json(report.to_dict())
     else:
@@ -208,3 +223,24 @@ def stale_command(*, db: DbUrlOpt = None, tenant: TenantOpt = None, json: JsonOp
             stdout.print("audit stale: no result's data was restated")
     if stale:
         raise typer.Exit(code=1)
+
+
+@app.command("checkpoint")
+@command_boundary
+def checkpoint_command(
+    *, db: DbUrlOpt = None, tenant: TenantOpt = None, json: JsonOpt = False
+) -> None:
+    """Sign the tenant's current chain heads (events, trial ledger, market watermark) with the
+    service key into the artifact store. Run `audit verify` first: a checkpoint vouches for
+    whatever the database holds now."""
+    checkpoint = audit_checkpoint(resolve_settings(db, tenant))
+    if json:
+        emit_json(checkpoint.to_dict())
+        return
+    heads = checkpoint.heads
+    stdout.print(printable(checkpoint.key), highlight=False)
+    stderr.print(
+        f"checkpoint of events to seq {heads.events_seq}, {heads.ledger_size} trial(s), market "
+        f"watermark {heads.market_watermark}, signed with key {checkpoint.key_id}",
+        highlight=False,
+    )

@@ -87,8 +87,9 @@ def resolve_settings(db: str | None = None, tenant: str | None = None) -> Settin
     if source.ignored:
         stderr.print(
             f"warning: {source.path} sets {', '.join(source.ignored)}, which a config file may "
-            "not set and is ignored (only CRYPTO_ANALYZER_FIXED_TIME and CRYPTO_ANALYZER_TOKEN "
-            "in the environment pin the clock or name the caller)",
+            "not set and is ignored (only CRYPTO_ANALYZER_FIXED_TIME, CRYPTO_ANALYZER_TOKEN and "
+            "CRYPTO_ANALYZER_SERVICE_KEY_FILE in the environment pin the clock, name the caller "
+            "or name the service key)",
             highlight=False,
             markup=False,
         )

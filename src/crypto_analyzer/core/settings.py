@@ -9,7 +9,8 @@ A config file is whatever happens to lie in the working directory, so it may not
 acting or when: ``fixed_time`` and ``token`` in a file are ignored (:func:`config_source` names
 the file and what was ignored, and the CLI warns). The clock is pinned only by
 ``CRYPTO_ANALYZER_FIXED_TIME`` and a principal token comes only from ``CRYPTO_ANALYZER_TOKEN``
-(:func:`principal_token`), both environment variables of the person running the command.
+(:func:`principal_token`), both environment variables of the person running the command; the
+service key file is named only by ``CRYPTO_ANALYZER_SERVICE_KEY_FILE`` (:func:`service_key_file`).
 The settings file is size- and depth-checked before it is parsed, and every text setting has a
 length limit; an over-long value is reported by its length, never echoed (URLs carry passwords).
 """
@@ -43,6 +44,7 @@ __all__ = [
     "ENV_PREFIX",
     "FILE_IGNORED_KEYS",
     "MAX_URL_CHARS",
+    "SERVICE_KEY_VARIABLE",
     "TOKEN_VARIABLE",
     "ConfigSource",
     "Settings",
@@ -51,6 +53,7 @@ __all__ = [
     "parse_fixed_time",
     "principal_token",
     "reset_settings_cache",
+    "service_key_file",
 ]
 
 ENV_PREFIX = "CRYPTO_ANALYZER_"
@@ -58,8 +61,10 @@ CONFIG_FILE_NAME = "crypto-analyzer.toml"
 _CONFIG_PATH_VARIABLE = f"{ENV_PREFIX}CONFIG"
 TOKEN_VARIABLE = f"{ENV_PREFIX}TOKEN"
 """The principal token of the caller; read from the environment only, never from a file."""
-FILE_IGNORED_KEYS = ("fixed_time", "token")
-"""Keys a config file may not set: the clock and the caller's identity."""
+SERVICE_KEY_VARIABLE = f"{ENV_PREFIX}SERVICE_KEY_FILE"
+"""The file holding the service key (``core.service_key``); environment only, never a file."""
+FILE_IGNORED_KEYS = ("fixed_time", "token", "service_key_file")
+"""Keys a config file may not set: the clock, the caller's identity and the service key."""
 _TENANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _DB_SCHEMES = ("sqlite", "postgresql")
 _ARTIFACT_SCHEMES = ("file", "s3", "gs")
@@ -227,6 +232,12 @@ def principal_token() -> str | None:
     """The caller's principal token from ``CRYPTO_ANALYZER_TOKEN`` (environment only), or None."""
     value = os.environ.get(TOKEN_VARIABLE, "").strip()
     return value or None
+
+
+def service_key_file() -> Path | None:
+    """The service key file named by ``CRYPTO_ANALYZER_SERVICE_KEY_FILE`` (environment only)."""
+    value = os.environ.get(SERVICE_KEY_VARIABLE, "").strip()
+    return Path(value).expanduser() if value else None
 
 
 def _config_file_path() -> Path | None:

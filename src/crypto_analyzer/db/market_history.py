@@ -190,8 +190,13 @@ def restatements_after(
     instrument_ids: Sequence[str] | None = None,
     start_ms: int | None = None,
     end_ms: int | None = None,
+    until: int | None = None,
 ) -> list[Restatement]:
     """Every replacement, after ``watermark``, of a value that was visible at ``watermark``.
+
+    ``until`` keeps only replacements made at or before that revision: what was known to be
+    restated when the market stood at watermark ``until`` (how an audit re-derives an old
+    decision).
 
     Grouped by (table, superseded revision, replacing ingest run) and, for bars, frequency; ordered
     by revision. The filters restrict bars to a footprint (frequency, instruments, bar open times
@@ -209,6 +214,8 @@ def restatements_after(
             history.c.superseded_revision > watermark,
         )
         conditions = [visible]
+        if until is not None:
+            conditions.append(history.c.superseded_revision <= until)
         if instrument_ids is not None:
             conditions.append(history.c.instrument_id.in_(list(instrument_ids)))
         groups = [history.c.superseded_revision, history.c.superseded_by_ingest_run_id]

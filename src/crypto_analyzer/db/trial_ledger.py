@@ -3,7 +3,9 @@
 A trial is appended once its statistics exist, in the run's own transaction-locked append, so the
 ledger grows even when the run later fails. Rows are never changed (database triggers, revision
 0005) and each row's ``hash`` chains to the one before it (``seq`` order), so an auditor can prove
-nothing was removed. Reads are always scoped to one tenant: another tenant's trials never count.
+nothing was removed. Each row also carries a MAC of its hash made with the service key
+(``db.record_keys``), so a row appended by someone who only has database rights is recognisable.
+Reads are always scoped to one tenant: another tenant's trials never count.
 """
 
 from __future__ import annotations
@@ -21,6 +23,14 @@ from crypto_analyzer.core.errors import ValidationError
 from crypto_analyzer.core.hash_chain import verify_links
 from crypto_analyzer.core.hashing import GENESIS_HASH, chained_sha256, sha256_json
 from crypto_analyzer.db.locks import locked_transaction
+from crypto_analyzer.db.record_keys import (
+    KEY_FROM_ENVIRONMENT,
+    TRIAL_MAC,
+    KeyArgument,
+    engine_key,
+    seal,
+    writer_key,
+)
 from crypto_analyzer.db.schema import trial_ledger
 
 __all__ = [
@@ -130,10 +140,13 @@ class TrialRecord:
     created_at: str
     prev_hash: str
     hash: str
+    mac: str | None = None
+    """HMAC of ``hash`` with the service key (``None``: written without a key)."""
+    mac_key_id: str | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> TrialRecord:
-        values = {field.name: row[field.name] for field in fields(cls)}
+        values: dict[str, Any] = {item.name: row.get(item.name) for item in fields(cls)}
         for name in ("seq", "horizon", "n_instruments", "start_ms", "end_ms", "n_returns"):
             values[name] = int(values[name])
         for name in ("n_obs", "family_size"):
@@ -147,11 +160,11 @@ class TrialRecord:
         return tuple(canonical_loads(self.instruments_json))
 
     def hashed_fields(self) -> dict[str, Any]:
-        """Every stored column except the two hashes: what :func:`trial_hash` covers."""
+        """Every stored column except the hashes and the MAC: what :func:`trial_hash` covers."""
         return {
-            field.name: getattr(self, field.name)
-            for field in fields(self)
-            if field.name not in ("prev_hash", "hash")
+            item.name: getattr(self, item.name)
+            for item in fields(self)
+            if item.name not in _UNHASHED
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,6 +186,9 @@ class LedgerHead:
         return {"hash": self.hash, "size": self.size}
 
 
+_UNHASHED = ("prev_hash", "hash", "mac", "mac_key_id")
+
+
 def trial_hash(prev_hash: str, body: Mapping[str, Any]) -> str:
     """Chain hash of one ledger row (``body`` = every column except ``prev_hash``/``hash``)."""
     return chained_sha256(prev_hash, dict(body))
@@ -190,29 +206,44 @@ def _finite(value: float | None, name: str, trial: NewTrial) -> float | None:
     return number
 
 
-def ledger_head(connection: Connection, tenant_id: str) -> LedgerHead:
-    """The tenant's ledger size and head hash (genesis hash for an empty ledger)."""
-    row = connection.execute(
-        sa.select(trial_ledger.c.seq, trial_ledger.c.hash)
-        .where(trial_ledger.c.tenant_id == tenant_id)
-        .order_by(trial_ledger.c.seq.desc())
-        .limit(1)
-    ).first()
+def ledger_head(
+    connection: Connection, tenant_id: str, *, up_to_seq: int | None = None
+) -> LedgerHead:
+    """The tenant's ledger size and head hash (genesis hash for an empty ledger).
+
+    ``up_to_seq`` reads the head of the prefix of the first ``up_to_seq`` rows instead (the ledger
+    as an earlier decision saw it).
+    """
+    query = sa.select(trial_ledger.c.seq, trial_ledger.c.hash).where(
+        trial_ledger.c.tenant_id == tenant_id
+    )
+    if up_to_seq is not None:
+        query = query.where(trial_ledger.c.seq < up_to_seq)
+    row = connection.execute(query.order_by(trial_ledger.c.seq.desc()).limit(1)).first()
     return LedgerHead(0, GENESIS_HASH) if row is None else LedgerHead(int(row[0]) + 1, str(row[1]))
 
 
 def append_trials(
-    engine: Engine, tenant_id: str, trials: Sequence[NewTrial], *, created_at: str
+    engine: Engine,
+    tenant_id: str,
+    trials: Sequence[NewTrial],
+    *,
+    created_at: str,
+    service_key: KeyArgument = KEY_FROM_ENVIRONMENT,
 ) -> list[TrialRecord]:
     """Append ``trials`` to the tenant's ledger in one locked transaction; returns them as stored.
 
     The trial id is derived from (tenant, run, hypothesis), so appending a run's trials twice is
-    refused by the database rather than double-counted.
+    refused by the database rather than double-counted. Each row is MACed with ``service_key``
+    (default: the workspace's configured key); a governed tenant without a key refuses the append
+    (:func:`~crypto_analyzer.db.record_keys.writer_key`).
     """
     if not trials:
         return []
+    key = engine_key(engine, service_key)
     stored: list[TrialRecord] = []
     with locked_transaction(engine, LEDGER_LOCK_PREFIX + tenant_id) as connection:
+        key = writer_key(connection, tenant_id, key, what="a trial-ledger append")
         head = ledger_head(connection, tenant_id)
         prev, seq = head.hash, head.size
         for trial in trials:
@@ -255,6 +286,7 @@ def append_trials(
                 "prev_hash": prev,
             }
             values["hash"] = trial_hash(prev, _without_hashes(values))
+            values.update(seal(key, TRIAL_MAC, {"hash": values["hash"]}))
             connection.execute(trial_ledger.insert().values(**values))
             stored.append(TrialRecord.from_row(values))
             prev, seq = values["hash"], seq + 1

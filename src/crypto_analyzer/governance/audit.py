@@ -1,16 +1,24 @@
-"""Audit: reconstruct a candidate's history from the database, and verify the whole record.
+"""Audit: verify the whole governance record of a tenant against evidence outside the database.
 
-``trace`` reads only the database (candidate → reports → events → run → dataset → artifacts →
-lineage), so an auditor can answer "why is this accepted?" without trusting any file. ``verify``
-assumes nothing is trustworthy: it recomputes the tenant's event hash chain (and checks the
-chain's timestamps and recorded workspace modes, ``governance.timeline``) and trial-ledger hash
-chain (and that every eligibility report's judged ledger head is still in the ledger), checks that
-every trigger the migrations create is present and unaltered (definition, table, enabled state
-and, on PostgreSQL, the trigger function), cross-checks statuses, reports and events against each
-other (which exposes a deleted *last* event the chain alone cannot), re-hashes every lineage
-artifact in the store, compares every run's lineage rows and edges with the run's manifest and
-lists store files no lineage references (``governance.lineage_audit``), and checks that accepted
-candidates have complete lineage. It never writes.
+``verify`` assumes nothing is trustworthy (DESIGN §3 invariants 4, 5, 10, 12). It
+
+* recomputes the tenant's event hash chain (and the chain's timestamps and recorded workspace
+  modes, ``governance.timeline``) and trial-ledger hash chain (and that every eligibility report's
+  judged ledger head is still in the ledger);
+* checks every row's MAC with the service key (``governance.record_macs``): a row written by
+  anyone with only database rights is named;
+* checks the database against the signed chain-head checkpoints in the artifact store
+  (``governance.checkpoint_audit``): a truncated or rewritten history, or a dropped SQLite WAL,
+  is named by the checkpoint it contradicts;
+* re-derives every decision from the stored policy document, the bundle, the ledger prefix and the
+  market watermark it recorded (``governance.rederive``) and replays every candidate's events
+  through the state machine (``governance.replay``);
+* checks that every trigger the migrations create is present and unaltered, cross-checks statuses,
+  reports and events, re-hashes every lineage artifact, compares every run's lineage with its
+  manifest and lists store files no lineage references (``governance.lineage_audit``), and checks
+  that accepted candidates have complete lineage.
+
+It never writes. ``trace_candidate`` (``governance.trace``) is re-exported here.
 """
 
 from __future__ import annotations
@@ -19,94 +27,33 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from crypto_analyzer.artifacts import ArtifactStore
-from crypto_analyzer.core.canonical_json import CanonicalJSONError, canonical_loads
-from crypto_analyzer.core.errors import NotFoundError
 from crypto_analyzer.core.hashing import GENESIS_HASH, sha256_bytes
-from crypto_analyzer.core.identities import DatasetId
+from crypto_analyzer.core.service_key import ServiceKey
 from crypto_analyzer.db.health import expected_triggers, trigger_findings
+from crypto_analyzer.db.market_history import current_watermark
 from crypto_analyzer.db.migrate import schema_status
-from crypto_analyzer.db.schema import run_artifacts
+from crypto_analyzer.db.record_keys import KEY_FROM_ENVIRONMENT, KeyArgument, engine_key
 from crypto_analyzer.db.trial_ledger import TrialRecord, read_trials, verify_ledger
-from crypto_analyzer.db.workspace_mode import read_mode
+from crypto_analyzer.db.workspace_mode import WorkspaceMode, read_mode
 from crypto_analyzer.governance import repository as repo
 from crypto_analyzer.governance.bundles import load_bundle, store_key
 from crypto_analyzer.governance.chain import verify_chain
+from crypto_analyzer.governance.checkpoint_audit import audit_checkpoints
 from crypto_analyzer.governance.errors import EvidenceError
 from crypto_analyzer.governance.evidence import bundle_logical_name
 from crypto_analyzer.governance.lineage_audit import Orphan, audit_run_lineage
+from crypto_analyzer.governance.record_macs import audit_macs
 from crypto_analyzer.governance.records import CandidateRecord, EventRecord, ReportRecord
+from crypto_analyzer.governance.rederive import rederive_reports
+from crypto_analyzer.governance.replay import replay_findings
 from crypto_analyzer.governance.staleness import stale_candidates
 from crypto_analyzer.governance.timeline import timeline_findings
+from crypto_analyzer.governance.trace import trace_candidate
 
 __all__ = ["AuditFinding", "VerifyReport", "trace_candidate", "verify_workspace"]
-
-
-def trace_candidate(engine: Engine, tenant_id: str, candidate_id: str) -> dict[str, Any]:
-    """Everything the database knows about one candidate, as canonical-JSON-ready data."""
-    with engine.connect() as connection:
-        full = repo.resolve_candidate_id(connection, tenant_id, candidate_id)
-        candidate = repo.get_candidate(connection, tenant_id, full)
-        if candidate is None:
-            raise NotFoundError(f"candidate {full} does not exist in tenant {tenant_id!r}")
-        run = repo.run_row(connection, tenant_id, candidate.run_instance_id)
-        reports = repo.list_reports(connection, tenant_id, full)
-        events = repo.list_events(connection, tenant_id, full)
-        lineage = repo.lineage_rows(connection, tenant_id, candidate.run_instance_id)
-        edges = repo.lineage_edges(connection, tenant_id, candidate.run_instance_id)
-        files = connection.execute(
-            sa.select(run_artifacts)
-            .where(
-                run_artifacts.c.tenant_id == tenant_id,
-                run_artifacts.c.run_instance_id == candidate.run_instance_id,
-            )
-            .order_by(run_artifacts.c.name)
-        ).mappings()
-        run_files = [dict(row) for row in files]
-    try:
-        dataset = DatasetId.parse(candidate.dataset_id)
-        dataset_info: dict[str, Any] = {
-            "dataset_id": dataset.value,
-            "mode": dataset.mode.value,
-            "short": dataset.short,
-        }
-    except ValueError:
-        dataset_info = {"dataset_id": candidate.dataset_id, "mode": "unparseable", "short": None}
-    bundle_name = bundle_logical_name(candidate.signal)
-    return {
-        "candidate": candidate.to_dict(),
-        "dataset": dataset_info,
-        "edges": edges,
-        "events": [event.to_dict() for event in events],
-        "lineage": [
-            {**row, "is_bundle": row["logical_name"] == bundle_name}
-            for row in (_json_safe(row) for row in lineage)
-        ],
-        "linked_report_id": candidate.eligibility_report_id,
-        "reports": [report.to_dict() for report in reports],
-        "run": None if run is None else _run_view(run),
-        "run_artifacts": [_json_safe(row) for row in run_files],
-        "tenant_id": tenant_id,
-    }
-
-
-def _json_safe(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: (int(value) if key in ("size_bytes", "seq") else value) for key, value in row.items()
-    }
-
-
-def _run_view(run: dict[str, Any]) -> dict[str, Any]:
-    view = {key: value for key, value in run.items() if key not in ("config_json", "tags_json")}
-    for key in ("config_json", "tags_json"):
-        try:
-            view[key.removesuffix("_json")] = canonical_loads(run[key])
-        except (CanonicalJSONError, ValueError):
-            view[key.removesuffix("_json")] = run[key]
-    return view
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,12 +105,17 @@ def verify_workspace(
     tenant_id: str,
     *,
     on_restatement: str = "require_reevaluation",
+    service_key: KeyArgument = KEY_FROM_ENVIRONMENT,
+    checkpoints: int | None = None,
 ) -> VerifyReport:
     """Run every audit check for ``tenant_id``; the report lists each finding.
 
     Candidate and accepted results whose market data was restated after their run are findings
     when the policy requires re-evaluation (``on_restatement``), warnings when it only warns.
+    ``service_key`` checks the MACs and checkpoints (default: the workspace's configured key);
+    ``checkpoints`` limits the checkpoint check to the newest N files (default: all).
     """
+    key = engine_key(engine, service_key)
     report = VerifyReport(tenant_id)
     with engine.connect() as connection:
         events = repo.list_events(connection, tenant_id)
@@ -181,8 +133,10 @@ def verify_workspace(
         for message in verify_ledger(trials):
             report.add("ledger", message)
         _check_judged_heads(report, reports, trials)
-        for check, message in timeline_findings(events, read_mode(connection, tenant_id)):
+        mode = read_mode(connection, tenant_id)
+        for check, message in timeline_findings(events, mode):
             report.add(check, message)
+        _check_keyed(report, connection, store, key, mode, events, reports, trials, checkpoints)
         report.checked["triggers"] = len(expected_triggers(connection.dialect.name))
         status = schema_status(engine)
         if status.at_head:
@@ -195,6 +149,14 @@ def verify_workspace(
                 "at head only; run `crypto-analyzer db upgrade`",
             )
         _check_consistency(report, candidates, reports, events)
+        for message in replay_findings(candidates, reports, events):
+            report.add("consistency", message)
+        rederived = rederive_reports(connection, store, tenant_id, candidates, reports, events)
+        report.checked["rederived"] = rederived.checked
+        for message in rederived.findings:
+            report.add("rederive", message)
+        for message in rederived.warnings:
+            report.warn("rederive", message)
         lineage = repo.lineage_rows(connection, tenant_id)
         report.checked["artifacts"] = len(lineage)
         _check_artifacts(report, store, lineage)
@@ -209,6 +171,35 @@ def verify_workspace(
         for candidate in accepted:
             _check_lineage(report, connection, store, candidate)
     return report
+
+
+def _check_keyed(
+    report: VerifyReport,
+    connection: Connection,
+    store: ArtifactStore | None,
+    key: ServiceKey | None,
+    mode: WorkspaceMode,
+    events: list[EventRecord],
+    reports: dict[str, ReportRecord],
+    trials: list[TrialRecord],
+    limit: int | None,
+) -> None:
+    """Service-key MACs on every row, and the database against the signed checkpoints."""
+    macs = audit_macs(key, mode, events, list(reports.values()), trials)
+    report.checked["macs"] = macs.checked
+    for message in macs.findings:
+        report.add("mac", message)
+    for message in macs.warnings:
+        report.warn("mac", message)
+    watermark = current_watermark(connection, report.tenant_id)
+    anchored = audit_checkpoints(
+        store, key, report.tenant_id, mode, events, trials, watermark, limit=limit
+    )
+    report.checked["checkpoints"] = anchored.checked
+    for message in anchored.findings:
+        report.add("checkpoint", message)
+    for message in anchored.warnings:
+        report.warn("checkpoint", message)
 
 
 def _check_consistency(

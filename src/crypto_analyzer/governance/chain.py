@@ -4,6 +4,9 @@ Each event stores ``prev_hash`` (the hash of the event before it in the tenant's
 :data:`GENESIS_HASH` for ``seq`` 0) and ``hash = SHA-256(prev_hash ‖ canonical JSON of the event)``,
 where the event is every stored column except the two hashes. Changing any field, deleting or
 reordering events therefore breaks a link that :func:`verify_chain` recomputes from the rows alone.
+The chain alone cannot stop a writer with INSERT rights from computing the next link of a forgery,
+so each event also stores a MAC of its hash made with the service key (``mac``, ``mac_key_id``;
+``db.record_keys``), which nobody with only database rights can make.
 
 Appends must serialise on the chain head, or two writers would both extend ``seq`` N and fork the
 chain. :func:`governed_transaction` takes that lock before anything is read: on SQLite by opening
@@ -25,7 +28,9 @@ from sqlalchemy.engine import Connection, Engine
 from crypto_analyzer.core.canonical_json import canonical_dumps
 from crypto_analyzer.core.hash_chain import verify_links
 from crypto_analyzer.core.hashing import GENESIS_HASH, chained_sha256, sha256_json
+from crypto_analyzer.core.service_key import ServiceKey
 from crypto_analyzer.db.locks import locked_transaction
+from crypto_analyzer.db.record_keys import EVENT_MAC, seal
 from crypto_analyzer.db.schema import governance_events
 from crypto_analyzer.governance.records import EventRecord
 
@@ -102,9 +107,18 @@ def chain_head(connection: Connection, tenant_id: str) -> tuple[int, str] | None
 
 
 def append_event(
-    connection: Connection, tenant_id: str, event: NewEvent, *, created_at: str
+    connection: Connection,
+    tenant_id: str,
+    event: NewEvent,
+    *,
+    created_at: str,
+    key: ServiceKey | None,
 ) -> EventRecord:
-    """Append ``event`` to the tenant chain. Call inside :func:`governed_transaction`."""
+    """Append ``event`` to the tenant chain. Call inside :func:`governed_transaction`.
+
+    ``key`` MACs the event (``None`` only where the caller established that the tenant is a
+    sandbox: :func:`~crypto_analyzer.db.record_keys.writer_key`).
+    """
     head = chain_head(connection, tenant_id)
     seq = 0 if head is None else head[0] + 1
     prev_hash = GENESIS_HASH if head is None else head[1]
@@ -123,6 +137,7 @@ def append_event(
         "prev_hash": prev_hash,
     }
     values["hash"] = event_hash(prev_hash, values)
+    values.update(seal(key, EVENT_MAC, {"hash": values["hash"]}))
     connection.execute(governance_events.insert().values(**values))
     return EventRecord.from_row(values)
 

@@ -3,12 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from crypto_analyzer.core.canonical_json import CanonicalJSONError, canonical_loads
 
-__all__ = ["CandidateRecord", "EventRecord", "ReportRecord"]
+__all__ = [
+    "REPORT_MAC_COLUMNS",
+    "CandidateRecord",
+    "EventRecord",
+    "ReportRecord",
+    "report_mac_body",
+]
+
+REPORT_MAC_COLUMNS = (
+    "tenant_id",
+    "report_id",
+    "candidate_id",
+    "level",
+    "passed",
+    "evidence_digest",
+    "policy_id",
+    "policy_digest",
+    "reasons_json",
+    "warnings_json",
+    "actor",
+    "created_at",
+    "history_json",
+    "context_json",
+)
+"""Every stored column of an eligibility report except its MAC: what the MAC covers, as stored."""
+
+
+def report_mac_body(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """The stored report columns the service-key MAC covers (``passed`` as 0/1)."""
+    body: dict[str, Any] = {name: row.get(name) for name in REPORT_MAC_COLUMNS}
+    body["passed"] = int(body["passed"])
+    return body
 
 
 def _json_items(text: str) -> tuple[dict[str, Any], ...]:
@@ -56,10 +87,10 @@ class CandidateRecord:
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> CandidateRecord:
-        return cls(**{field.name: row[field.name] for field in fields(cls)})
+        return cls(**{item.name: row[item.name] for item in fields(cls)})
 
     def to_dict(self) -> dict[str, Any]:
-        return {field.name: getattr(self, field.name) for field in fields(self)}
+        return {item.name: getattr(self, item.name) for item in fields(self)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +111,13 @@ class ReportRecord:
     created_at: str
     history: dict[str, Any] | None = None
     """The research history the decision judged (``None`` on reports written before it existed)."""
+    context: dict[str, Any] | None = None
+    """What else the evaluation saw (market watermark, versions, policy document), for re-deriving
+    it; ``None`` on reports written before revision 0010."""
+    mac: str | None = None
+    mac_key_id: str | None = None
+    mac_body: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """The stored columns exactly as read, which the MAC is checked against."""
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> ReportRecord:
@@ -97,16 +135,23 @@ class ReportRecord:
             actor=row["actor"],
             created_at=row["created_at"],
             history=_json_object(row.get("history_json")),
+            context=_json_object(row.get("context_json")),
+            mac=row.get("mac"),
+            mac_key_id=row.get("mac_key_id"),
+            mac_body=report_mac_body(row),
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "actor": self.actor,
             "candidate_id": self.candidate_id,
+            "context": self.context,
             "created_at": self.created_at,
             "evidence_digest": self.evidence_digest,
             "history": self.history,
             "level": self.level,
+            "mac": self.mac,
+            "mac_key_id": self.mac_key_id,
             "passed": self.passed,
             "policy_digest": self.policy_digest,
             "policy_id": self.policy_id,
@@ -134,10 +179,13 @@ class EventRecord:
     created_at: str
     prev_hash: str
     hash: str
+    mac: str | None = None
+    """HMAC of ``hash`` with the service key (``None``: written without a key)."""
+    mac_key_id: str | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> EventRecord:
-        values = {field.name: row[field.name] for field in fields(cls)}
+        values: dict[str, Any] = {item.name: row.get(item.name) for item in fields(cls)}
         values["seq"] = int(values["seq"])
         return cls(**values)
 
@@ -150,7 +198,7 @@ class EventRecord:
             return self.payload_json
 
     def to_dict(self) -> dict[str, Any]:
-        values: dict[str, Any] = {field.name: getattr(self, field.name) for field in fields(self)}
+        values: dict[str, Any] = {item.name: getattr(self, item.name) for item in fields(self)}
         del values["payload_json"]
         values["payload"] = self.payload
         return values

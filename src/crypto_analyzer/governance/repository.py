@@ -14,6 +14,8 @@ from sqlalchemy.engine import Connection
 
 from crypto_analyzer.core.canonical_json import canonical_dumps
 from crypto_analyzer.core.errors import NotFoundError, ValidationError
+from crypto_analyzer.core.service_key import ServiceKey
+from crypto_analyzer.db.record_keys import REPORT_MAC, seal
 from crypto_analyzer.db.schema import (
     artifact_edges,
     artifact_lineage,
@@ -23,7 +25,12 @@ from crypto_analyzer.db.schema import (
     runs,
 )
 from crypto_analyzer.governance.errors import ConcurrentChangeError
-from crypto_analyzer.governance.records import CandidateRecord, EventRecord, ReportRecord
+from crypto_analyzer.governance.records import (
+    CandidateRecord,
+    EventRecord,
+    ReportRecord,
+    report_mac_body,
+)
 
 __all__ = [
     "count_reports",
@@ -192,11 +199,14 @@ def insert_report(
     actor: str,
     created_at: str,
     history: Mapping[str, Any] | None = None,
+    context: Mapping[str, Any] | None = None,
+    key: ServiceKey | None,
 ) -> ReportRecord:
     """Insert an eligibility report and return it as stored.
 
     ``history`` is the research history the decision judged (ledger size and head, scope, trial
-    counts, recomputed statistics), kept so the decision can be re-derived later.
+    counts, recomputed statistics) and ``context`` what else it saw (market watermark, versions,
+    policy document), kept so the decision can be re-derived later. ``key`` MACs every column.
     """
     values = {
         "tenant_id": tenant_id,
@@ -212,7 +222,9 @@ def insert_report(
         "actor": actor,
         "created_at": created_at,
         "history_json": None if history is None else canonical_dumps(dict(history)),
+        "context_json": None if context is None else canonical_dumps(dict(context)),
     }
+    values.update(seal(key, REPORT_MAC, report_mac_body(values)))
     connection.execute(eligibility_reports.insert().values(**values))
     return ReportRecord.from_row(values)
 

@@ -254,9 +254,15 @@ def research_history(
     scope: str = "overlapping_data",
     online_alpha: float = 0.05,
     online_w0: float = 0.025,
+    up_to_seq: int | None = None,
 ) -> ResearchHistory:
-    """Judge the trial ``hypothesis_id`` of ``run_instance_id`` against the ledger as it is now."""
-    head = ledger_head(connection, tenant_id)
+    """Judge the trial ``hypothesis_id`` of ``run_instance_id`` against the ledger as it is now.
+
+    ``up_to_seq`` judges against the ledger prefix of its first ``up_to_seq`` rows instead — the
+    ledger as an earlier decision saw it (the size its eligibility report recorded), which is how
+    ``audit verify`` re-derives that decision.
+    """
+    head = ledger_head(connection, tenant_id, up_to_seq=up_to_seq)
     own = read_trials(connection, tenant_id, run_instance_id=run_instance_id, up_to_seq=head.size)
     trial = next((item for item in own if item.hypothesis_id == hypothesis_id), None)
     if trial is None:

@@ -17,6 +17,13 @@ one; its role must allow the action) or a plain name, which is normalised and re
 :func:`~crypto_analyzer.governance.timeline.action_stamp`: the real clock unless the tenant is a
 sandbox. Every event payload records ``workspace_mode`` and ``actor_source``.
 
+Every row is keyed with the service key (``core.service_key``; a governed tenant without one is
+refused before anything is read or written, a sandbox writes ``mac`` NULL), each eligibility report
+records the context ``audit verify`` needs to re-derive it (``governance.evaluation_inputs``), and
+after every commit :func:`~crypto_analyzer.governance.checkpoints.anchor` checkpoints the SQLite WAL
+and writes a signed chain-head checkpoint to the artifact store (a failure there is a warning and a
+later audit finding, never a rollback of what committed).
+
 ``observer`` is called with the name of each step as it completes (``loaded``, ``decided``,
 ``locked``, ``candidate_inserted``, ``report_written``, ``event_appended``, ``status_updated``);
 an exception it raises aborts the action and rolls the transaction back, which is how tests inject
@@ -25,7 +32,6 @@ faults and how tracing can hook in without a second code path.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -37,17 +43,19 @@ from sqlalchemy.engine import Connection, Engine
 from crypto_analyzer.artifacts import ArtifactStore
 from crypto_analyzer.core.errors import ConfigError, NotFoundError, ValidationError
 from crypto_analyzer.core.hashing import sha256_json
+from crypto_analyzer.db.record_keys import KEY_FROM_ENVIRONMENT, KeyArgument, engine_key, writer_key
 from crypto_analyzer.db.registry import resolve_run_id
 from crypto_analyzer.governance import repository as repo
-from crypto_analyzer.governance.bundles import LoadedBundle, StoreVerifier, load_bundle
+from crypto_analyzer.governance.bundles import StoreVerifier, load_bundle
 from crypto_analyzer.governance.chain import NewEvent, append_event, governed_transaction
+from crypto_analyzer.governance.checkpoints import anchor
 from crypto_analyzer.governance.errors import (
     CandidateExistsError,
     ConcurrentChangeError,
-    EvidenceError,
     InvalidTransitionError,
     PromotionDenied,
 )
+from crypto_analyzer.governance.evaluation_inputs import gather, record_policy
 from crypto_analyzer.governance.outcomes import (
     Evaluation,
     acting_principal,
@@ -56,13 +64,12 @@ from crypto_analyzer.governance.outcomes import (
     enforce_lifecycle,
     recorded_payload,
 )
-from crypto_analyzer.governance.policy import EvaluationContext, HistorySettings, Policy, PolicySet
+from crypto_analyzer.governance.policy import EvaluationContext, Policy, PolicySet
 from crypto_analyzer.governance.principals import Principal
 from crypto_analyzer.governance.records import CandidateRecord, EventRecord, ReportRecord
-from crypto_analyzer.governance.research_history import ResearchHistory, research_history
+from crypto_analyzer.governance.research_history import ResearchHistory
 from crypto_analyzer.governance.staleness import (
     Staleness,
-    candidate_staleness,
     record_restatement_events,
     stale_candidates,
 )
@@ -73,7 +80,6 @@ __all__ = ["Evaluation", "GovernanceService", "check_actor"]
 
 Observer = Callable[[str], None]
 Actor = str | Principal
-_LOG = logging.getLogger(__name__)
 
 
 def _history_link(history: ResearchHistory | None) -> dict[str, Any] | None:
@@ -96,7 +102,10 @@ class GovernanceService:
         tenant_id: str,
         policy: PolicySet | Policy | None = None,
         observer: Observer | None = None,
+        service_key: KeyArgument = KEY_FROM_ENVIRONMENT,
     ) -> None:
+        """``service_key`` keys every row written (default: the workspace's configured key)."""
+        self._key = engine_key(engine, service_key)
         self._engine = engine
         self._store = store
         self._tenant = tenant_id
@@ -105,6 +114,8 @@ class GovernanceService:
         else:
             self._policy = PolicySet([policy])
         self._observer = observer
+        self.anchor_problems: list[str] = []
+        """What the last governed write could not anchor (WAL checkpoint, store checkpoint)."""
 
     @property
     def tenant_id(self) -> str:
@@ -151,6 +162,7 @@ class GovernanceService:
         store = self._require_store()
         run_id = resolve_run_id(self._engine, self._tenant, run_instance_id)
         with self._engine.connect() as connection:
+            self._check_key(connection)
             run = repo.run_row(connection, self._tenant, run_id)
             if run is None:  # resolve_run_id found it; only a concurrent tenant change gets here
                 raise NotFoundError(f"run {run_id} does not exist in tenant {self._tenant!r}")
@@ -205,7 +217,7 @@ class GovernanceService:
             event = NewEvent(
                 candidate.candidate_id, "created", actor, payload, None, GENESIS_STATUS
             )
-            append_event(connection, self._tenant, event, created_at=stamp)
+            append_event(connection, self._tenant, event, created_at=stamp, key=self._key)
             self._step("event_appended")
         return candidate
 
@@ -223,20 +235,19 @@ class GovernanceService:
         actor = principal.principal_id
         policy = self._require_policy()
         with self._engine.connect() as connection:
+            self._check_key(connection)
             candidate = self._require(connection, candidate_id)
-            run = repo.run_row(connection, self._tenant, candidate.run_instance_id)
-            first = repo.first_promoter(connection, self._tenant, candidate.candidate_id)
-            loaded, problem = self._try_load(connection, candidate)
-            history = self._try_history(connection, candidate, policy.history)
-            staleness = self._try_staleness(connection, candidate)
+            inputs = gather(connection, self._store, self._tenant, candidate, policy.history)
+        policy_document = record_policy(self._store, policy)
+        loaded, history, staleness = inputs.loaded, inputs.history, inputs.staleness
         self._step("loaded")
         ctx = EvaluationContext(
             tenant_id=self._tenant,
             actor=actor,
-            run=run,
-            first_promoter=first,
+            run=inputs.run,
+            first_promoter=inputs.first_promoter,
             evidence_digest=None if loaded is None else loaded.evidence_digest,
-            evidence_problem=problem,
+            evidence_problem=inputs.problem,
             artifacts=None if self._store is None else StoreVerifier(self._store),
             history=history,
             staleness=staleness,
@@ -265,6 +276,7 @@ class GovernanceService:
                     actor,
                     stamp,
                     lambda payload: recorded_payload(payload, mode, principal),
+                    key=self._key,
                 )
             number = repo.count_reports(connection, self._tenant, candidate.candidate_id)
             report = repo.insert_report(
@@ -285,6 +297,8 @@ class GovernanceService:
                 actor=actor,
                 created_at=stamp,
                 history=None if history is None else history.to_dict(),
+                context=inputs.context(policy_document),
+                key=self._key,
             )
             self._step("report_written")
             change = decision.allowed and candidate.status != level
@@ -314,6 +328,7 @@ class GovernanceService:
                     report_id=report.report_id,
                 ),
                 created_at=stamp,
+                key=self._key,
             )
             self._step("event_appended")
             after = candidate
@@ -375,6 +390,7 @@ class GovernanceService:
                         principal.principal_id,
                         stamp,
                         lambda payload: recorded_payload(payload, mode, principal),
+                        key=self._key,
                     )
                 )
         return recorded
@@ -421,6 +437,7 @@ class GovernanceService:
                 self._tenant,
                 NewEvent(full, target, actor, record, current.status, target),
                 created_at=stamp,
+                key=self._key,
             )
             self._step("event_appended")
             repo.update_status(
@@ -463,53 +480,18 @@ class GovernanceService:
             )
         return self._policy
 
-    def _try_load(
-        self, connection: Connection, candidate: CandidateRecord
-    ) -> tuple[LoadedBundle | None, str | None]:
-        """The bundle, or why it could not be loaded (which the policy turns into a denial)."""
-        if self._store is None:
-            return None, "no artifact store is configured, so the bundle cannot be read"
-        try:
-            loaded = load_bundle(
-                connection, self._store, self._tenant, candidate.run_instance_id, candidate.signal
-            )
-        except EvidenceError as exc:
-            return None, str(exc)
-        return loaded, None
-
-    def _try_history(
-        self, connection: Connection, candidate: CandidateRecord, settings: HistorySettings
-    ) -> ResearchHistory | None:
-        """The research history, or None when it cannot be computed (the rules then deny)."""
-        try:
-            return research_history(
-                connection,
-                self._tenant,
-                run_instance_id=candidate.run_instance_id,
-                hypothesis_id=f"{candidate.signal}@{candidate.horizon}",
-                scope=settings.scope,
-                online_alpha=settings.online_alpha,
-                online_w0=settings.online_w0,
-            )
-        except Exception:  # fail closed: the history rules deny without a history
-            _LOG.exception("research history of %s could not be computed", candidate.candidate_id)
-            return None
-
-    def _try_staleness(
-        self, connection: Connection, candidate: CandidateRecord
-    ) -> Staleness | None:
-        """Restatements under the run, or None when they cannot be checked (fail closed)."""
-        try:
-            return candidate_staleness(connection, self._tenant, candidate)
-        except Exception:
-            _LOG.exception("restatements under %s could not be checked", candidate.candidate_id)
-            return None
+    def _check_key(self, connection: Connection) -> None:
+        """Refuse before any work when a governed tenant has no service key (fail closed)."""
+        writer_key(connection, self._tenant, self._key, what="a governed write")
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        """``governed_transaction`` with database refusals turned into governance errors."""
+        """``governed_transaction`` with database refusals turned into governance errors; after
+        the commit, the WAL and the chain heads are anchored (:func:`anchor`)."""
         try:
             with governed_transaction(self._engine, self._tenant) as connection:
+                self._check_key(connection)
                 yield connection
         except sa.exc.DBAPIError as exc:
             raise database_error(exc) from exc
+        self.anchor_problems = anchor(self._engine, self._store, self._tenant, self._key)

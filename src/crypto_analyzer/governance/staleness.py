@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from crypto_analyzer.core.service_key import ServiceKey
 from crypto_analyzer.db.market_history import Restatement, restatements_after
 from crypto_analyzer.db.trial_ledger import read_trials
 from crypto_analyzer.governance import repository as repo
@@ -98,9 +99,17 @@ def _iso(ms: int | None) -> str:
 
 
 def candidate_staleness(
-    connection: Connection, tenant_id: str, candidate: CandidateRecord
+    connection: Connection,
+    tenant_id: str,
+    candidate: CandidateRecord,
+    *,
+    as_of: int | None = None,
 ) -> Staleness:
-    """Restatements under ``candidate``'s run since its watermark, within the run's footprint."""
+    """Restatements under ``candidate``'s run since its watermark, within the run's footprint.
+
+    ``as_of`` counts only restatements made up to that market watermark (``None``: all of them):
+    an evaluation records the watermark it judged at, so the audit can judge the same way.
+    """
     run = repo.run_row(connection, tenant_id, candidate.run_instance_id)
     raw = None if run is None else run.get("data_watermark")
     if raw is None:
@@ -122,7 +131,7 @@ def candidate_staleness(
     )
     if own is None:  # no ledger footprint: judge the whole market (conservative)
         footprint: dict[str, Any] = {"freq": None, "instruments": None, "range": None}
-        found = restatements_after(connection, tenant_id, watermark)
+        found = restatements_after(connection, tenant_id, watermark, until=as_of)
     else:
         instruments = own.instruments()
         footprint = {
@@ -138,6 +147,7 @@ def candidate_staleness(
             instrument_ids=instruments or None,
             start_ms=own.start_ms,
             end_ms=own.end_ms + 1,
+            until=as_of,
         )
     return Staleness(candidate, watermark, footprint, tuple(found))
 
@@ -169,6 +179,8 @@ def record_restatement_events(
     actor: str,
     created_at: str,
     decorate: Callable[[dict[str, Any]], dict[str, Any]] = dict,
+    *,
+    key: ServiceKey | None,
 ) -> list[EventRecord]:
     """Append one ``restated`` event per restatement not yet recorded on the candidate.
 
@@ -193,5 +205,5 @@ def record_restatement_events(
             "watermark": staleness.watermark,
         }
         event = NewEvent(candidate.candidate_id, "restated", actor, decorate(payload))
-        events.append(append_event(connection, tenant_id, event, created_at=created_at))
+        events.append(append_event(connection, tenant_id, event, created_at=created_at, key=key))
     return events

@@ -5,7 +5,9 @@ the artifact store, the tenant and the policy the same way. Reads open a read-on
 no policy; writes open a writable engine, require the schema at head (the triggers of revision
 0002 must exist before anything is governed) and load the policy set. :func:`open_governed` also
 resolves *who* acts (:func:`~crypto_analyzer.governance.principal_store.resolve_actor`): the token's
-principal, the OS account, or — in a sandbox only — a declared name.
+principal, the OS account, or — in a sandbox only — a declared name. Writers key their rows with the
+workspace's service key (``core.service_key``); :func:`init_service_key` creates one and
+:func:`audit_checkpoint` anchors the current chain heads on demand.
 """
 
 from __future__ import annotations
@@ -16,11 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from crypto_analyzer.artifacts import open_settings_store
+from crypto_analyzer.core.errors import ConfigError
+from crypto_analyzer.core.service_key import ServiceKey, create_service_key, key_location
 from crypto_analyzer.core.settings import Settings
 from crypto_analyzer.db.migrate import require_head
+from crypto_analyzer.db.record_keys import engine_key
 from crypto_analyzer.db.workspace import open_engine
 from crypto_analyzer.governance import principal_store
 from crypto_analyzer.governance.audit import VerifyReport, trace_candidate, verify_workspace
+from crypto_analyzer.governance.checkpoints import Checkpoint, checkpoint_now
 from crypto_analyzer.governance.policy import PolicyRegistry, load_policy_config, load_policy_set
 from crypto_analyzer.governance.principals import Principal, os_account_name
 from crypto_analyzer.governance.records import EventRecord
@@ -29,10 +35,12 @@ from crypto_analyzer.governance.staleness import Staleness, stale_candidates
 
 __all__ = [
     "add_principal",
+    "audit_checkpoint",
     "audit_stale",
     "audit_trace",
     "audit_verify",
     "disable_principal",
+    "init_service_key",
     "list_principals",
     "open_governed",
     "open_service",
@@ -52,7 +60,12 @@ def open_service(
     with open_engine(settings, read_only=read_only) as engine:
         require_head(engine)
         store = open_settings_store(settings)
-        policy = None if read_only else load_policy_set(policy_path, registry)
+        if read_only:  # reads need no key (a broken key file must not stop `promotion list`)
+            yield GovernanceService(
+                engine, store, tenant_id=settings.tenant, policy=None, service_key=None
+            )
+            return
+        policy = load_policy_set(policy_path, registry)
         yield GovernanceService(engine, store, tenant_id=settings.tenant, policy=policy)
 
 
@@ -123,10 +136,16 @@ def audit_trace(settings: Settings, candidate_id: str) -> dict[str, Any]:
         return trace_candidate(engine, settings.tenant, candidate_id)
 
 
-def audit_verify(settings: Settings, *, policy_path: Path | str | None = None) -> VerifyReport:
+def audit_verify(
+    settings: Settings,
+    *,
+    policy_path: Path | str | None = None,
+    checkpoints: int | None = None,
+) -> VerifyReport:
     """``audit verify``: every audit check for the configured tenant (read-only).
 
-    The policy file says whether stale results fail the audit (``on_restatement``).
+    The policy file says whether stale results fail the audit (``on_restatement``);
+    ``checkpoints`` limits the checkpoint check to the newest N (default: all).
     """
     history = load_policy_config(policy_path).history
     with open_engine(settings, read_only=True) as engine:
@@ -136,7 +155,33 @@ def audit_verify(settings: Settings, *, policy_path: Path | str | None = None) -
             open_settings_store(settings),
             settings.tenant,
             on_restatement=history.on_restatement,
+            checkpoints=checkpoints,
         )
+
+
+def audit_checkpoint(settings: Settings) -> Checkpoint:
+    """``audit checkpoint``: sign the tenant's current chain heads into the artifact store."""
+    with open_engine(settings, read_only=True) as engine:
+        require_head(engine)
+        return checkpoint_now(
+            engine, open_settings_store(settings), settings.tenant, engine_key(engine)
+        )
+
+
+def init_service_key(settings: Settings, path: Path | str | None = None) -> ServiceKey:
+    """``keys init-service``: a new service key at ``path``, else where the workspace looks.
+
+    Where it looks: the file named by ``CRYPTO_ANALYZER_SERVICE_KEY_FILE``, else (SQLite) next to
+    the database. A PostgreSQL workspace has no default place: pass a path on the service host.
+    """
+    target = Path(path) if path is not None else key_location(settings.db_url).path
+    if target is None:
+        raise ConfigError(
+            "this database has no default place for a service key (only a SQLite workspace has "
+            "one, next to its file)",
+            "pass --path on the service host and set CRYPTO_ANALYZER_SERVICE_KEY_FILE to it",
+        )
+    return create_service_key(target)
 
 
 def audit_stale(settings: Settings) -> list[Staleness]:

@@ -1,6 +1,9 @@
 """Workspace services behind ``init``, ``doctor`` and ``check-dataset``.
 
 Each is one function over :class:`Settings` so the CLI, the API and notebooks share a code path.
+``init`` also creates the workspace's service key where the workspace looks for it by default
+(next to a SQLite file) when none is there yet; ``doctor`` says whether a key is configured and
+whether the newest chain-head checkpoint matches the database.
 ``check-dataset --as-of`` reproduces a dataset id at a market watermark named by its number, by a
 report run (the watermark it recorded; its recorded id is compared) or by an ingest run (the last
 revision it wrote).
@@ -19,8 +22,14 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from crypto_analyzer.artifacts.location import check_location, parse_location
+from crypto_analyzer.artifacts.store import open_settings_store
 from crypto_analyzer.core.errors import CryptoAnalyzerError, NotFoundError, ValidationError
 from crypto_analyzer.core.identities import DatasetMode
+from crypto_analyzer.core.service_key import (
+    create_service_key,
+    key_location,
+    resolve_service_key,
+)
 from crypto_analyzer.core.settings import Settings
 from crypto_analyzer.core.versions import ENGINE_VERSION
 from crypto_analyzer.db.dataset_id import (
@@ -36,16 +45,19 @@ from crypto_analyzer.db.migrate import SchemaStatus, require_head
 from crypto_analyzer.db.registry import get_run
 from crypto_analyzer.db.run_liveness import liveness_check
 from crypto_analyzer.db.workspace import initialize, open_engine
-from crypto_analyzer.db.workspace_mode import WorkspaceMode
+from crypto_analyzer.db.workspace_mode import WorkspaceMode, read_mode
+from crypto_analyzer.governance.checkpoint_audit import latest_checkpoint_check
 
 __all__ = [
     "AsOfCheck",
     "AsOfReference",
     "DoctorReport",
+    "KeyStatus",
     "check_dataset",
     "check_dataset_as_of",
     "doctor",
     "init_workspace",
+    "key_status",
 ]
 
 _REQUIRED_PACKAGES = ("numpy", "pandas", "scipy", "sqlalchemy", "alembic", "pydantic", "typer")
@@ -60,8 +72,39 @@ _OPTIONAL_PACKAGES = {
 def init_workspace(
     settings: Settings, mode: WorkspaceMode = WorkspaceMode.GOVERNED
 ) -> SchemaStatus:
-    """Create and migrate the database, register the tenant as governed (or a sandbox)."""
-    return initialize(settings, mode)
+    """Create and migrate the database, register the tenant as governed (or a sandbox), and
+    create the service key at the SQLite default place when none is there yet.
+
+    A key named by ``CRYPTO_ANALYZER_SERVICE_KEY_FILE`` is never created here: a deployment that
+    points at a key must provide it (``keys init-service`` on the service host).
+    """
+    status = initialize(settings, mode)
+    location = key_location(settings.db_url)
+    if location.source == "default" and location.path is not None and not location.path.exists():
+        create_service_key(location.path)
+    return status
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStatus:
+    """The workspace's service key as the writers will find it (never the secret)."""
+
+    key_id: str | None
+    location: str
+    problem: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"key_id": self.key_id, "location": self.location, "problem": self.problem}
+
+
+def key_status(settings: Settings) -> KeyStatus:
+    """Which service key the workspace uses, where it is looked for, or why it is unusable."""
+    location = key_location(settings.db_url)
+    try:
+        key = resolve_service_key(settings.db_url)
+    except CryptoAnalyzerError as exc:
+        return KeyStatus(None, location.describe(), str(exc))
+    return KeyStatus(None if key is None else key.key_id, location.describe())
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +147,7 @@ def doctor(settings: Settings, *, full_integrity: bool = False) -> DoctorReport:
             checks.extend(health)
             if any(check.name == "schema at head" and check.ok for check in health):
                 checks.append(liveness_check(engine, tenant_id=settings.tenant))
+                checks.extend(_keyed_checks(settings, engine))
     except CryptoAnalyzerError as exc:
         checks.append(HealthCheck("database reachable", False, str(exc)))
     try:
@@ -122,6 +166,37 @@ def doctor(settings: Settings, *, full_integrity: bool = False) -> DoctorReport:
         environment=environment,
         checks=tuple(checks),
     )
+
+
+def _keyed_checks(settings: Settings, engine: Engine) -> list[HealthCheck]:
+    """``service key`` (configured and usable) and ``chain checkpoint`` (the newest matches)."""
+    status = key_status(settings)
+    with engine.connect() as connection:
+        mode = read_mode(connection, settings.tenant)
+    governed = mode is WorkspaceMode.GOVERNED
+    if status.problem is not None:
+        key_check = HealthCheck("service key", False, status.problem)
+    elif status.key_id is None:
+        detail = f"none configured (looked: {status.location})"
+        detail += (
+            "; governed writes are refused until one is: `crypto-analyzer keys init-service`"
+            if governed
+            else "; this sandbox writes records without MACs"
+        )
+        key_check = HealthCheck("service key", not governed, detail)
+    else:
+        key_check = HealthCheck("service key", True, f"key id {status.key_id} at {status.location}")
+    try:
+        key = resolve_service_key(settings.db_url)
+    except CryptoAnalyzerError:
+        key = None
+    try:
+        store = open_settings_store(settings)
+    except CryptoAnalyzerError as exc:
+        return [key_check, HealthCheck("chain checkpoint", False, str(exc))]
+    with engine.connect() as connection:
+        ok, detail = latest_checkpoint_check(connection, store, settings.tenant, key, mode)
+    return [key_check, HealthCheck("chain checkpoint", ok, detail)]
 
 
 def _environment() -> dict[str, Any]:

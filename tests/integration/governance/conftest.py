@@ -9,6 +9,10 @@ PostgreSQL, a file copy on SQLite — so the upgrade finds it at head.
 
 The validation-bundle factory is shared with the unit tests; its folder goes on ``sys.path`` here
 so both suites build evidence the same way.
+
+Every test runs the way a team deployment does: a service key on the "service host" (a folder
+outside the database's), named by ``CRYPTO_ANALYZER_SERVICE_KEY_FILE`` (:func:`service_key`), so
+governed rows are MACed and every governed write leaves a signed checkpoint in the store.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "governanc
 from gov_workspace import SeededRun, make_service, seed_run
 
 from crypto_analyzer.artifacts import ArtifactStore, open_store
+from crypto_analyzer.core.service_key import ServiceKey, create_service_key
 from crypto_analyzer.db.engine import create_db_engine
 from crypto_analyzer.db.migrate import upgrade
 from crypto_analyzer.governance import GovernanceService
@@ -94,6 +99,18 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def service_key(
+    clean_environment: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> ServiceKey:
+    """The deployment's service key, outside the database, named by the environment."""
+    host = tmp_path / "service-host"
+    host.mkdir()
+    key = create_service_key(host / "service.key")
+    monkeypatch.setenv("CRYPTO_ANALYZER_SERVICE_KEY_FILE", str(key.path))
+    return key
 
 
 @pytest.fixture

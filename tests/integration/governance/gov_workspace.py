@@ -1,8 +1,10 @@
 """Seeding a governance workspace the way the research report will: run rows, artifacts, lineage.
 
 Each seeded run gets a ``runs`` row (succeeded), its evidence artifacts and its validation bundle in
-the artifact store, and lineage rows plus edges exactly as ``governance.evidence`` specifies. The
-bundle factory lives with the unit tests (``gov_factories``); conftest puts that folder on the path.
+the artifact store, and lineage rows plus edges exactly as ``governance.evidence`` specifies. Its
+trials go to the ledger MACed with the workspace's service key, and the new ledger head is anchored
+(WAL checkpoint, signed checkpoint in the store), as ``report`` does. The bundle factory lives with
+the unit tests (``gov_factories``); conftest puts that folder on the path.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from gov_factories import artifact_bytes, patched, strong_bundle
 from crypto_analyzer.artifacts import ArtifactStore
 from crypto_analyzer.core.identities import DatasetId, DatasetMode, run_key
 from crypto_analyzer.db.lineage import LineageEdge, LineageRecord, record_lineage
+from crypto_analyzer.db.record_keys import engine_key
 from crypto_analyzer.db.registry import finish_run, start_run
 from crypto_analyzer.db.trial_ledger import NewTrial, append_trials
 from crypto_analyzer.governance import GovernanceService, ValidationBundle, bundle_logical_name
+from crypto_analyzer.governance.checkpoints import anchor
 from crypto_analyzer.governance.policy import PolicySet, load_policy_set
 
 __all__ = ["SeededRun", "count_rows", "make_service", "seed_run", "strong_trial"]
@@ -118,6 +122,7 @@ def seed_run(
             for item in bundle.horizons
         ]
         append_trials(engine, tenant_id, trials, created_at="2025-01-01T00:00:00.000000Z")
+        assert not anchor(engine, store, tenant_id, engine_key(engine))
     return SeededRun(run_instance_id, signal, bundle, bundle_key)
 
 

@@ -134,13 +134,15 @@ def test_the_mode_cannot_be_changed(backend_engine: sa.Engine, store: ArtifactSt
 
 
 def _forge(engine: sa.Engine, created_at: str, payload: dict[str, object] | None = None) -> None:
-    """Append an event with a valid hash and an arbitrary time, as a DML-rights operator could."""
+    """Append an event with a valid hash and an arbitrary time, as a DML-rights operator could
+    (without the service key, which the database does not hold)."""
     with governed_transaction(engine, "default") as connection:
         append_event(
             connection,
             "default",
             NewEvent(None, "created", "mallory", payload or {"workspace_mode": "governed"}),
             created_at=created_at,
+            key=None,
         )
 
 
@@ -165,6 +167,7 @@ def test_audit_verify_checks_time_order(
     messages = [f"{f.check}: {f.message}" for f in report.findings]
     assert any(m.startswith("time:") and fragment in m for m in messages), messages
     assert not any(m.startswith("chain:") for m in messages)  # the hash chain itself is intact
+    assert any(m.startswith("mac:") and "has no MAC" in m for m in messages), messages
 
 
 def test_audit_verify_reports_an_event_written_in_another_mode(

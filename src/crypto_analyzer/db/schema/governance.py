@@ -6,7 +6,9 @@ Revision 0002 adds the promotion state machine as triggers on ``promotion_candid
 chain-extension check on ``governance_events``; the ``(tenant_id, candidate_id)`` indexes serve
 those triggers and ``audit trace``. Revision 0009 refuses replacing inserts and upserts on all four
 tables and guards ``signing_keys`` (key material immutable, validity only shortened, revocation
-final and with a reason, never deleted).
+final and with a reason, never deleted). Revision 0010 adds ``mac``/``mac_key_id`` (HMAC with the
+service key, ``core.service_key``) to reports and events, and ``context_json`` to reports (what an
+evaluation saw, so ``audit verify`` can re-derive it).
 """
 
 from __future__ import annotations
@@ -80,6 +82,9 @@ eligibility_reports = sa.Table(
     sa.Column("actor", sa.Text(), nullable=False),
     sa.Column("created_at", sa.Text(), nullable=False),
     sa.Column("history_json", sa.Text(), nullable=True),
+    sa.Column("context_json", sa.Text(), nullable=True),
+    sa.Column("mac", sa.Text(), nullable=True),
+    sa.Column("mac_key_id", sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint("tenant_id", "report_id"),
     sa.Index(None, "tenant_id", "candidate_id"),
     text_enum_check("level", ELIGIBILITY_LEVELS, "level"),
@@ -107,6 +112,8 @@ governance_events = sa.Table(
     sa.Column("created_at", sa.Text(), nullable=False),
     sa.Column("prev_hash", sa.Text(), nullable=False),
     sa.Column("hash", sa.Text(), nullable=False),
+    sa.Column("mac", sa.Text(), nullable=True),
+    sa.Column("mac_key_id", sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint("tenant_id", "event_id"),
     sa.UniqueConstraint("tenant_id", "seq"),
     sa.Index(None, "tenant_id", "candidate_id"),

@@ -53,6 +53,8 @@ trial_ledger = sa.Table(
     sa.Column("created_at", sa.Text(), nullable=False),
     sa.Column("prev_hash", sa.Text(), nullable=False),
     sa.Column("hash", sa.Text(), nullable=False),
+    sa.Column("mac", sa.Text(), nullable=True),
+    sa.Column("mac_key_id", sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint("tenant_id", "seq"),
     sa.UniqueConstraint("tenant_id", "trial_id"),
     sa.UniqueConstraint("tenant_id", "run_instance_id", "hypothesis_id"),

@@ -14,7 +14,7 @@ from typing import Any
 from crypto_analyzer.core.hashing import sha256_json
 from crypto_analyzer.governance.evidence import ValidationBundle
 from crypto_analyzer.governance.policy.base import Decision, EvaluationContext, Policy, Reason
-from crypto_analyzer.governance.policy.config import HistorySettings
+from crypto_analyzer.governance.policy.config import HistorySettings, PolicyConfig
 from crypto_analyzer.governance.records import CandidateRecord
 
 __all__ = ["PolicySet", "guarded_evaluate"]
@@ -121,6 +121,8 @@ class PolicySet:
 
     ``history`` tells the governance service how to gather the research history every member
     receives in the evaluation context (which trials are in scope; the online FDR budget).
+    ``config`` is the policy file the set was built from (``None`` for a set assembled in code):
+    the service stores it so ``audit verify`` can re-derive every decision under it.
     """
 
     def __init__(
@@ -131,6 +133,7 @@ class PolicySet:
         digest: str | None = None,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         history: HistorySettings = DEFAULT_HISTORY,
+        config: PolicyConfig | None = None,
     ) -> None:
         if timeout_seconds <= 0:
             raise ValueError(f"timeout_seconds must be > 0, got {timeout_seconds}")
@@ -139,6 +142,7 @@ class PolicySet:
         self._digest = digest
         self.timeout_seconds = timeout_seconds
         self.history = history
+        self.config = config
 
     @property
     def members(self) -> tuple[Policy, ...]:

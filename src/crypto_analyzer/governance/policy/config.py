@@ -34,6 +34,7 @@ __all__ = [
     "LevelThresholds",
     "PolicyConfig",
     "ProvenanceConfig",
+    "lists_to_tuples",
     "load_policy_config",
     "parse_policy_config",
 ]
@@ -200,7 +201,7 @@ def parse_policy_config(text: str, *, source: str = "policy file") -> PolicyConf
             f"schema_version = {POLICY_SCHEMA_VERSION}",
         )
     try:
-        return PolicyConfig.model_validate(_lists_to_tuples(document))
+        return PolicyConfig.model_validate(lists_to_tuples(document))
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "(top level)"
@@ -227,9 +228,10 @@ def load_policy_config(path: Path | str | None = None) -> PolicyConfig:
     return parse_policy_config(text, source=source)
 
 
-def _lists_to_tuples(value: Any) -> Any:
+def lists_to_tuples(value: Any) -> Any:
+    """JSON/TOML lists as tuples, recursively: the frozen models are strict about sequences."""
     if isinstance(value, dict):
-        return {key: _lists_to_tuples(item) for key, item in value.items()}
+        return {key: lists_to_tuples(item) for key, item in value.items()}
     if isinstance(value, list):
-        return tuple(_lists_to_tuples(item) for item in value)
+        return tuple(lists_to_tuples(item) for item in value)
     return value

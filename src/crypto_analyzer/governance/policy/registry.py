@@ -102,6 +102,7 @@ def build_policy_set(config: PolicyConfig, registry: PolicyRegistry | None = Non
         digest=config.digest(),
         timeout_seconds=config.timeout_seconds,
         history=config.history,
+        config=config,
     )
 
 

@@ -8,7 +8,9 @@ instance id), then the computation, then the trials in the trial ledger, then ev
 through the store with lineage, then one transaction that records lineage, run artifacts and
 metrics and closes the run. A failure at any point closes the run as ``failed`` with the reason;
 artifacts already stored stay (they are content-addressed and immutable) but nothing points at
-them as a successful run's output: ``audit verify`` lists them as orphans.
+them as a successful run's output: ``audit verify`` lists them as orphans. A governed workspace
+without a service key is refused before any work: its trial-ledger rows must be keyed
+(``db.record_keys``), and the new ledger head is anchored by a signed checkpoint.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from crypto_analyzer.db.dataset_id import DatasetIdentity, compute_dataset_id
 from crypto_analyzer.db.lineage import LineageEdge, record_lineage
 from crypto_analyzer.db.loaders import load_bars, load_instruments
 from crypto_analyzer.db.migrate import require_head
+from crypto_analyzer.db.record_keys import engine_key, writer_key
 from crypto_analyzer.db.registry import finish_run, record_run_artifact
 from crypto_analyzer.db.run_liveness import start_run_instance
 from crypto_analyzer.db.workspace import open_engine
@@ -110,6 +113,11 @@ def run_report(
     artifacts_store = store or open_settings_store(settings)
     with open_engine(settings, read_only=False) as engine:
         require_head(engine)
+        service_key = engine_key(engine)
+        with engine.connect() as connection:  # a governed run without a key stops here, not later
+            writer_key(
+                connection, settings.tenant, service_key, what="a report run (its trial ledger)"
+            )
         step("dataset identity")
         dataset = compute_dataset_id(engine, tenant_id=settings.tenant)
         if dataset.mode is not DatasetMode.STRICT:  # pragma: no cover - compute default is STRICT
@@ -162,6 +170,8 @@ def run_report(
                 engine,
                 tenant_id=settings.tenant,
                 trials=run_trials(computation, config, key, instance, dataset),
+                service_key=service_key,
+                store=artifacts_store,
             )
             step("artifacts")
             written = RunArtifacts(artifacts_store, instance)

@@ -13,9 +13,12 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from crypto_analyzer.artifacts import ArtifactStore
 from crypto_analyzer.core.clock import now, to_iso
+from crypto_analyzer.core.service_key import ServiceKey
 from crypto_analyzer.db.dataset_id import DatasetIdentity
 from crypto_analyzer.db.trial_ledger import NewTrial, append_trials
+from crypto_analyzer.governance.checkpoints import anchor
 from crypto_analyzer.governance.research_history import scope_summary, scope_trials
 from crypto_analyzer.pipeline.report.compute import ReportComputation
 from crypto_analyzer.pipeline.report.config import ReportConfig
@@ -78,13 +81,23 @@ def run_trials(
     return trials
 
 
-def record_trials(engine: Engine, *, tenant_id: str, trials: list[NewTrial]) -> dict[str, Any]:
-    """Append the run's trials; return the run's research-history summary for the report.
+def record_trials(
+    engine: Engine,
+    *,
+    tenant_id: str,
+    trials: list[NewTrial],
+    service_key: ServiceKey | None,
+    store: ArtifactStore | None,
+) -> dict[str, Any]:
+    """Append the run's trials (MACed with ``service_key``), anchor the new ledger head (WAL and
+    a signed checkpoint in ``store``), and return the run's research-history summary.
 
     Only counts of *distinct* trials are reported, so re-running an identical configuration on
     identical data reproduces the same report byte for byte.
     """
-    stored = append_trials(engine, tenant_id, trials, created_at=to_iso(now()))
+    stored = append_trials(
+        engine, tenant_id, trials, created_at=to_iso(now()), service_key=service_key
+    )
     if not stored:
         return {
             "effective_trials": None,
@@ -93,12 +106,13 @@ def record_trials(engine: Engine, *, tenant_id: str, trials: list[NewTrial]) -> 
             "this_run": 0,
             "trials_in_scope": 0,
         }
-    anchor = stored[0]
+    anchor(engine, store, tenant_id, service_key)
+    first = stored[0]
     with engine.connect() as connection:
         in_scope = scope_trials(
-            connection, tenant_id, anchor, rule=REPORT_SCOPE_RULE, up_to_seq=stored[-1].seq + 1
+            connection, tenant_id, first, rule=REPORT_SCOPE_RULE, up_to_seq=stored[-1].seq + 1
         )
-    summary, _ = scope_summary(anchor, in_scope, rule=REPORT_SCOPE_RULE)
+    summary, _ = scope_summary(first, in_scope, rule=REPORT_SCOPE_RULE)
     return {
         "effective_trials": summary.effective_trials,
         "headline": summary.headline(),
