@@ -75,6 +75,9 @@ def _setup(directory: Path, trials: int) -> tuple[Settings, Settings, str]:
     # absolute URIs inside it).
     (directory / "small").mkdir()
     shutil.copyfile(base / "w.sqlite", directory / "small" / "w.sqlite")
+    key = base / "w.sqlite.service-key"  # the workspace's service key, created by init
+    shutil.copyfile(key, directory / "small" / "w.sqlite.service-key")
+    (directory / "small" / "w.sqlite.service-key").chmod(0o600)
     small = load_settings(
         db_url=f"sqlite:///{directory / 'small' / 'w.sqlite'}", artifacts=settings.artifacts
     )

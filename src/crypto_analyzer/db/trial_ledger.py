@@ -146,15 +146,18 @@ class TrialRecord:
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> TrialRecord:
-        values: dict[str, Any] = {item.name: row.get(item.name) for item in fields(cls)}
-        for name in ("seq", "horizon", "n_instruments", "start_ms", "end_ms", "n_returns"):
-            values[name] = int(values[name])
-        for name in ("n_obs", "family_size"):
-            values[name] = int(values[name])
-        if values["data_watermark"] is not None:
-            values["data_watermark"] = int(values["data_watermark"])
-        values["family_n_eff"] = float(values["family_n_eff"])
-        return cls(**values)
+        return cls.from_values([row.get(name) for name in _FIELD_NAMES])
+
+    @classmethod
+    def from_values(cls, values: Sequence[Any]) -> TrialRecord:
+        """A record from column values in field order (the fast path of :func:`read_trials`)."""
+        cells = list(values)
+        for index in _INT_FIELDS:
+            cells[index] = int(cells[index])
+        if cells[_WATERMARK] is not None:
+            cells[_WATERMARK] = int(cells[_WATERMARK])
+        cells[_N_EFF] = float(cells[_N_EFF])
+        return cls(*cells)
 
     def instruments(self) -> tuple[str, ...]:
         return tuple(canonical_loads(self.instruments_json))
@@ -173,6 +176,24 @@ class TrialRecord:
         values["params"] = canonical_loads(values.pop("params_json"))
         del values["instruments_json"]
         return values
+
+
+_FIELD_NAMES = tuple(item.name for item in fields(TrialRecord))
+_INT_FIELDS = tuple(
+    _FIELD_NAMES.index(name)
+    for name in (
+        "seq",
+        "horizon",
+        "n_instruments",
+        "start_ms",
+        "end_ms",
+        "n_returns",
+        "n_obs",
+        "family_size",
+    )
+)
+_WATERMARK = _FIELD_NAMES.index("data_watermark")
+_N_EFF = _FIELD_NAMES.index("family_n_eff")
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,7 +330,9 @@ def read_trials(
 ) -> list[TrialRecord]:
     """The tenant's trials in ledger order, optionally those of one frequency whose time range
     overlaps ``[start_ms, end_ms]``, of one run, or only the first ``up_to_seq`` rows."""
-    query = sa.select(trial_ledger).where(trial_ledger.c.tenant_id == tenant_id)
+    query = sa.select(*(trial_ledger.c[name] for name in _FIELD_NAMES)).where(
+        trial_ledger.c.tenant_id == tenant_id
+    )
     if freq is not None:
         query = query.where(trial_ledger.c.freq == freq)
     if end_ms is not None:
@@ -320,8 +343,10 @@ def read_trials(
         query = query.where(trial_ledger.c.run_instance_id == run_instance_id)
     if up_to_seq is not None:
         query = query.where(trial_ledger.c.seq < up_to_seq)
-    rows = connection.execute(query.order_by(trial_ledger.c.seq)).mappings()
-    return [TrialRecord.from_row(row) for row in rows]
+    rows = connection.execute(query.order_by(trial_ledger.c.seq))
+    # Tuples in field order, not mappings: an evaluation reads every trial in scope (10,000 and
+    # more), and building each record from a mapping cost most of the evaluation's time.
+    return [TrialRecord.from_values(row) for row in rows]
 
 
 def verify_ledger(trials: Sequence[TrialRecord]) -> list[str]:
