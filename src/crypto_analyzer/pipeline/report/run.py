@@ -24,10 +24,9 @@ import pandas as pd
 from crypto_analyzer.artifacts.store import ArtifactStore, open_settings_store
 from crypto_analyzer.core.clock import now, to_iso
 from crypto_analyzer.core.errors import CryptoAnalyzerError, ValidationError
-from crypto_analyzer.core.hashing import sha256_json
 from crypto_analyzer.core.identities import DatasetMode, config_digest, run_key
 from crypto_analyzer.core.settings import Settings
-from crypto_analyzer.core.versions import ENGINE_VERSION, SEED_VERSION, SPEC_VERSION
+from crypto_analyzer.core.versions import ENGINE_VERSION, SPEC_VERSION
 from crypto_analyzer.db.dataset_id import DatasetIdentity, compute_dataset_id
 from crypto_analyzer.db.lineage import LineageEdge, record_lineage
 from crypto_analyzer.db.loaders import load_bars, load_instruments
@@ -38,23 +37,18 @@ from crypto_analyzer.db.run_liveness import start_run_instance
 from crypto_analyzer.db.workspace import open_engine
 from crypto_analyzer.governance.evidence import (
     BUNDLE_SCHEMA_VERSION,
-    AttestationRef,
-    DataSnooping,
-    DeflatedSharpe,
-    EvidenceArtifact,
-    ExecutionEvidence,
-    HorizonEvidence,
-    IcSummary,
-    MultipleTesting,
-    Overfitting,
-    SeedUse,
     ValidationBundle,
     bundle_logical_name,
 )
 from crypto_analyzer.pipeline.factor_runs import MaterializedFactorFits
 from crypto_analyzer.pipeline.report import figures
+from crypto_analyzer.pipeline.report.bundle import (
+    ATTESTATION_NAME,
+    SPLIT_PLAN_NAME,
+    build_bundle,
+    family_p,
+)
 from crypto_analyzer.pipeline.report.compute import (
-    HypothesisResult,
     ReportComputation,
     compute_report,
     hypothesis_id,
@@ -66,9 +60,6 @@ from crypto_analyzer.pipeline.report.writer import RunArtifacts
 from crypto_analyzer.stats import family_summary, pbo_summary
 
 __all__ = ["ReportResult", "run_report"]
-
-ATTESTATION_NAME = "attestation/fold_causality.json"
-SPLIT_PLAN_NAME = "split_plan.json"
 
 
 @dataclass(frozen=True)
@@ -237,8 +228,8 @@ def run_report(
 
 def _metrics(computation: ReportComputation) -> dict[str, float | None]:
     metrics: dict[str, float | None] = {
-        "family.rc_p": _family_p(computation, "rc"),
-        "family.spa_p": _family_p(computation, "spa"),
+        "family.rc_p": family_p(computation, "rc"),
+        "family.spa_p": family_p(computation, "spa"),
         "family.pbo": computation.pbo.pbo if computation.pbo else None,
         "family.effective_trials": computation.effective_trials,
     }
@@ -250,15 +241,6 @@ def _metrics(computation: ReportComputation) -> dict[str, float | None]:
         metrics[f"{prefix}.rw_p"] = result.rw_p
         metrics[f"{prefix}.net_sharpe"] = result.net_sharpe
     return metrics
-
-
-def _family_p(computation: ReportComputation, which: str) -> float | None:
-    family = computation.family
-    if family is None:
-        return None
-    if which == "rc":
-        return family.reality_check.p_value
-    return family.spa.pvalue_consistent
 
 
 def _write_artifacts(
@@ -325,7 +307,7 @@ def _write_artifacts(
 
     bundles: dict[str, ValidationBundle] = {}
     for signal in config.signals:
-        bundle = _bundle(signal, computation, config, written, key, instance, dataset, digest,
+        bundle = build_bundle(signal, computation, config, written, key, instance, dataset, digest,
                          attestation.sha256)  # fmt: skip
         bundles[signal] = bundle
         evidence = tuple(("derived_from", item.name) for item in bundle.artifacts)
@@ -382,10 +364,10 @@ def _summary(
             "draws": family.reality_check.reps_actual if family else 0,
             "pbo": computation.pbo.pbo if computation.pbo else None,
             "pbo_splits": computation.pbo.n_splits if computation.pbo else 0,
-            "rc_p": _family_p(computation, "rc"),
+            "rc_p": family_p(computation, "rc"),
             "size": len(computation.hypotheses),
             "skip_reason": computation.family_skip_reason,
-            "spa_p": _family_p(computation, "spa"),
+            "spa_p": family_p(computation, "spa"),
         },
         "hypotheses": [
             {
@@ -447,122 +429,3 @@ def _figures(computation: ReportComputation) -> dict[str, bytes]:
             "Reality Check",
         )
     return out
-
-
-def _bundle(
-    signal: str,
-    computation: ReportComputation,
-    config: ReportConfig,
-    written: RunArtifacts,
-    key: str,
-    instance: str,
-    dataset: DatasetIdentity,
-    digest: str,
-    attestation_sha256: str,
-) -> ValidationBundle:
-    family = computation.family
-    horizons = []
-    for horizon in config.horizons:
-        result: HypothesisResult = computation.hypotheses[(signal, horizon)]
-        horizons.append(
-            HorizonEvidence(
-                horizon=horizon,
-                ic=IcSummary(
-                    mean_ic=result.ic.get("mean") or 0.0,
-                    std_ic=result.ic.get("std") or 0.0,
-                    t_naive=result.ic.get("t_naive"),
-                    t_hac=result.ic.get("t_hac"),
-                    hac_lags=result.ic.get("hac_lags"),
-                    hit_rate=result.ic.get("hit_rate") or 0.0,
-                    n_obs=int(result.ic.get("n_obs") or 0),
-                    n_assets=result.n_assets,
-                ),
-                multiple_testing=MultipleTesting(
-                    p_value=result.p_value,
-                    bh_adjusted_p=result.bh_p,
-                    by_adjusted_p=result.by_p,
-                    family_size=len(computation.hypotheses),
-                ),
-                deflated_sharpe=DeflatedSharpe(
-                    sharpe=result.sharpe_per_period or 0.0,
-                    dsr=result.dsr if result.dsr is not None else 0.0,
-                    psr=result.psr if result.psr is not None else 0.0,
-                    effective_trials=max(computation.effective_trials, 1.0),
-                ),
-                overfitting=Overfitting(
-                    pbo=computation.pbo.pbo if computation.pbo else None,
-                    family_size=len(computation.hypotheses),
-                ),
-                data_snooping=DataSnooping(
-                    family_size=len(computation.hypotheses),
-                    rc_p=_family_p(computation, "rc"),
-                    spa_p=_family_p(computation, "spa"),
-                    rw_p=result.rw_p,
-                    rw_draws_requested=family.stepm.reps_requested if family else 0,
-                    rw_draws_actual=family.stepm.reps_actual if family else 0,
-                    skip_reason=computation.family_skip_reason,
-                ),
-                execution=(
-                    ExecutionEvidence(
-                        target_capital=config.portfolio.target_capital,
-                        net_sharpe=result.net_sharpe,
-                        max_participation=result.max_participation or 0.0,
-                    )
-                    if result.net_sharpe is not None
-                    else None
-                ),
-            )
-        )
-    evidence_names = [
-        "config.json",
-        SPLIT_PLAN_NAME,
-        ATTESTATION_NAME,
-        "ic/summary.json",
-        "ic/oos_ic.csv",
-        "portfolio/net_returns.csv",
-        *(f"execution/{hypothesis_id(signal, h)}.json" for h in config.horizons),
-        *(
-            name
-            for name in ("stats/family.json", "stats/pbo.json", "stats/breaks.json")
-            if name in written.refs
-        ),
-    ]
-    artifacts = tuple(
-        EvidenceArtifact(
-            name=name,
-            key=written.key(name),
-            uri=written.key(name),  # store-relative: bundle bytes must not depend on the store
-            sha256=written.refs[name].sha256,
-            size=written.refs[name].size,
-        )
-        for name in evidence_names
-    )
-    seeds = tuple(
-        SeedUse(component=component, fold=fold, seed=seed)
-        for component, fold, seed in computation.seeds
-    )
-    return ValidationBundle(
-        schema_version=BUNDLE_SCHEMA_VERSION,
-        run_key=key,
-        run_instance_id=instance,
-        dataset_id=dataset.dataset_id.value,
-        dataset_mode=dataset.mode.value,
-        engine_version=ENGINE_VERSION,
-        spec_version=SPEC_VERSION,
-        config_digest=digest,
-        seed_version=SEED_VERSION,
-        seeds=seeds,
-        signal=signal,
-        walk_forward_used=config.splits.kind == "walk_forward",
-        cpcv_used=config.splits.kind == "cpcv",
-        split_plan_digest=sha256_json(computation.plan.to_dict()),
-        horizons=tuple(horizons),
-        attestation=AttestationRef(
-            name=ATTESTATION_NAME,
-            sha256=attestation_sha256,
-            present=True,
-            valid=not computation.attestation_problems,
-            signed=False,
-        ),
-        artifacts=artifacts,
-    )
