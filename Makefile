@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "crypto-analyzer needs Python >= 3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,s3]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,s3,api,signing,distributed]'
 	@touch $(STAMP)
 
 install: $(STAMP)
