@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
 from crypto_analyzer.core.errors import ConfigError, DatabaseError, NotFoundError
+from crypto_analyzer.db.tenant_session import install_tenant_session, with_tenant
 
 __all__ = ["BUSY_TIMEOUT_MS", "create_db_engine", "describe_url", "sqlite_path", "sqlite_uri"]
 
@@ -55,7 +56,9 @@ def describe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def create_db_engine(url: str, *, read_only: bool = False, must_exist: bool = False) -> Engine:
+def create_db_engine(
+    url: str, *, read_only: bool = False, must_exist: bool = False, tenant: str | None = None
+) -> Engine:
     """Build an engine for ``url``.
 
     Parameters
@@ -68,16 +71,24 @@ def create_db_engine(url: str, *, read_only: bool = False, must_exist: bool = Fa
     must_exist : bool
         For SQLite, refuse to create a new file: a read on a missing database is a user error, not
         a reason to leave an empty file behind.
+    tenant : str or None
+        The tenant every transaction runs as (``db.tenant_session``): on PostgreSQL it is set as
+        ``app.tenant_id`` at transaction begin, which row-level security compares every row
+        with. None: no tenant is set, and a non-owner role then sees no tenant-scoped row.
     """
     parsed = make_url(url)
     backend = parsed.get_backend_name()
+    engine: Engine
     if backend == "sqlite":
-        return _sqlite_engine(parsed, read_only=read_only, must_exist=must_exist or read_only)
-    if backend == "postgresql":
-        return _postgres_engine(parsed, read_only=read_only)
-    raise ConfigError(
-        f"database backend {backend!r} is not supported", "use sqlite:///PATH or postgresql://…"
-    )
+        engine = _sqlite_engine(parsed, read_only=read_only, must_exist=must_exist or read_only)
+    elif backend == "postgresql":
+        engine = _postgres_engine(parsed, read_only=read_only)
+        install_tenant_session(engine)
+    else:
+        raise ConfigError(
+            f"database backend {backend!r} is not supported", "use sqlite:///PATH or postgresql://…"
+        )
+    return engine if tenant is None else with_tenant(engine, tenant)
 
 
 def _sqlite_engine(url: URL, *, read_only: bool, must_exist: bool) -> Engine:
