@@ -16,19 +16,19 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "report"))
 
-from report_workspace import MARKET, SMALL  # noqa: E402
+from report_workspace import MARKET, SMALL
 
-from crypto_analyzer.artifacts import open_store  # noqa: E402
-from crypto_analyzer.artifacts.run_layout import run_of_key, run_prefix  # noqa: E402
-from crypto_analyzer.core.settings import load_settings  # noqa: E402
-from crypto_analyzer.db.engine import create_db_engine  # noqa: E402
-from crypto_analyzer.db.workspace_mode import WorkspaceMode  # noqa: E402
-from crypto_analyzer.governance import verify_workspace  # noqa: E402
-from crypto_analyzer.governance.bundles import load_bundle  # noqa: E402
-from crypto_analyzer.ingest.synthetic import ingest_synthetic  # noqa: E402
-from crypto_analyzer.pipeline.report.config import ReportConfig  # noqa: E402
-from crypto_analyzer.pipeline.report.run import run_report  # noqa: E402
-from crypto_analyzer.pipeline.workspace import init_workspace  # noqa: E402
+from crypto_analyzer.artifacts import open_store
+from crypto_analyzer.artifacts.run_layout import run_of_key, run_prefix
+from crypto_analyzer.core.settings import load_settings
+from crypto_analyzer.db.engine import create_db_engine
+from crypto_analyzer.db.workspace_mode import WorkspaceMode
+from crypto_analyzer.governance import verify_workspace
+from crypto_analyzer.governance.bundles import load_bundle
+from crypto_analyzer.ingest.synthetic import ingest_synthetic
+from crypto_analyzer.pipeline.report.config import ReportConfig
+from crypto_analyzer.pipeline.report.run import run_report
+from crypto_analyzer.pipeline.workspace import init_workspace
 
 
 def test_run_layout_keeps_default_keys_and_partitions_other_tenants() -> None:
