@@ -6,6 +6,14 @@ trigger: point-in-time market data and the append-only tables then refuse it ins
 the row silently). Read-only engines open the file with ``mode=ro`` and ``query_only`` so a read
 command cannot change the database even by mistake — not even its journal mode. PostgreSQL URLs
 are routed through psycopg 3 with a pre-pinged pool.
+
+The PostgreSQL pool is SQLAlchemy's ``QueuePool``, sized explicitly, rather than ``psycopg_pool``
+underneath it: SQLAlchemy pools connections itself, so a psycopg pool handed in as ``creator``
+would be a second pool whose connections SQLAlchemy closes instead of returning. One pool means
+one place that resets a connection on return — a rollback, which also discards the
+transaction-local ``app.tenant_id`` (``db.tenant_session``), so no tenant survives into the next
+checkout. ``PG_POOL_SIZE`` connections stay open, up to ``PG_MAX_OVERFLOW`` more under load, and a
+caller waits at most ``PG_POOL_TIMEOUT_S`` for one.
 """
 
 from __future__ import annotations
@@ -21,9 +29,21 @@ from sqlalchemy.engine import URL, Engine, make_url
 from crypto_analyzer.core.errors import ConfigError, DatabaseError, NotFoundError
 from crypto_analyzer.db.tenant_session import install_tenant_session, with_tenant
 
-__all__ = ["BUSY_TIMEOUT_MS", "create_db_engine", "describe_url", "sqlite_path", "sqlite_uri"]
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "PG_MAX_OVERFLOW",
+    "PG_POOL_SIZE",
+    "PG_POOL_TIMEOUT_S",
+    "create_db_engine",
+    "describe_url",
+    "sqlite_path",
+    "sqlite_uri",
+]
 
 BUSY_TIMEOUT_MS = 10_000
+PG_POOL_SIZE = 5
+PG_MAX_OVERFLOW = 15
+PG_POOL_TIMEOUT_S = 30.0
 
 
 def sqlite_path(url: str | URL) -> Path | None:
@@ -145,4 +165,13 @@ def _postgres_engine(url: URL, *, read_only: bool) -> Engine:
     connect_args: dict[str, Any] = {"connect_timeout": 10}
     if read_only:
         connect_args["options"] = "-c default_transaction_read_only=on"
-    return sa.create_engine(driver_url, pool_pre_ping=True, connect_args=connect_args)
+    return sa.create_engine(
+        driver_url,
+        poolclass=sa.pool.QueuePool,
+        pool_size=PG_POOL_SIZE,
+        max_overflow=PG_MAX_OVERFLOW,
+        pool_timeout=PG_POOL_TIMEOUT_S,
+        pool_pre_ping=True,
+        pool_reset_on_return="rollback",
+        connect_args=connect_args,
+    )

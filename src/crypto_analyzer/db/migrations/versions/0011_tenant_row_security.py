@@ -29,14 +29,21 @@ column), so a tenant-scoped table created by an earlier revision cannot be misse
 by a *later* revision must enable the same policies itself. SQLite has no row-level security: this
 revision does nothing there (the tenant predicate in every query is enforced by a test).
 
-Idempotent: ENABLE/FORCE converge, policies are dropped if present and created again. The
-downgrade drops both policies and turns row-level security off.
+Both dialects: ``tenants.policy_digest`` (nullable) names the tenant's own policy document, stored
+content-addressed in the artifact store (``policies/<digest>.json``); NULL means the packaged
+default policy (or ``--policy``). It is the only column of a tenant row that may change (the
+guards of 0008 keep ``tenant_id`` and ``mode`` immutable).
+
+Idempotent: the column is added only when missing, ENABLE/FORCE converge, policies are dropped if
+present and created again. The downgrade drops both policies, turns row-level security off and
+drops the column.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
@@ -61,7 +68,14 @@ def _tenant_tables() -> list[tuple[str, str]]:
     return [(str(table), str(owner)) for table, owner in rows]
 
 
+def _has_policy_column() -> bool:
+    columns = sa.inspect(op.get_bind()).get_columns("tenants")
+    return any(column["name"] == "policy_digest" for column in columns)
+
+
 def upgrade() -> None:
+    if not _has_policy_column():
+        op.add_column("tenants", sa.Column("policy_digest", sa.Text(), nullable=True))
     if op.get_bind().dialect.name != "postgresql":
         return
     for table, owner in _tenant_tables():
@@ -80,10 +94,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for table, _owner in _tenant_tables():
-        op.execute(f"DROP POLICY IF EXISTS {ADMIN_POLICY} ON {table}")
-        op.execute(f"DROP POLICY IF EXISTS {ISOLATION_POLICY} ON {table}")
-        op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
-        op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+    if op.get_bind().dialect.name == "postgresql":
+        for table, _owner in _tenant_tables():
+            op.execute(f"DROP POLICY IF EXISTS {ADMIN_POLICY} ON {table}")
+            op.execute(f"DROP POLICY IF EXISTS {ISOLATION_POLICY} ON {table}")
+            op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+            op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+    if _has_policy_column():  # plain DROP COLUMN (SQLite >= 3.35): a batch rebuild loses triggers
+        op.execute("ALTER TABLE tenants DROP COLUMN policy_digest")
