@@ -98,11 +98,11 @@ def _settings(owner_url: str, directory: Path, tenant: str) -> Settings:
     )
 
 
-def _measure(owner_url: str, directory: Path, args: argparse.Namespace) -> dict[str, float]:
+def _measure(owner_url: str, directory: Path, args: argparse.Namespace) -> dict[str, Any]:
     market = SyntheticMarketConfig(assets=args.assets, days=args.days, seed=7, planted_ic=0.06)
     rows = market.assets * market.n_bars
     init_workspace(_settings(owner_url, directory, "default"))
-    results: dict[str, float] = {}
+    results: dict[str, Any] = {}
 
     def ingest(index: int) -> float:
         settings = _settings(owner_url, directory, f"ingest-{index}")
@@ -116,17 +116,22 @@ def _measure(owner_url: str, directory: Path, args: argparse.Namespace) -> dict[
 
     results["ingest_rows_per_s"] = rows / _best(args.repeat, ingest)
 
+    identities: set[str] = set()
+
     def dataset(_index: int) -> float:
         settings = _settings(owner_url, directory, "ingest-0")
         engine = create_db_engine(settings.db_url, tenant=settings.tenant)
         try:
             began = time.perf_counter()
-            compute_dataset_id(engine, tenant_id=settings.tenant)
-            return time.perf_counter() - began
+            identity = compute_dataset_id(engine, tenant_id=settings.tenant)
+            took = time.perf_counter() - began
+            identities.add(identity.dataset_id.value)
+            return took
         finally:
             engine.dispose()
 
     results["dataset_id_rows_per_s"] = rows / _best(args.repeat, dataset)
+    (results["dataset_id"],) = identities
 
     settings = _settings(owner_url, directory, "default")
     engine = create_db_engine(settings.db_url, tenant=settings.tenant)
@@ -201,6 +206,8 @@ def main() -> None:
         table["sqlite"] = _measure(f"sqlite:///{base / 'w.sqlite'}", base / "a-sqlite", args)
         with _postgres(args.postgres_url) as url:
             table["postgresql"] = _measure(url, base / "a-pg", args)
+    if table["sqlite"]["dataset_id"] != table["postgresql"]["dataset_id"]:
+        raise SystemExit("the two backends hashed different data: the numbers are not comparable")
     rows = args.assets * SyntheticMarketConfig(assets=args.assets, days=args.days).n_bars
     print(f"{rows:,} bars per ingest; best of {args.repeat}; {args.evaluations} evaluations/run")
     for name in ("ingest_rows_per_s", "dataset_id_rows_per_s", "evaluations_per_s"):

@@ -51,13 +51,24 @@ def install_tenant_session(engine: Engine) -> None:
 
 def _set_transaction_tenant(connection: Connection) -> None:
     tenant = connection.get_execution_options().get(TENANT_OPTION)
-    if tenant is None:
-        return
-    cursor: Any = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    if tenant is not None:
+        _set_config(connection.connection.dbapi_connection, str(tenant))
+
+
+def _set_config(driver_connection: Any, tenant: str) -> None:
+    cursor = driver_connection.cursor()
     try:
-        cursor.execute("SELECT set_config(%s, %s, true)", (TENANT_SETTING, str(tenant)))
+        cursor.execute("SELECT set_config(%s, %s, true)", (TENANT_SETTING, tenant))
     finally:
         cursor.close()
+
+
+def set_driver_tenant(engine: Engine, driver_connection: Any) -> None:
+    """Set ``engine``'s tenant on a raw driver connection (``engine.raw_connection()`` skips the
+    ``begin`` event). Transaction-local like the event; a no-op off PostgreSQL or without one."""
+    tenant = engine_tenant(engine)
+    if engine.dialect.name == "postgresql" and tenant is not None:
+        _set_config(driver_connection, tenant)
 
 
 def with_tenant(engine: Engine, tenant: str) -> Engine:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from gov_workspace import make_service, seed_run
@@ -17,10 +19,14 @@ from tenancy_support import as_role
 from crypto_analyzer.artifacts import ArtifactStore
 from crypto_analyzer.core.errors import NotFoundError
 from crypto_analyzer.core.settings import DEFAULT_APP_ROLE, load_settings
+from crypto_analyzer.db.dataset_id import compute_dataset_id
 from crypto_analyzer.db.engine import create_db_engine
+from crypto_analyzer.db.factor_runs import FactorFrames, load_factor_frames, save_factor_frames
 from crypto_analyzer.db.schema import APPEND_ONLY_TABLES, metadata
 from crypto_analyzer.db.workspace import initialize
 from crypto_analyzer.governance import verify_workspace
+from crypto_analyzer.ingest.synthetic import SyntheticMarketConfig, ingest_synthetic
+from crypto_analyzer.research import fit_factor_model
 
 pytestmark = pytest.mark.postgres
 
@@ -200,6 +206,51 @@ def test_trigger_guards_still_fire_for_the_app_role(
             "UPDATE promotion_candidates SET status = 'exploratory' WHERE tenant_id = 'desk-a'"
         )
     assert "governance_events" in APPEND_ONLY_TABLES
+
+
+def test_the_dataset_id_as_the_app_role_is_the_tenants_own(
+    engines: dict[str | None, sa.Engine], postgres_url: str
+) -> None:
+    # the dataset-id reader streams through a raw driver connection (no ``begin`` event): it must
+    # still read as the engine's tenant, or it would hash an empty table under RLS
+    ingest_synthetic(engines["desk-a"], SyntheticMarketConfig(assets=4, days=2), tenant_id="desk-a")
+    ingest_synthetic(
+        engines["desk-b"], SyntheticMarketConfig(assets=3, days=1, seed=9), tenant_id="desk-b"
+    )
+    owner = create_db_engine(postgres_url)
+    try:
+        for tenant in ("desk-a", "desk-b"):
+            as_app = compute_dataset_id(engines[tenant], tenant_id=tenant)
+            as_owner = compute_dataset_id(owner, tenant_id=tenant)
+            assert as_app.dataset_id == as_owner.dataset_id
+        empty = compute_dataset_id(owner, tenant_id="nobody").dataset_id
+        assert compute_dataset_id(engines["desk-a"], tenant_id="desk-a").dataset_id != empty
+        # a tenant's engine asked for another tenant's id sees nothing of it
+        assert compute_dataset_id(engines["desk-a"], tenant_id="desk-b").dataset_id == empty
+    finally:
+        owner.dispose()
+
+
+def test_stored_factor_runs_round_trip_as_the_app_role(
+    engines: dict[str | None, sa.Engine],
+) -> None:
+    # the factor reader and writer use raw driver cursors (COPY, per-asset reads) inside the
+    # tenant's transaction; they must see the tenant's rows under RLS
+    rng = np.random.default_rng(3)
+    index = pd.Index(1_700_000_000_000 + 3_600_000 * np.arange(200), name="bar_open_ms")
+    returns = pd.DataFrame(
+        rng.normal(0.0, 0.01, (200, 5)), index=index, columns=["BTC", "ETH", "A", "B", "C"]
+    )
+    fit = fit_factor_model(returns, factor_ids=["BTC", "ETH"], window=48, lag=1)
+    frames = FactorFrames(fit.betas, fit.alpha, fit.r2, fit.residuals)
+    engine = engines["desk-a"]
+    save_factor_frames(engine, tenant_id="desk-a", factor_run_id="f1", dataset_id="d" * 64,
+                       config=fit.config, fit=frames)  # fmt: skip
+    back = load_factor_frames(engine, tenant_id="desk-a", factor_run_id="f1", index=index,
+                              assets=fit.residuals.columns, factor_ids=["BTC", "ETH"])  # fmt: skip
+    pd.testing.assert_frame_equal(back.residuals, fit.residuals, check_exact=True)
+    with engines["desk-b"].connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM factor_betas").scalar() == 0
 
 
 def test_a_custom_app_role_name_is_created_and_granted(postgres_url: str) -> None:
