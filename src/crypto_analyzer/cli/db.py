@@ -73,6 +73,8 @@ def check_command(*, db: DbUrlOpt = None, json: JsonOpt = False) -> None:
             stderr.print(f"drift: {printable(line)}", highlight=False)
         for finding in result.triggers:
             stderr.print(f"trigger: {printable(finding.message)}", highlight=False)
+        for message in result.row_security:
+            stderr.print(f"row security: {printable(message)}", highlight=False)
         stderr.print("schema check: ok" if result.ok else "schema check: FAILED")
     if not result.ok:
         raise typer.Exit(code=1)

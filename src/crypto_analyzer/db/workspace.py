@@ -21,6 +21,7 @@ from crypto_analyzer.db.engine import create_db_engine
 from crypto_analyzer.db.health import TriggerFinding, trigger_findings
 from crypto_analyzer.db.migrate import SchemaStatus, schema_drift, schema_status, upgrade
 from crypto_analyzer.db.roles import AppRoleOutcome, AppRoleStatus, ensure_app_role
+from crypto_analyzer.db.row_security import row_security_findings
 from crypto_analyzer.db.workspace_mode import WorkspaceMode, register_tenant
 
 _LOG = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class SchemaCheck:
     status: SchemaStatus
     drift: tuple[str, ...]
     triggers: tuple[TriggerFinding, ...]
+    row_security: tuple[str, ...] = ()
 
     @property
     def missing_triggers(self) -> tuple[str, ...]:
@@ -103,13 +105,16 @@ class SchemaCheck:
 
     @property
     def ok(self) -> bool:
-        return self.status.at_head and not self.drift and not self.triggers
+        return (
+            self.status.at_head and not self.drift and not self.triggers and not self.row_security
+        )
 
     def to_dict(self) -> dict[str, object]:
         return {
             "drift": list(self.drift),
             "missing_triggers": list(self.missing_triggers),
             "ok": self.ok,
+            "row_security": list(self.row_security),
             "status": self.status.to_dict(),
             "triggers": [finding.to_dict() for finding in self.triggers],
         }
@@ -125,7 +130,9 @@ def check_schema(settings: Settings) -> SchemaCheck:
         status = schema_status(engine)
         drift = tuple(schema_drift(engine)) if status.at_head else ()
         findings: tuple[TriggerFinding, ...] = ()
+        security: tuple[str, ...] = ()
         if status.at_head:
             with engine.connect() as connection:
                 findings = tuple(trigger_findings(connection))
-    return SchemaCheck(status=status, drift=drift, triggers=findings)
+                security = tuple(row_security_findings(connection))
+    return SchemaCheck(status=status, drift=drift, triggers=findings, row_security=security)

@@ -23,7 +23,7 @@ from crypto_analyzer.db.dataset_id import compute_dataset_id
 from crypto_analyzer.db.engine import create_db_engine
 from crypto_analyzer.db.factor_runs import FactorFrames, load_factor_frames, save_factor_frames
 from crypto_analyzer.db.schema import APPEND_ONLY_TABLES, metadata
-from crypto_analyzer.db.workspace import initialize
+from crypto_analyzer.db.workspace import check_schema, initialize
 from crypto_analyzer.governance import verify_workspace
 from crypto_analyzer.ingest.synthetic import SyntheticMarketConfig, ingest_synthetic
 from crypto_analyzer.research import fit_factor_model
@@ -251,6 +251,38 @@ def test_stored_factor_runs_round_trip_as_the_app_role(
     pd.testing.assert_frame_equal(back.residuals, fit.residuals, check_exact=True)
     with engines["desk-b"].connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM factor_betas").scalar() == 0
+
+
+def test_audit_verify_and_db_check_see_row_security_turned_off_or_widened(
+    engines: dict[str | None, sa.Engine],
+    seeded: dict[str, str],
+    store: ArtifactStore,
+    postgres_url: str,
+    app_url: str,
+) -> None:
+    settings = load_settings(db_url=app_url, admin_db_url=postgres_url, tenant="desk-a")
+    assert verify_workspace(engines["desk-a"], store, "desk-a").ok
+    assert check_schema(settings).ok
+    owner = create_db_engine(postgres_url)
+    try:
+        with owner.begin() as connection:  # what a hostile operator with DDL rights can do
+            connection.exec_driver_sql("ALTER TABLE runs NO FORCE ROW LEVEL SECURITY")
+            connection.exec_driver_sql(
+                "CREATE POLICY open_all ON promotion_candidates USING (true)"
+            )
+            connection.exec_driver_sql("DROP POLICY ca_tenant_isolation ON trial_ledger")
+    finally:
+        owner.dispose()
+    report = verify_workspace(engines["desk-a"], store, "desk-a")
+    messages = [f.message for f in report.findings if f.check == "row_security"]
+    assert not report.ok
+    assert any(m.startswith("runs: row-level security is not forced") for m in messages)
+    assert any(m.startswith("promotion_candidates: policy open_all") for m in messages)
+    assert any(
+        m.startswith("trial_ledger: policy ca_tenant_isolation is missing") for m in messages
+    )
+    assert len(messages) == 3
+    assert len(check_schema(settings).row_security) == 3
 
 
 def test_a_custom_app_role_name_is_created_and_granted(postgres_url: str) -> None:
