@@ -22,7 +22,12 @@ from crypto_analyzer.core.settings import DEFAULT_APP_ROLE, load_settings
 from crypto_analyzer.db.dataset_id import compute_dataset_id
 from crypto_analyzer.db.engine import create_db_engine
 from crypto_analyzer.db.factor_runs import FactorFrames, load_factor_frames, save_factor_frames
-from crypto_analyzer.db.schema import APPEND_ONLY_TABLES, metadata
+from crypto_analyzer.db.schema import (
+    APPEND_ONLY_TABLES,
+    artifact_edges,
+    eligibility_reports,
+    metadata,
+)
 from crypto_analyzer.db.workspace import check_schema, initialize
 from crypto_analyzer.governance import verify_workspace
 from crypto_analyzer.ingest.synthetic import SyntheticMarketConfig, ingest_synthetic
@@ -151,6 +156,24 @@ def test_raw_sql_as_the_app_role_stays_inside_its_tenant(
             "INSERT INTO run_metrics (tenant_id, run_instance_id, name, value) "
             "VALUES ('desk-a', 'run-desk-b', 'sharpe', 9.9)"
         )
+    # linking through lineage edges and eligibility reports to desk-b's rows: the composite keys
+    # would need desk-b's tenant_id (refused by the policy), and with desk-a's there is no target
+    for table, changes in (
+        (artifact_edges, {"run_instance_id": "run-desk-b"}),
+        (eligibility_reports, {"report_id": "rep_forged", "candidate_id": seeded["desk-b"]}),
+    ):
+        with ours.connect() as connection:
+            row = dict(connection.execute(sa.select(table).limit(1)).mappings().one())
+        for tenant, error, reason in (
+            ("desk-a", sa.exc.IntegrityError, "foreign key"),
+            ("desk-b", sa.exc.ProgrammingError, "row-level security"),
+        ):
+            forged = {**row, **changes, "tenant_id": tenant}
+            with (
+                pytest.raises(error, match=reason),
+                ours.begin() as connection,
+            ):
+                connection.execute(table.insert().values(**forged))
     with (
         pytest.raises(sa.exc.ProgrammingError, match="row-level security"),
         ours.begin() as connection,
