@@ -19,6 +19,7 @@ from crypto_analyzer.cli import promotion as promotion_commands
 from crypto_analyzer.cli import providers as providers_commands
 from crypto_analyzer.cli import runs as runs_commands
 from crypto_analyzer.cli import stats as stats_commands
+from crypto_analyzer.cli import tenants as tenants_commands
 from crypto_analyzer.cli.context import (
     CliState,
     announce,
@@ -69,6 +70,7 @@ app.add_typer(audit_commands.app)
 app.add_typer(keys_commands.app)
 app.add_typer(runs_commands.app)
 app.add_typer(stats_commands.app)
+app.add_typer(tenants_commands.app)
 app.command("report")(report_command)
 app.command("reportv2", hidden=True)(report_command)
 

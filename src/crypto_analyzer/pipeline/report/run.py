@@ -165,7 +165,7 @@ def run_report(
                 store=artifacts_store,
             )
             step("artifacts")
-            written = RunArtifacts(artifacts_store, instance)
+            written = RunArtifacts(artifacts_store, instance, settings.tenant)
             summary, bundles = _write_artifacts(
                 written,
                 computation,
