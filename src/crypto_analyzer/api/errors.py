@@ -53,7 +53,7 @@ _STATUS: tuple[tuple[type[core.CryptoAnalyzerError], int, str], ...] = (
 )
 
 _DESCRIPTIONS = {
-    400: "Bad request (e.g. malformed Range header).",
+    400: "Bad request: a body that is not UTF-8 JSON, or a malformed Range header.",
     401: "No bearer token, or not a valid API key (unknown, revoked, expired, disabled).",
     403: "The key's role does not allow this action.",
     404: "Nothing of that name in the key's tenant.",

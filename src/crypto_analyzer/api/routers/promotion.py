@@ -50,7 +50,7 @@ __all__ = ["router"]
 router = APIRouter(tags=["promotion"])
 
 READ_ERRORS = error_responses(401, 404, 422, 429, 500, 503)
-WRITE_ERRORS = error_responses(401, 403, 404, 409, 413, 422, 429, 500, 503)
+WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 429, 500, 503)
 CandidatePath = Annotated[
     str, Path(min_length=8, max_length=200, description="Candidate id or unique prefix (≥ 8).")
 ]
