@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from crypto_analyzer.cli import api_keys as _api_keys  # noqa: F401  (registers `keys create`)
 from crypto_analyzer.cli import audit as audit_commands
 from crypto_analyzer.cli import db as db_commands
 from crypto_analyzer.cli import ingest as ingest_commands
@@ -34,6 +35,7 @@ from crypto_analyzer.cli.demo_view import render_demo
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
 from crypto_analyzer.cli.report import report_command
 from crypto_analyzer.cli.safe_text import printable
+from crypto_analyzer.cli.serve import serve_command
 from crypto_analyzer.core.errors import ValidationError
 from crypto_analyzer.core.identities import DatasetMode
 from crypto_analyzer.core.versions import ENGINE_VERSION
@@ -72,6 +74,7 @@ app.add_typer(runs_commands.app)
 app.add_typer(stats_commands.app)
 app.add_typer(tenants_commands.app)
 app.command("report")(report_command)
+app.command("serve")(serve_command)
 app.command("reportv2", hidden=True)(report_command)
 
 

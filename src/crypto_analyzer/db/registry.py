@@ -35,6 +35,7 @@ __all__ = [
     "list_runs",
     "record_run_artifact",
     "resolve_run_id",
+    "run_record",
     "start_run",
 ]
 
@@ -208,7 +209,8 @@ def resolve_run_id(engine: Engine, tenant_id: str, prefix: str) -> str:
     return str(found[0])
 
 
-def _record(row: RowMapping, metrics: dict[str, float | None]) -> RunRecord:
+def run_record(row: RowMapping, metrics: dict[str, float | None]) -> RunRecord:
+    """A :class:`RunRecord` from a ``runs`` row and its metrics (shared by every run read)."""
     return RunRecord(
         run_instance_id=row["run_instance_id"],
         run_key=row["run_key"],
@@ -247,7 +249,7 @@ def get_run(engine: Engine, tenant_id: str, run_instance_id: str) -> RunRecord:
             .where(run_metrics.c.tenant_id == tenant_id, run_metrics.c.run_instance_id == full)
             .order_by(run_metrics.c.name)
         ).all()
-    return _record(row, {name: value for name, value in metric_rows})
+    return run_record(row, {name: value for name, value in metric_rows})
 
 
 def list_runs(engine: Engine, tenant_id: str, limit: int = 50) -> list[RunRecord]:
@@ -265,7 +267,7 @@ def list_runs(engine: Engine, tenant_id: str, limit: int = 50) -> list[RunRecord
             .mappings()
             .all()
         )
-    return [_record(row, {}) for row in rows]
+    return [run_record(row, {}) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)

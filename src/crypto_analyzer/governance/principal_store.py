@@ -42,13 +42,18 @@ from crypto_analyzer.governance.principals import (
 
 __all__ = [
     "TOKEN_PREFIX",
+    "ApiKeyRow",
     "IssuedKey",
+    "KeyIdentity",
     "PrincipalRow",
     "authenticate",
+    "authenticate_bearer",
     "disable_principal",
+    "list_api_keys",
     "list_principals",
     "register_principal",
     "resolve_actor",
+    "revoke_api_key",
     "token_hash",
 ]
 
@@ -94,6 +99,76 @@ class PrincipalRow:
             "principal_id": self.principal_id,
             "role": self.role,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class KeyIdentity:
+    """Who a bearer token is: its tenant, its key id and the principal holding it."""
+
+    tenant_id: str
+    key_id: str
+    principal: Principal
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRow:
+    """An API key as listed (never the token nor its hash)."""
+
+    key_id: str
+    principal_id: str
+    role: str
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+            "key_id": self.key_id,
+            "principal_id": self.principal_id,
+            "revoked_at": self.revoked_at,
+            "role": self.role,
+        }
+
+
+def authenticate_bearer(connection: Connection, token: str) -> KeyIdentity:
+    """The tenant, key and enabled principal of an HTTP bearer token; the tenant comes from the key.
+
+    Key hashes are unique across tenants, so the token alone names its tenant: a caller can never
+    choose a tenant by a header or a path. Every refusal reads alike (see :func:`authenticate`).
+    """
+    refused = AuthenticationError(
+        "the bearer token is not a valid API key (unknown, revoked, expired or its principal is "
+        "disabled)",
+        "send `Authorization: Bearer <token>` with a key from `crypto-analyzer keys create`",
+    )
+    if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX) or len(token) > _MAX_TOKEN:
+        raise refused
+    row = (
+        connection.execute(
+            sa.select(
+                api_keys.c.tenant_id,
+                api_keys.c.key_id,
+                principals.c.principal_id,
+                principals.c.display_name,
+                principals.c.role,
+                principals.c.disabled_at,
+                api_keys.c.revoked_at,
+                api_keys.c.expires_at,
+            )
+            .select_from(api_keys.join(principals, _principal_of_key()))
+            .where(api_keys.c.key_hash == token_hash(token))
+        )
+        .mappings()
+        .first()
+    )
+    if row is None or row["disabled_at"] is not None or row["revoked_at"] is not None:
+        raise refused
+    if row["expires_at"] is not None and row["expires_at"] <= to_iso(governed_now()):
+        raise refused
+    principal = Principal(row["principal_id"], row["display_name"], row["role"], "token")
+    return KeyIdentity(row["tenant_id"], row["key_id"], principal)
 
 
 def authenticate(connection: Connection, tenant_id: str, token: str) -> Principal:
@@ -258,6 +333,51 @@ def disable_principal(
         updated = _row(connection, tenant_id, principal_id)
     assert updated is not None  # it existed a moment ago inside the same transaction
     return updated
+
+
+def revoke_api_key(engine: Engine, tenant_id: str, key_id: str, *, token: str | None) -> ApiKeyRow:
+    """Revoke one API key by its key id (admin token required; idempotent). The principal stays
+    enabled, so it can be issued a new key; a revoked key is refused from the next request on."""
+    with governed_transaction(engine, tenant_id) as connection:
+        _require_admin(connection, tenant_id, token)
+        if not _key_rows(connection, tenant_id, key_id):
+            raise NotFoundError(f"no API key {key_id!r} in tenant {tenant_id!r}")
+        connection.execute(
+            api_keys.update()
+            .where(api_keys.c.tenant_id == tenant_id)
+            .where(api_keys.c.key_id == key_id)
+            .where(api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=to_iso(governed_now()))
+        )
+        return _key_rows(connection, tenant_id, key_id)[0]
+
+
+def list_api_keys(engine: Engine, tenant_id: str) -> list[ApiKeyRow]:
+    """Every API key of the tenant with its principal and role, oldest first (read-only)."""
+    with engine.connect() as connection:
+        return _key_rows(connection, tenant_id)
+
+
+def _key_rows(connection: Connection, tenant_id: str, key_id: str | None = None) -> list[ApiKeyRow]:
+    query = (
+        sa.select(api_keys, principals.c.role)
+        .select_from(api_keys.join(principals, _principal_of_key()))
+        .where(api_keys.c.tenant_id == tenant_id)
+        .order_by(api_keys.c.created_at, api_keys.c.key_id)
+    )
+    if key_id is not None:
+        query = query.where(api_keys.c.key_id == key_id)
+    return [
+        ApiKeyRow(
+            row["key_id"],
+            row["principal_id"],
+            row["role"],
+            row["created_at"],
+            row["expires_at"],
+            row["revoked_at"],
+        )
+        for row in connection.execute(query).mappings()
+    ]
 
 
 def list_principals(engine: Engine, tenant_id: str) -> list[PrincipalRow]:

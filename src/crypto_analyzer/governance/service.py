@@ -132,10 +132,20 @@ class GovernanceService:
         with self._engine.connect() as connection:
             return self._require(connection, candidate_id)
 
-    def list_candidates(self, *, status: str | None = None) -> list[CandidateRecord]:
-        """Candidates of the tenant, newest first, optionally of one status."""
+    def list_candidates(
+        self,
+        *,
+        status: str | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[CandidateRecord]:
+        """Candidates of the tenant, newest first, optionally of one status; ``after`` and
+        ``limit`` page them (``after`` = ``(created_at, candidate_id)`` of the previous page's
+        last candidate)."""
         with self._engine.connect() as connection:
-            return repo.list_candidates(connection, self._tenant, status=status)
+            return repo.list_candidates(
+                connection, self._tenant, status=status, after=after, limit=limit
+            )
 
     def reports(self, candidate_id: str) -> list[ReportRecord]:
         with self._engine.connect() as connection:
