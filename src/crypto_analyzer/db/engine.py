@@ -98,7 +98,11 @@ def _sqlite_engine(url: URL, *, read_only: bool, must_exist: bool) -> Engine:
 
     def connect() -> sqlite3.Connection:
         try:
-            return sqlite3.connect(target, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+            # The pool hands a connection to one thread at a time (the API's worker threads
+            # share an engine), which is what SQLAlchemy itself sets for file databases.
+            return sqlite3.connect(
+                target, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+            )
         except sqlite3.OperationalError as exc:
             raise DatabaseError(f"cannot open database {resolved}: {exc}") from exc
 
