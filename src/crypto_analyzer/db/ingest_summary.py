@@ -77,19 +77,25 @@ def recent_ingest_runs(engine: Engine, tenant_id: str, limit: int = 20) -> list[
     table = ingest_runs
     query = (
         sa.select(
-            table.c.ingest_run_id, table.c.kind, table.c.provider, table.c.actor, table.c.status,
-            table.c.started_at, table.c.finished_at, table.c.n_received, table.c.n_accepted,
-            table.c.n_rejected, table.c.error,
-        )  # fmt: skip
+            table.c.ingest_run_id,
+            table.c.kind,
+            table.c.provider,
+            table.c.actor,
+            table.c.status,
+            table.c.started_at,
+            table.c.finished_at,
+            table.c.n_received,
+            table.c.n_accepted,
+            table.c.n_rejected,
+            table.c.error,
+        )
         .where(table.c.tenant_id == tenant_id)
         .order_by(table.c.started_at.desc(), table.c.ingest_run_id.desc())
         .limit(limit)
     )
     with engine.connect() as connection:
         rows = connection.execute(query).all()
-    return [
-        IngestRunRow(*row[:7], int(row[7]), int(row[8]), int(row[9]), row[10]) for row in rows
-    ]
+    return [IngestRunRow(*row[:7], int(row[7]), int(row[8]), int(row[9]), row[10]) for row in rows]
 
 
 def rejects_by_reason(engine: Engine, tenant_id: str) -> list[RejectCount]:
@@ -116,4 +122,6 @@ def dataset_uses(engine: Engine, tenant_id: str) -> list[DatasetUse]:
         .order_by(last.desc())
     )
     with engine.connect() as connection:
-        return [DatasetUse(row[0], row[1], int(row[2]), row[3]) for row in connection.execute(query)]
+        return [
+            DatasetUse(row[0], row[1], int(row[2]), row[3]) for row in connection.execute(query)
+        ]

@@ -54,20 +54,29 @@ def add_auth_routes(router: APIRouter, ctx: WebContext) -> None:
     """Register ``/login`` (GET form, POST) and ``/logout`` (POST) on ``router``."""
 
     def login_form(
-        request: Request, next_path: str, *, status: int = 200, message: str | None = None,
+        request: Request,
+        next_path: str,
+        *,
+        status: int = 200,
+        message: str | None = None,
         tenant: str | None = None,
-    ) -> Response:  # fmt: skip
+    ) -> Response:
         token = new_csrf_token()
-        values: dict[str, Any] = {"title": "Log in", "next": safe_next(next_path),
-                                  "login_csrf": token, "message": message,
-                                  "tenant": tenant or ctx.settings.tenant}  # fmt: skip
+        values: dict[str, Any] = {
+            "title": "Log in",
+            "next": safe_next(next_path),
+            "login_csrf": token,
+            "message": message,
+            "tenant": tenant or ctx.settings.tenant,
+        }
         response = ctx.render(request, "login.html", values, session=None, status=status)
         _cookie(response, request, LOGIN_COOKIE, token, 900)
         return response
 
     @router.get("/login", summary="Dashboard login form")
     def login_page(
-        request: Request, next: Annotated[str, Query(max_length=500)] = ""  # noqa: A002
+        request: Request,
+        next: Annotated[str, Query(max_length=500)] = "",
     ) -> Response:
         return login_form(request, next)
 
@@ -77,20 +86,30 @@ def add_auth_routes(router: APIRouter, ctx: WebContext) -> None:
         api_key: Annotated[str, Form(max_length=300)] = "",
         tenant: Annotated[str, Form(max_length=64)] = "",
         csrf_token: Annotated[str, Form(max_length=200)] = "",
-        next: Annotated[str, Form(max_length=500)] = "",  # noqa: A002
+        next: Annotated[str, Form(max_length=500)] = "",
     ) -> Response:
         if not same_token(request.cookies.get(LOGIN_COOKIE), csrf_token):
-            return ctx.error(request, 403, "Not allowed",
-                             "the login form's CSRF token is missing or wrong; nothing was done",
-                             session=None, hint="open the login page again and submit it")  # fmt: skip
+            return ctx.error(
+                request,
+                403,
+                "Not allowed",
+                "the login form's CSRF token is missing or wrong; nothing was done",
+                session=None,
+                hint="open the login page again and submit it",
+            )
         tenant_id = tenant.strip() or ctx.settings.tenant
         try:
             with ctx.engine.connect() as connection:
                 principal = authenticate(connection, tenant_id, api_key.strip())
         except AuthenticationError:
-            return login_form(request, next, status=401, tenant=tenant_id,
-                              message="That API key is not valid for this tenant (unknown, "
-                              "revoked, expired, or its principal is disabled).")  # fmt: skip
+            return login_form(
+                request,
+                next,
+                status=401,
+                tenant=tenant_id,
+                message="That API key is not valid for this tenant (unknown, "
+                "revoked, expired, or its principal is disabled).",
+            )
         session = ctx.sessions.create(api_key.strip(), principal, tenant_id)
         response = RedirectResponse(safe_next(next), status_code=303, headers=SECURITY_HEADERS)
         _cookie(response, request, COOKIE, session.session_id, int(min(IDLE_TIMEOUT, MAX_AGE)))
@@ -98,13 +117,12 @@ def add_auth_routes(router: APIRouter, ctx: WebContext) -> None:
         return response
 
     @router.post("/logout", summary="Dashboard logout")
-    def logout(
-        request: Request, csrf_token: Annotated[str, Form(max_length=200)] = ""
-    ) -> Response:
+    def logout(request: Request, csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
         session = ctx.sessions.get(request.cookies.get(COOKIE))
         if session is not None and not same_token(session.csrf_token, csrf_token):
-            return ctx.error(request, 403, "Not allowed", "the CSRF token is missing or wrong",
-                             session=session)  # fmt: skip
+            return ctx.error(
+                request, 403, "Not allowed", "the CSRF token is missing or wrong", session=session
+            )
         if session is not None:
             ctx.sessions.drop(session.session_id)
         response = RedirectResponse(f"{PREFIX}/login", status_code=303, headers=SECURITY_HEADERS)

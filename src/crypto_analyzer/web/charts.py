@@ -17,8 +17,18 @@ from markupsafe import Markup, escape
 __all__ = ["MAX_POINTS", "PALETTE", "histogram_chart", "line_chart"]
 
 MAX_POINTS = 400
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b",
-           "#e377c2", "#7f7f7f", "#bcbd22")  # fmt: skip
+PALETTE = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#17becf",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+)
 _WIDTH, _HEIGHT = 820, 300
 _LEFT, _RIGHT, _TOP, _BOTTOM = 64, 190, 28, 44
 _LEGEND_ROWS = 15
@@ -63,8 +73,13 @@ def _frame(title: str, desc: str, label: str) -> tuple[str, str]:
     return head, "</svg>"
 
 
-def _axes(x_range: tuple[float, float], y_range: tuple[float, float], x_label: str,
-          y_label: str, x_ticks: Sequence[tuple[float, str]]) -> list[str]:  # fmt: skip
+def _axes(
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    x_label: str,
+    y_label: str,
+    x_ticks: Sequence[tuple[float, str]],
+) -> list[str]:
     (x0, x1), (y0, y1) = x_range, y_range
     plot_w, plot_h = _WIDTH - _LEFT - _RIGHT, _HEIGHT - _TOP - _BOTTOM
     parts = [
@@ -76,18 +91,24 @@ def _axes(x_range: tuple[float, float], y_range: tuple[float, float], x_label: s
     ]
     for value in _ticks(y0, y1):
         y = _TOP + plot_h * (1 - (value - y0) / ((y1 - y0) or 1))
-        parts.append(f'<line x1="{_LEFT}" x2="{_LEFT + plot_w}" y1="{y:.1f}" y2="{y:.1f}" '
-                     'class="grid"/>')  # fmt: skip
-        parts.append(f'<text x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">'
-                     f"{_fmt(value)}</text>")  # fmt: skip
+        parts.append(
+            f'<line x1="{_LEFT}" x2="{_LEFT + plot_w}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
+        )
+        parts.append(
+            f'<text x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">'
+            f"{_fmt(value)}</text>"
+        )
     for value, text in x_ticks:
         x = _LEFT + plot_w * (value - x0) / ((x1 - x0) or 1)
-        parts.append(f'<text x="{x:.1f}" y="{_TOP + plot_h + 16}" text-anchor="middle" '
-                     f'class="tick">{escape(text)}</text>')  # fmt: skip
+        parts.append(
+            f'<text x="{x:.1f}" y="{_TOP + plot_h + 16}" text-anchor="middle" '
+            f'class="tick">{escape(text)}</text>'
+        )
     if y0 < 0 < y1:
         y = _TOP + plot_h * (1 - (0 - y0) / (y1 - y0))
-        parts.append(f'<line x1="{_LEFT}" x2="{_LEFT + plot_w}" y1="{y:.1f}" y2="{y:.1f}" '
-                     'class="zero"/>')  # fmt: skip
+        parts.append(
+            f'<line x1="{_LEFT}" x2="{_LEFT + plot_w}" y1="{y:.1f}" y2="{y:.1f}" class="zero"/>'
+        )
     return parts
 
 
@@ -129,14 +150,18 @@ def line_chart(
     for index, (name, points) in enumerate(cleaned.items()):
         colour = PALETTE[index % len(PALETTE)]
         path = " ".join(at(x, y) for x, y in points)
-        parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" '
-                     f'stroke-width="1.5" class="series"><title>{escape(name)}</title></polyline>')  # fmt: skip
+        parts.append(
+            f'<polyline points="{path}" fill="none" stroke="{colour}" '
+            f'stroke-width="1.5" class="series"><title>{escape(name)}</title></polyline>'
+        )
         if index < _LEGEND_ROWS:
-            y = _TOP + 10 + 14 * index
-            x = _WIDTH - _RIGHT + 12
-            parts.append(f'<line x1="{x}" x2="{x + 16}" y1="{y - 4}" y2="{y - 4}" '
-                         f'stroke="{colour}" stroke-width="3"/><text x="{x + 22}" y="{y}" '
-                         f'class="legend">{escape(name)}</text>')
+            row_y = _TOP + 10 + 14 * index
+            row_x = _WIDTH - _RIGHT + 12
+            parts.append(
+                f'<line x1="{row_x}" x2="{row_x + 16}" y1="{row_y - 4}" y2="{row_y - 4}" '
+                f'stroke="{colour}" stroke-width="3"/><text x="{row_x + 22}" y="{row_y}" '
+                f'class="legend">{escape(name)}</text>'
+            )
         if len(points) <= 12:
             for x, y in points:
                 cx, cy = at(x, y).split(",")
@@ -175,11 +200,15 @@ def histogram_chart(
     for index, number in enumerate(counts):
         bar_h = plot_h * number / (top or 1)
         x = _LEFT + plot_w * index / bins
-        parts.append(f'<rect x="{x:.1f}" y="{_TOP + plot_h - bar_h:.1f}" '
-                     f'width="{plot_w / bins - 1:.1f}" height="{bar_h:.1f}" class="bar"/>')  # fmt: skip
+        parts.append(
+            f'<rect x="{x:.1f}" y="{_TOP + plot_h - bar_h:.1f}" '
+            f'width="{plot_w / bins - 1:.1f}" height="{bar_h:.1f}" class="bar"/>'
+        )
     if marker is not None and math.isfinite(marker):
         x = _LEFT + plot_w * (marker - low) / ((width * bins) or 1)
-        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{_TOP}" y2="{_TOP + plot_h}" '
-                     f'class="marker"><title>{escape(marker_label)}</title></line>')  # fmt: skip
+        parts.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{_TOP}" y2="{_TOP + plot_h}" '
+            f'class="marker"><title>{escape(marker_label)}</title></line>'
+        )
     parts.append(tail)
     return Markup("".join(parts))

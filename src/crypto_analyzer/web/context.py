@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 from fastapi import Request
@@ -36,7 +37,14 @@ from crypto_analyzer.governance.errors import GovernanceError
 from crypto_analyzer.governance.principal_store import authenticate
 from crypto_analyzer.web.sessions import SessionStore, WebSession
 
-__all__ = ["COOKIE", "PREFIX", "SECURITY_HEADERS", "WebContext", "error_status"]
+__all__ = [
+    "COOKIE",
+    "PREFIX",
+    "RECHECK_SECONDS",
+    "SECURITY_HEADERS",
+    "WebContext",
+    "error_status",
+]
 
 PREFIX = "/web"
 COOKIE = "ca_session"
@@ -50,7 +58,10 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
+RECHECK_SECONDS = 30.0
+"""How long a whole-workspace check (doctor, audit verify) is shown before it is run again."""
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 Builder = Callable[[WebSession], "tuple[str, dict[str, Any]] | Response"]
 
@@ -79,6 +90,7 @@ class WebContext:
         self._lock = threading.Lock()
         self._engine: Engine | None = None
         self._store: ArtifactStore | None = None
+        self._recent: dict[tuple[str, ...], tuple[Any, float]] = {}
         folder = resources.files("crypto_analyzer.web") / "templates"
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(folder)),
@@ -115,6 +127,28 @@ class WebContext:
     def tenant_settings(self, tenant_id: str) -> Settings:
         """The settings a governed write for ``tenant_id`` is opened with."""
         return self.settings.model_copy(update={"tenant": tenant_id})
+
+    def recent(
+        self, key: tuple[str, ...], make: Callable[[], T], *, fresh: bool
+    ) -> tuple[T, float]:
+        """``make()``'s result and when it was computed (epoch seconds), reused for
+        :data:`RECHECK_SECONDS` unless ``fresh``: for whole-workspace checks (``doctor``, ``audit
+        verify``) that take longer than a page should, and that a user can re-run on demand."""
+        now = time.time()
+        with self._lock:
+            found = self._recent.get(key)
+        if found is not None and not fresh and now - found[1] < RECHECK_SECONDS:
+            return found
+        value = make()
+        with self._lock:
+            self._recent[key] = (value, now)
+        return value, now
+
+    def forget(self, tenant_id: str) -> None:
+        """Drop the tenant's reused checks (after a governed write they are out of date)."""
+        with self._lock:
+            for key in [key for key in self._recent if tenant_id in key[1:]]:
+                del self._recent[key]
 
     def dispose(self) -> None:
         with self._lock:
@@ -156,9 +190,15 @@ class WebContext:
         return HTMLResponse(page, status_code=status, headers=SECURITY_HEADERS)
 
     def error(
-        self, request: Request, status: int, title: str, message: str, *,
-        session: WebSession | None, hint: str | None = None,
-    ) -> HTMLResponse:  # fmt: skip
+        self,
+        request: Request,
+        status: int,
+        title: str,
+        message: str,
+        *,
+        session: WebSession | None,
+        hint: str | None = None,
+    ) -> HTMLResponse:
         values = {"title": title, "message": message, "hint": hint, "status": status}
         return self.render(request, "error.html", values, session=session, status=status)
 
@@ -186,8 +226,14 @@ class WebContext:
             status = error_status(exc)
             if status == 500:
                 _log.warning("dashboard request failed: %s", exc)
-            return self.error(request, status, _TITLES.get(status, "Error"), exc.problem,
-                              session=session, hint=exc.hint)  # fmt: skip
+            return self.error(
+                request,
+                status,
+                _TITLES.get(status, "Error"),
+                exc.problem,
+                session=session,
+                hint=exc.hint,
+            )
         if isinstance(result, Response):
             return result
         template, values = result

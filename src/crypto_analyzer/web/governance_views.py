@@ -122,9 +122,13 @@ def lineage_graph(trace: dict[str, Any]) -> dict[str, Any]:
     candidate = trace["candidate"]
     run = trace.get("run") or {}
     lineage = trace.get("lineage") or []
-    attestations = [row for row in lineage if row.get("artifact_type") == "fold_causality_attestation"]
+    attestations = [
+        row for row in lineage if row.get("artifact_type") == "fold_causality_attestation"
+    ]
     bundle = [row for row in lineage if row.get("is_bundle")]
-    attested = {edge["dst_ref"] for edge in trace.get("edges", []) if edge["edge_type"] == "attests"}
+    attested = {
+        edge["dst_ref"] for edge in trace.get("edges", []) if edge["edge_type"] == "attests"
+    }
     return {
         "candidate": candidate,
         "reports": trace.get("reports") or [],

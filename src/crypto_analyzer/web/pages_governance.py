@@ -31,6 +31,7 @@ from crypto_analyzer.web.governance_views import (
     lineage_graph,
     rule_rows,
 )
+from crypto_analyzer.web.pages_health import checked_text
 from crypto_analyzer.web.sessions import WebSession, same_token
 
 __all__ = ["NOTICES", "add_governance_routes", "same_origin"]
@@ -66,8 +67,12 @@ def add_governance_routes(router: APIRouter, ctx: WebContext) -> None:
                 raise ValidationError(f"status {status!r} is not one of {', '.join(STATUSES)}")
             with ctx.engine.connect() as connection:
                 items = repo.list_candidates(connection, session.tenant_id, status=status or None)
-            return "candidates.html", {"title": "Candidates", "candidates": items,
-                                       "status": status, "statuses": STATUSES}  # fmt: skip
+            return "candidates.html", {
+                "title": "Candidates",
+                "candidates": items,
+                "status": status,
+                "statuses": STATUSES,
+            }
 
         return ctx.page(request, build)
 
@@ -99,15 +104,23 @@ def add_governance_routes(router: APIRouter, ctx: WebContext) -> None:
         if session is None:
             return ctx.error(request, 401, "Not authenticated", "log in first", session=None)
         if not same_token(session.csrf_token, csrf_token) or not same_origin(request):
-            return ctx.error(request, 403, "Not allowed",
-                             "the form's CSRF token is missing or wrong, or it came from "
-                             "another site; nothing was done", session=session,
-                             hint="reload the page and submit the form again")  # fmt: skip
+            return ctx.error(
+                request,
+                403,
+                "Not allowed",
+                "the form's CSRF token is missing or wrong, or it came from "
+                "another site; nothing was done",
+                session=session,
+                hint="reload the page and submit the form again",
+            )
 
         def work() -> Response:
             settings = ctx.tenant_settings(session.tenant_id)
             with open_governed(settings, token=session.token) as (service, principal):
-                notice = action(service, principal)
+                try:
+                    notice = action(service, principal)
+                finally:
+                    ctx.forget(session.tenant_id)
             target = f"{PREFIX}/candidates/{candidate_id}?" + urlencode({"notice": notice})
             return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
 
@@ -115,9 +128,11 @@ def add_governance_routes(router: APIRouter, ctx: WebContext) -> None:
 
     @router.post("/candidates/{candidate_id}/evaluate", summary="Evaluate (dashboard form)")
     def evaluate_action(
-        request: Request, candidate_id: str, csrf_token: Csrf = "",
+        request: Request,
+        candidate_id: str,
+        csrf_token: Csrf = "",
         target: Annotated[str, Form(max_length=16)] = "candidate",
-    ) -> Response:  # fmt: skip
+    ) -> Response:
         def run(service: Any, principal: Any) -> str:
             outcome = service.evaluate(candidate_id, target=target, actor=principal)
             return "promoted" if outcome.status_changed else "evaluated"
@@ -150,17 +165,29 @@ def add_governance_routes(router: APIRouter, ctx: WebContext) -> None:
             with ctx.engine.connect() as connection:
                 events = repo.list_events(connection, session.tenant_id)
                 mode = read_mode(connection, session.tenant_id)
-            return "timeline.html", {"title": "Governance timeline",
-                                     "events": list(reversed(events)), "mode": mode.value,
-                                     "chain": chain_status(events, mode)}  # fmt: skip
+            return "timeline.html", {
+                "title": "Governance timeline",
+                "events": list(reversed(events)),
+                "mode": mode.value,
+                "chain": chain_status(events, mode),
+            }
 
         return ctx.page(request, build)
 
     @router.get("/audit", summary="Full audit verify (dashboard page)")
-    def audit_page(request: Request) -> Response:
+    def audit_page(request: Request, fresh: Annotated[int, Query(ge=0, le=1)] = 0) -> Response:
         def build(session: WebSession) -> tuple[str, dict[str, Any]]:
-            report = audit_verify(ctx.tenant_settings(session.tenant_id))
-            return "audit.html", {"title": "Audit verify", "report": report}
+            tenant = session.tenant_id
+            report, at = ctx.recent(
+                ("audit", tenant),
+                lambda: audit_verify(ctx.tenant_settings(tenant)),
+                fresh=bool(fresh),
+            )
+            return "audit.html", {
+                "title": "Audit verify",
+                "report": report,
+                "checked_at": checked_text(at),
+            }
 
         return ctx.page(request, build)
 
@@ -169,7 +196,9 @@ def add_governance_routes(router: APIRouter, ctx: WebContext) -> None:
         def build(session: WebSession) -> tuple[str, dict[str, Any]]:
             trace = trace_candidate(ctx.engine, session.tenant_id, candidate_id)
             graph = lineage_graph(trace)
-            return "lineage.html", {"title": f"Lineage of {graph['candidate']['candidate_id']}",
-                                    "graph": graph}  # fmt: skip
+            return "lineage.html", {
+                "title": f"Lineage of {graph['candidate']['candidate_id']}",
+                "graph": graph,
+            }
 
         return ctx.page(request, build)

@@ -20,10 +20,10 @@ from crypto_analyzer.db.registry import diff_runs, get_run, list_runs, resolve_r
 from crypto_analyzer.governance import repository as repo
 from crypto_analyzer.web.charts import histogram_chart, line_chart
 from crypto_analyzer.web.context import SECURITY_HEADERS, WebContext
-from crypto_analyzer.web.run_data import RunEvidence, read_artifact
+from crypto_analyzer.web.run_data import ROLLING_WINDOW, RunEvidence, read_artifact
 from crypto_analyzer.web.sessions import WebSession
 
-__all__ = ["PAGE_SIZE", "add_run_routes"]
+__all__ = ["PAGE_SIZE", "add_run_routes", "family_rows", "ic_decay_chart", "run_charts"]
 
 PAGE_SIZE = 25
 LIST_CAP = 5000
@@ -34,8 +34,13 @@ SORTS = {
     "status": ("status", False),
     "hypothesis": ("hypothesis", False),
 }
-_MEDIA = {".json": "application/json", ".csv": "text/csv", ".png": "image/png",
-          ".html": "text/html", ".md": "text/markdown"}  # fmt: skip
+_MEDIA = {
+    ".json": "application/json",
+    ".csv": "text/csv",
+    ".png": "image/png",
+    ".html": "text/html",
+    ".md": "text/markdown",
+}
 
 
 def _time_ticks(series: dict[str, list[tuple[float, float]]]) -> dict[float, str]:
@@ -47,24 +52,28 @@ def _time_ticks(series: dict[str, list[tuple[float, float]]]) -> dict[float, str
     return {x: pd.Timestamp(x, unit="ms", tz="UTC").strftime("%Y-%m-%d") for x in steps}
 
 
-def run_charts(evidence: RunEvidence, run_id: str) -> dict[str, Any]:
-    """The detail page's SVG charts from the run's stored numbers."""
-    short = run_id[:13]
+def ic_decay_chart(evidence: RunEvidence, run_id: str) -> Any:
+    """Mean OOS IC by horizon for each signal of the run (``ic/summary.json``)."""
     decay = evidence.ic_decay()
     horizons = sorted({x for points in decay.values() for x, _ in points})
-    charts: dict[str, Any] = {
-        "ic_decay": line_chart(
-            decay,
-            title=f"IC decay, run {short}",
-            desc="Mean out-of-sample rank IC by label horizon for each signal: "
-            + "; ".join(f"{s}: " + ", ".join(f"h{x:g} {y:.4f}" for x, y in p)
-                        for s, p in decay.items()),
-            x_label="horizon (bars)",
-            y_label="mean OOS rank IC",
-            x_tick_labels={h: f"{h:g}" for h in horizons},
-            label="ic-decay",
-        )
-    }
+    return line_chart(
+        decay,
+        title=f"IC decay, run {run_id[:13]}",
+        desc="Mean out-of-sample rank IC by label horizon for each signal: "
+        + "; ".join(
+            f"{s}: " + ", ".join(f"h{x:g} {y:.4f}" for x, y in p) for s, p in decay.items()
+        ),
+        x_label="horizon (bars)",
+        y_label="mean OOS rank IC",
+        x_tick_labels={h: f"{h:g}" for h in horizons},
+        label="ic-decay",
+    )
+
+
+def run_charts(evidence: RunEvidence, run_id: str) -> dict[str, Any]:
+    """The detail page's SVG charts from the run's stored numbers."""
+    horizons = sorted({x for points in evidence.ic_decay().values() for x, _ in points})
+    charts: dict[str, Any] = {"ic_decay": ic_decay_chart(evidence, run_id)}
     cumulative = evidence.cumulative_returns()
     if cumulative:
         charts["cumulative"] = line_chart(
@@ -84,7 +93,8 @@ def run_charts(evidence: RunEvidence, run_id: str) -> dict[str, Any]:
         shown = {k: v for k, v in rolling.items() if k.endswith(first)} or rolling
         charts["rolling_ic"] = line_chart(
             shown,
-            title=f"Rolling OOS IC ({evidence_window()} bars){', horizon ' + first[1:] if first else ''}",
+            title=f"Rolling OOS IC ({ROLLING_WINDOW} bars)"
+            + (f", horizon {first[1:]}" if first else ""),
             desc="Rolling mean of the out-of-sample IC per hypothesis; last values: "
             + "; ".join(f"{k}: {p[-1][1]:.4f}" for k, p in shown.items() if p),
             x_label="time (UTC)",
@@ -98,8 +108,9 @@ def run_charts(evidence: RunEvidence, run_id: str) -> dict[str, Any]:
             capacity,
             title="Capacity: net Sharpe by capital",
             desc="Annualised net Sharpe at each capital level: "
-            + "; ".join(f"{k}: " + ", ".join(f"{x:g} → {y:.2f}" for x, y in p)
-                        for k, p in capacity.items()),
+            + "; ".join(
+                f"{k}: " + ", ".join(f"{x:g} → {y:.2f}" for x, y in p) for k, p in capacity.items()
+            ),
             x_label="capital",
             y_label="net Sharpe",
             label="capacity",
@@ -120,12 +131,6 @@ def run_charts(evidence: RunEvidence, run_id: str) -> dict[str, Any]:
     return charts
 
 
-def evidence_window() -> int:
-    from crypto_analyzer.web.run_data import ROLLING_WINDOW
-
-    return ROLLING_WINDOW
-
-
 def family_rows(family: dict[str, Any] | None) -> dict[str, Any]:
     """RC, SPA and Romano-Wolf figures as display rows."""
     if not family:
@@ -143,14 +148,23 @@ def family_rows(family: dict[str, Any] | None) -> dict[str, Any]:
 def _filtered(records: list[Any], status: str, text: str, sort: str) -> list[Any]:
     needle = text.strip().lower()
     chosen = [
-        record for record in records
+        record
+        for record in records
         if (not status or record.status == status)
-        and (not needle or needle in " ".join([record.run_instance_id, record.dataset_id,
-                                               record.hypothesis or "", *record.tags]).lower())
-    ]  # fmt: skip
+        and (
+            not needle
+            or needle
+            in " ".join(
+                [record.run_instance_id, record.dataset_id, record.hypothesis or "", *record.tags]
+            ).lower()
+        )
+    ]
     field, reverse = SORTS[sort]
-    return sorted(chosen, key=lambda record: (getattr(record, field) or "", record.run_instance_id),
-                  reverse=reverse)  # fmt: skip
+    return sorted(
+        chosen,
+        key=lambda record: (getattr(record, field) or "", record.run_instance_id),
+        reverse=reverse,
+    )
 
 
 def add_run_routes(router: APIRouter, ctx: WebContext) -> None:
@@ -176,12 +190,19 @@ def add_run_routes(router: APIRouter, ctx: WebContext) -> None:
                 return "?" + urlencode({"status": status, "q": q, "sort": sort, "page": number})
 
             return "runs.html", {
-                "title": "Runs", "runs": shown, "total": len(chosen), "page": page,
-                "pages": pages, "status": status, "q": q, "sort": sort, "sorts": list(SORTS),
+                "title": "Runs",
+                "runs": shown,
+                "total": len(chosen),
+                "page": page,
+                "pages": pages,
+                "status": status,
+                "q": q,
+                "sort": sort,
+                "sorts": list(SORTS),
                 "statuses": sorted({record.status for record in records}),
                 "prev_link": link(page - 1) if page > 1 else None,
                 "next_link": link(page + 1) if page < pages else None,
-            }  # fmt: skip
+            }
 
         return ctx.page(request, build)
 
@@ -193,9 +214,10 @@ def add_run_routes(router: APIRouter, ctx: WebContext) -> None:
             evidence = RunEvidence(ctx.engine, ctx.store, tenant, record.run_instance_id)
             with ctx.engine.connect() as connection:
                 candidates = [
-                    item for item in repo.list_candidates(connection, tenant)
+                    item
+                    for item in repo.list_candidates(connection, tenant)
                     if item.run_instance_id == record.run_instance_id
-                ]  # fmt: skip
+                ]
             return "run.html", {
                 "title": f"Run {record.run_instance_id[:13]}",
                 "run": record,
@@ -219,8 +241,12 @@ def add_run_routes(router: APIRouter, ctx: WebContext) -> None:
             row, data = read_artifact(ctx.engine, ctx.store, session.tenant_id, full, name)
             suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
             media = _MEDIA.get(suffix, "application/octet-stream")
-            headers = {**SECURITY_HEADERS, "ETag": f'"{row.sha256}"',
-                       "X-Content-SHA256": row.sha256, "Cache-Control": "private, max-age=3600"}  # fmt: skip
+            headers = {
+                **SECURITY_HEADERS,
+                "ETag": f'"{row.sha256}"',
+                "X-Content-SHA256": row.sha256,
+                "Cache-Control": "private, max-age=3600",
+            }
             if media == "text/html":  # a stored report must not run scripts in our origin
                 headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src data:"
             if request.headers.get("if-none-match") == f'"{row.sha256}"':
@@ -231,7 +257,8 @@ def add_run_routes(router: APIRouter, ctx: WebContext) -> None:
 
     @router.get("/compare", summary="Compare runs (dashboard page)")
     def compare_page(
-        request: Request, run: Annotated[list[str], Query(max_length=64)] = []  # noqa: B006
+        request: Request,
+        run: Annotated[list[str], Query(max_length=64)] = [],  # noqa: B006
     ) -> Response:
         def build(session: WebSession) -> tuple[str, dict[str, Any]]:
             tenant = session.tenant_id
@@ -244,14 +271,27 @@ def add_run_routes(router: APIRouter, ctx: WebContext) -> None:
             columns = []
             for record in records:
                 evidence = RunEvidence(ctx.engine, ctx.store, tenant, record.run_instance_id)
-                rows = {f"{h['signal']}@{h['horizon']}": h
-                        for h in evidence.overview().get("hypotheses", [])}  # fmt: skip
-                columns.append({"run": record, "rows": rows,
-                                "chart": run_charts(evidence, record.run_instance_id)["ic_decay"]})  # fmt: skip
+                rows = {
+                    f"{h['signal']}@{h['horizon']}": h
+                    for h in evidence.overview().get("hypotheses", [])
+                }
+                columns.append(
+                    {
+                        "run": record,
+                        "rows": rows,
+                        "chart": ic_decay_chart(evidence, record.run_instance_id),
+                    }
+                )
             hypotheses = sorted({key for column in columns for key in column["rows"]})
-            diffs = [diff_runs(ctx.engine, tenant, records[0].run_instance_id,
-                               other.run_instance_id) for other in records[1:]]  # fmt: skip
-            return "compare.html", {"title": "Compare runs", "columns": columns,
-                                    "hypotheses": hypotheses, "diffs": diffs}  # fmt: skip
+            diffs = [
+                diff_runs(ctx.engine, tenant, records[0].run_instance_id, other.run_instance_id)
+                for other in records[1:]
+            ]
+            return "compare.html", {
+                "title": "Compare runs",
+                "columns": columns,
+                "hypotheses": hypotheses,
+                "diffs": diffs,
+            }
 
         return ctx.page(request, build)

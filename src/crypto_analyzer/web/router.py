@@ -38,7 +38,7 @@ def _static(name: str) -> bytes:
 
 
 def web_router(settings: Settings, *, sessions: SessionStore | None = None) -> APIRouter:
-    """The dashboard router for the workspace ``settings`` name (its tenant is the login default)."""
+    """The dashboard router for the workspace ``settings`` names (its tenant: the login default)."""
     ctx = WebContext(settings, sessions)
     router = APIRouter(prefix=PREFIX, tags=["dashboard"], include_in_schema=False)
     assets = {name: _static(name) for name in STATIC_FILES}
@@ -47,9 +47,11 @@ def web_router(settings: Settings, *, sessions: SessionStore | None = None) -> A
     def static_file(name: str) -> Response:
         if name not in assets:
             return Response("not found", status_code=404, media_type="text/plain")
-        return Response(assets[name], media_type=STATIC_FILES[name],
-                        headers={"Cache-Control": "public, max-age=3600",
-                                 "X-Content-Type-Options": "nosniff"})  # fmt: skip
+        return Response(
+            assets[name],
+            media_type=STATIC_FILES[name],
+            headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+        )
 
     @router.get("")
     @router.get("/")

@@ -26,7 +26,7 @@ from crypto_analyzer.core.hashing import sha256_bytes
 from crypto_analyzer.governance import repository as repo
 from crypto_analyzer.governance.bundles import store_key
 
-__all__ = ["ArtifactRow", "RunEvidence", "read_artifact", "run_artifacts"]
+__all__ = ["ROLLING_WINDOW", "ArtifactRow", "RunEvidence", "read_artifact", "run_artifacts"]
 
 T = TypeVar("T")
 ROLLING_WINDOW = 168
@@ -49,8 +49,13 @@ def run_artifacts(engine: Engine, tenant_id: str, run_instance_id: str) -> list[
     with engine.connect() as connection:
         rows = repo.lineage_rows(connection, tenant_id, run_instance_id)
     return [
-        ArtifactRow(row["logical_name"], row["artifact_sha256"], int(row["size_bytes"]),
-                    row["artifact_type"], row["uri"])  # fmt: skip
+        ArtifactRow(
+            row["logical_name"],
+            row["artifact_sha256"],
+            int(row["size_bytes"]),
+            row["artifact_type"],
+            row["uri"],
+        )
         for row in rows
     ]
 
@@ -87,7 +92,7 @@ class _Cache:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
-                return self._items[key]  # type: ignore[no-any-return]
+                return self._items[key]
         value = make()
         with self._lock:
             self._items[key] = value

@@ -19,9 +19,9 @@ from fastapi import FastAPI
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from web_workspace import WebWorkspace, seed_web_workspace  # noqa: E402
+from web_workspace import WebWorkspace, seed_web_workspace
 
-from crypto_analyzer.web import web_router  # noqa: E402
+from crypto_analyzer.web import web_router
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "web"
 
@@ -74,8 +74,12 @@ def login(client: httpx.Client, served: Served, role: str) -> httpx.Client:
     token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     answer = client.post(
         served.url("/web/login"),
-        data={"api_key": served.workspace.tokens[role], "tenant": "default",
-              "csrf_token": token, "next": "/web/runs"},  # fmt: skip
+        data={
+            "api_key": served.workspace.tokens[role],
+            "tenant": "default",
+            "csrf_token": token,
+            "next": "/web/runs",
+        },
     )
     assert answer.status_code == 303, answer.text
     return client

@@ -10,16 +10,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Served
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from conftest import Served
 from crypto_analyzer.governance import audit_verify, open_service
 
 LAUNCH = {
     "executable_path": "/usr/bin/chromium",
-    "args": ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update"],
-}  # fmt: skip
+    "args": [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +60,17 @@ def _login(context: BrowserContext, served: Served, role: str) -> tuple[Page, Co
 def _pages(served: Served) -> list[str]:
     first, second = served.workspace.runs
     candidate = served.workspace.candidates["volume_shock"]
-    return ["/web/runs", f"/web/runs/{first}", f"/web/compare?run={first}&run={second}",
-            "/web/candidates", f"/web/candidates/{candidate}", "/web/timeline", "/web/audit",
-            f"/web/lineage/{candidate}", "/web/data-health"]  # fmt: skip
+    return [
+        "/web/runs",
+        f"/web/runs/{first}",
+        f"/web/compare?run={first}&run={second}",
+        "/web/candidates",
+        f"/web/candidates/{candidate}",
+        "/web/timeline",
+        "/web/audit",
+        f"/web/lineage/{candidate}",
+        "/web/data-health",
+    ]
 
 
 def test_reviewer_accepts_the_planted_candidate_through_the_ui(
@@ -71,8 +85,10 @@ def test_reviewer_accepts_the_planted_candidate_through_the_ui(
     assert decay.count() == 1
     lines = decay.locator("polyline")
     assert lines.count() >= 5  # one line per signal
-    assert all(len(points.split()) >= 2 for points in lines.evaluate_all(
-        "nodes => nodes.map(n => n.getAttribute('points'))"))  # fmt: skip
+    assert all(
+        len(points.split()) >= 2
+        for points in lines.evaluate_all("nodes => nodes.map(n => n.getAttribute('points'))")
+    )
     box = decay.bounding_box()
     assert box is not None and box["width"] > 200 and box["height"] > 100
     assert "IC decay" in decay.locator(":scope > title").text_content() or ""
@@ -121,11 +137,13 @@ def test_researcher_has_no_accept_button_and_forged_posts_are_refused(
     token = page.locator('input[name="csrf_token"]').first.get_attribute("value")
     assert token
     base = served.url(f"/web/candidates/{candidate}")
-    forged = page.request.post(base + "/evaluate", form={"csrf_token": token, "target": "accepted"},
-                               max_redirects=0)  # fmt: skip
+    forged = page.request.post(
+        base + "/evaluate", form={"csrf_token": token, "target": "accepted"}, max_redirects=0
+    )
     assert forged.status == 403 and "may not" in forged.text()
-    reject = page.request.post(base + "/reject", form={"csrf_token": token, "reason": "x"},
-                               max_redirects=0)  # fmt: skip
+    reject = page.request.post(
+        base + "/reject", form={"csrf_token": token, "reason": "x"}, max_redirects=0
+    )
     assert reject.status == 403
     no_csrf = page.request.post(base + "/evaluate", form={"target": "candidate"}, max_redirects=0)
     assert no_csrf.status == 403 and "CSRF" in no_csrf.text()
@@ -179,16 +197,19 @@ _A11Y = """() => {
   let last = 0;
   for (const h of document.querySelectorAll('h1, h2, h3, h4, h5, h6')) {
     const level = Number(h.tagName[1]);
-    if ((last === 0 && level !== 1) || level > last + 1) problems.push(`heading ${h.tagName} after h${last}: ${h.textContent.trim()}`);
+    if ((last === 0 && level !== 1) || level > last + 1) {
+      problems.push(`heading ${h.tagName} after h${last}: ${h.textContent.trim()}`);
+    }
     last = level;
   }
   for (const img of document.querySelectorAll('img')) {
-    if (!img.hasAttribute('alt') || !img.getAttribute('alt').trim()) problems.push(`img without alt ${img.src}`);
+    if (!(img.getAttribute('alt') || '').trim()) problems.push(`img without alt ${img.src}`);
   }
   for (const svg of document.querySelectorAll('svg')) {
     const ids = (svg.getAttribute('aria-labelledby') || '').split(' ').filter(Boolean);
-    const text = ids.map((id) => (document.getElementById(id) || {}).textContent || '').join(' ').trim();
-    if (svg.getAttribute('role') !== 'img' || !text) problems.push('svg without a text alternative');
+    const text = ids.map((id) => (document.getElementById(id) || {}).textContent || '')
+      .join(' ').trim();
+    if (svg.getAttribute('role') !== 'img' || !text) problems.push('svg: no text alternative');
   }
   if (!document.documentElement.lang) problems.push('no lang');
   if (!document.title) problems.push('no title');

@@ -8,8 +8,8 @@ import re
 
 import httpx
 import pytest
-from conftest import Served, login
 
+from conftest import Served, login
 from crypto_analyzer.governance import open_service
 
 PAGES = ("/web/runs", "/web/candidates", "/web/timeline", "/web/audit", "/web/data-health")
@@ -39,8 +39,13 @@ def test_pages_need_a_login(served: Served) -> None:
 def test_every_page_renders_for_a_logged_in_researcher(served: Served) -> None:
     first, second = served.workspace.runs
     candidate = served.workspace.candidates["volume_shock"]
-    paths = (*PAGES, f"/web/runs/{first}", f"/web/compare?run={first}&run={second}",
-             f"/web/candidates/{candidate}", f"/web/lineage/{candidate}")  # fmt: skip
+    paths = (
+        *PAGES,
+        f"/web/runs/{first}",
+        f"/web/compare?run={first}&run={second}",
+        f"/web/candidates/{candidate}",
+        f"/web/lineage/{candidate}",
+    )
     with _client() as client:
         login(client, served, "researcher")
         for path in paths:
@@ -53,9 +58,14 @@ def test_every_page_renders_for_a_logged_in_researcher(served: Served) -> None:
 def test_session_cookie_is_httponly_strict_and_opaque(served: Served) -> None:
     with _client() as client:
         page = client.get(served.url("/web/login"))
-        answer = client.post(served.url("/web/login"), data={
-            "api_key": served.workspace.tokens["reviewer"], "tenant": "default",
-            "csrf_token": _csrf(page.text)})  # fmt: skip
+        answer = client.post(
+            served.url("/web/login"),
+            data={
+                "api_key": served.workspace.tokens["reviewer"],
+                "tenant": "default",
+                "csrf_token": _csrf(page.text),
+            },
+        )
         cookie = answer.headers["set-cookie"]
         assert "ca_session=" in cookie and "HttpOnly" in cookie
         assert "SameSite=strict" in cookie or "SameSite=Strict" in cookie
@@ -66,21 +76,30 @@ def test_session_cookie_is_httponly_strict_and_opaque(served: Served) -> None:
 def test_login_refuses_a_bad_key_and_a_missing_login_csrf(served: Served) -> None:
     with _client() as client:
         page = client.get(served.url("/web/login"))
-        bad = client.post(served.url("/web/login"), data={
-            "api_key": "ca_" + "x" * 43, "tenant": "default", "csrf_token": _csrf(page.text)})  # fmt: skip
+        bad = client.post(
+            served.url("/web/login"),
+            data={"api_key": "ca_" + "x" * 43, "tenant": "default", "csrf_token": _csrf(page.text)},
+        )
         assert bad.status_code == 401 and "not valid" in bad.text
         assert "ca_session" not in bad.headers.get("set-cookie", "")
-        forged = client.post(served.url("/web/login"), data={
-            "api_key": served.workspace.tokens["reviewer"], "tenant": "default"})  # fmt: skip
+        forged = client.post(
+            served.url("/web/login"),
+            data={"api_key": served.workspace.tokens["reviewer"], "tenant": "default"},
+        )
         assert forged.status_code == 403
 
 
 def test_other_tenant_key_does_not_log_in(served: Served) -> None:
     with _client() as client:
         page = client.get(served.url("/web/login"))
-        answer = client.post(served.url("/web/login"), data={
-            "api_key": served.workspace.tokens["reviewer"], "tenant": "other",
-            "csrf_token": _csrf(page.text)})  # fmt: skip
+        answer = client.post(
+            served.url("/web/login"),
+            data={
+                "api_key": served.workspace.tokens["reviewer"],
+                "tenant": "other",
+                "csrf_token": _csrf(page.text),
+            },
+        )
         assert answer.status_code == 401
 
 
@@ -92,12 +111,16 @@ def test_researcher_sees_no_accept_button_and_a_forged_accept_is_403(served: Ser
         assert page.status_code == 200
         assert 'value="accepted"' not in page.text and "Evaluate and accept" not in page.text
         assert "/reject" not in page.text
-        forged = client.post(served.url(f"/web/candidates/{candidate}/evaluate"),
-                             data={"csrf_token": _csrf(page.text), "target": "accepted"})  # fmt: skip
+        forged = client.post(
+            served.url(f"/web/candidates/{candidate}/evaluate"),
+            data={"csrf_token": _csrf(page.text), "target": "accepted"},
+        )
         assert forged.status_code == 403, forged.text
         assert "may not" in forged.text
-        rejected = client.post(served.url(f"/web/candidates/{candidate}/reject"),
-                               data={"csrf_token": _csrf(page.text), "reason": "no"})  # fmt: skip
+        rejected = client.post(
+            served.url(f"/web/candidates/{candidate}/reject"),
+            data={"csrf_token": _csrf(page.text), "reason": "no"},
+        )
         assert rejected.status_code == 403
     assert _status(served, "volume_shock") == "candidate"
 
@@ -110,9 +133,11 @@ def test_post_without_csrf_or_from_another_origin_is_refused(served: Served) -> 
         for data in ({"reason": "noise"}, {"reason": "noise", "csrf_token": "forged"}):
             answer = client.post(served.url(f"/web/candidates/{candidate}/reject"), data=data)
             assert answer.status_code == 403 and "CSRF" in answer.text
-        other = client.post(served.url(f"/web/candidates/{candidate}/reject"),
-                            data={"reason": "noise", "csrf_token": _csrf(page.text)},
-                            headers={"Origin": "http://evil.example"})  # fmt: skip
+        other = client.post(
+            served.url(f"/web/candidates/{candidate}/reject"),
+            data={"reason": "noise", "csrf_token": _csrf(page.text)},
+            headers={"Origin": "http://evil.example"},
+        )
         assert other.status_code == 403
     assert _status(served, "momentum_24h") == "exploratory"
 
@@ -120,8 +145,10 @@ def test_post_without_csrf_or_from_another_origin_is_refused(served: Served) -> 
 def test_unauthenticated_post_is_refused(served: Served) -> None:
     candidate = served.workspace.candidates["volume_shock"]
     with _client() as client:
-        answer = client.post(served.url(f"/web/candidates/{candidate}/evaluate"),
-                             data={"target": "accepted", "csrf_token": "x"})  # fmt: skip
+        answer = client.post(
+            served.url(f"/web/candidates/{candidate}/evaluate"),
+            data={"target": "accepted", "csrf_token": "x"},
+        )
         assert answer.status_code == 401
     assert _status(served, "volume_shock") == "candidate"
 

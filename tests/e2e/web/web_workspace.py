@@ -51,8 +51,15 @@ class WebWorkspace:
     statuses: dict[str, str]
 
 
-def seed_web_workspace(directory: Path, *, tenant: str | None = None) -> WebWorkspace:
-    """Build the governed workspace in ``directory`` (a few seconds)."""
+def seed_web_workspace(
+    directory: Path,
+    *,
+    tenant: str | None = None,
+    market: SyntheticMarketConfig = MARKET,
+    report: dict[str, Any] | None = None,
+) -> WebWorkspace:
+    """Build the governed workspace in ``directory`` (a few seconds with the default market)."""
+    report = report or REPORT
     directory.mkdir(parents=True, exist_ok=True)
     settings = load_settings(
         db_url=f"sqlite:///{(directory / 'workspace.sqlite').resolve()}",
@@ -61,13 +68,13 @@ def seed_web_workspace(directory: Path, *, tenant: str | None = None) -> WebWork
     )
     init_workspace(settings, WorkspaceMode.GOVERNED)
     with open_engine(settings, read_only=False) as engine:
-        ingest_synthetic(engine, MARKET, tenant_id=settings.tenant, actor="researcher")
+        ingest_synthetic(engine, market, tenant_id=settings.tenant, actor="researcher")
     admin = add_principal(settings, "admin", "admin", token=None)
     tokens = {"admin": admin.token}
     for role in ("researcher", "reviewer"):
         tokens[role] = add_principal(settings, role, role, token=admin.token).token
-    first = run_report(settings, ReportConfig.model_validate(REPORT), actor="researcher")
-    second_config = {**REPORT, "horizons": [1, 2, 4], "hypothesis": "a wider horizon grid"}
+    first = run_report(settings, ReportConfig.model_validate(report), actor="researcher")
+    second_config = {**report, "horizons": [1, 2, 4], "hypothesis": "a wider horizon grid"}
     second = run_report(settings, ReportConfig.model_validate(second_config), actor="researcher")
     candidates: dict[str, str] = {}
     statuses: dict[str, str] = {}
