@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,9 +44,9 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    workspace = seed_web_workspace(tmp_path_factory.mktemp("web") / "workspace")
+@contextmanager
+def serve(workspace: WebWorkspace) -> Iterator[Served]:
+    """The dashboard of ``workspace`` on a free 127.0.0.1 port, for the ``with`` block."""
     app = FastAPI()
     router = web_router(workspace.settings)
     app.include_router(router)
@@ -68,7 +69,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         router.web_context.dispose()
 
 
-def login(client: httpx.Client, served: Served, role: str) -> httpx.Client:
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    workspace = seed_web_workspace(tmp_path_factory.mktemp("web") / "workspace")
+    with serve(workspace) as running:
+        yield running
+
+
+def login(client: httpx.Client, served: Served, role: str, tenant: str = "default") -> httpx.Client:
     """Log ``client`` in through the form (fetching its CSRF token first)."""
     page = client.get(served.url("/web/login"))
     token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
@@ -76,7 +84,7 @@ def login(client: httpx.Client, served: Served, role: str) -> httpx.Client:
         served.url("/web/login"),
         data={
             "api_key": served.workspace.tokens[role],
-            "tenant": "default",
+            "tenant": tenant,
             "csrf_token": token,
             "next": "/web/runs",
         },

@@ -8,9 +8,10 @@ import re
 
 import httpx
 import pytest
+from web_workspace import OTHER_TENANT
 
 from conftest import Served, login
-from crypto_analyzer.governance import open_service
+from crypto_analyzer.governance import disable_principal, open_service
 
 PAGES = ("/web/runs", "/web/candidates", "/web/timeline", "/web/audit", "/web/data-health")
 
@@ -192,3 +193,41 @@ def test_compare_shows_the_config_difference(served: Served) -> None:
     assert '<td class="mono">horizons</td><td>[1, 4]</td><td>[1, 2, 4]</td>' in text
     assert "volume_shock@2" in text  # only the second run tested horizon 2
     assert one.status_code == 400 and "2 to 6 runs" in one.text
+
+
+def test_another_tenant_sees_none_of_this_tenants_records(served: Served) -> None:
+    run = served.workspace.runs[0]
+    candidate = served.workspace.candidates["volume_shock"]
+    with _client() as client:
+        login(client, served, "other-admin", tenant=OTHER_TENANT)
+        listing = client.get(served.url("/web/runs"))
+        assert listing.status_code == 200 and "0 runs" in listing.text and run not in listing.text
+        assert candidate not in client.get(served.url("/web/candidates")).text
+        assert "No events yet." in client.get(served.url("/web/timeline")).text
+        for path in (
+            f"/web/runs/{run}",
+            f"/web/runs/{run}/artifacts/config.json",
+            f"/web/candidates/{candidate}",
+            f"/web/lineage/{candidate}",
+        ):
+            answer = client.get(served.url(path))
+            assert answer.status_code == 404, path
+            assert candidate not in answer.text or path.endswith(candidate)
+        page = client.get(served.url("/web/candidates"))
+        forged = client.post(
+            served.url(f"/web/candidates/{candidate}/reject"),
+            data={"csrf_token": _csrf(page.text), "reason": "x"},
+        )
+        assert forged.status_code == 404
+    assert _status(served, "volume_shock") == "candidate"
+
+
+def test_a_disabled_principal_loses_the_session_at_the_next_click(served: Served) -> None:
+    with _client() as client:
+        login(client, served, "auditor")
+        assert client.get(served.url("/web/candidates")).status_code == 200
+        disable_principal(
+            served.workspace.settings, "auditor", token=served.workspace.tokens["admin"]
+        )
+        answer = client.get(served.url("/web/candidates"))
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/web/login")
