@@ -169,8 +169,9 @@ class WebContext:
         except AuthenticationError:
             self.sessions.drop(session.session_id)
             return None
-        if principal != session.principal:
-            return None  # the role changed under the session: log in again
+        if principal != session.principal:  # the role changed under the session: log in again
+            self.sessions.drop(session.session_id)
+            return None
         return session
 
     # -- responses ---------------------------------------------------------------------------
