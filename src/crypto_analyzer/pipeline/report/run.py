@@ -129,6 +129,7 @@ def run_report(
             hypothesis=config.hypothesis,
             tags=config.tags,
             data_watermark=watermark,
+            dataset_tables=dataset.tables,
         )
         instance = started.run_instance_id
         for dead in started.closed:
