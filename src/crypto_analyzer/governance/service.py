@@ -413,9 +413,14 @@ class GovernanceService:
             self._step("locked")
             mode, stamp = action_time(connection, self._tenant)
             event = NewEvent(
-                full, "reproduced", principal.principal_id, recorded_payload(result, mode, principal)
+                full,
+                "reproduced",
+                principal.principal_id,
+                recorded_payload(result, mode, principal),
             )
-            recorded = append_event(connection, self._tenant, event, created_at=stamp, key=self._key)
+            recorded = append_event(
+                connection, self._tenant, event, created_at=stamp, key=self._key
+            )
             self._step("event_appended")
         return recorded
 

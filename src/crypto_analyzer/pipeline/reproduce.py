@@ -181,9 +181,7 @@ def reproduce(
                 if run.data_watermark is not None
                 else current_watermark(connection, settings.tenant)
             )
-        identity = compute_dataset_id(
-            engine, tenant_id=settings.tenant, as_of=run.data_watermark
-        )
+        identity = compute_dataset_id(engine, tenant_id=settings.tenant, as_of=run.data_watermark)
         base = Reproduction(
             status="refused",
             run_instance_id=run.run_instance_id,

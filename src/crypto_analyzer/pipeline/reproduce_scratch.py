@@ -64,7 +64,7 @@ def build_scratch(
     *,
     placeholders: tuple[str, ...] = (),
 ) -> ScratchWorkspace:
-    """Create a sandbox workspace in ``directory`` holding the data ``run`` read at ``watermark``."""
+    """A sandbox workspace in ``directory`` holding the data ``run`` read at ``watermark``."""
     directory.mkdir(parents=True, exist_ok=True)
     settings = load_settings(
         db_url=f"sqlite:///{(directory / 'scratch.sqlite').resolve()}",
@@ -86,10 +86,17 @@ def _copy_market(
     with scratch.begin() as target:
         target.execute(
             ingest_runs.insert().values(
-                tenant_id=tenant_id, ingest_run_id=SCRATCH_INGEST_RUN, kind="import",
-                provider="reproduction", actor="reproduction", params_json="{}",
-                started_at=stamp, finished_at=stamp, status="succeeded", last_revision=1,
-            )  # fmt: skip
+                tenant_id=tenant_id,
+                ingest_run_id=SCRATCH_INGEST_RUN,
+                kind="import",
+                provider="reproduction",
+                actor="reproduction",
+                params_json="{}",
+                started_at=stamp,
+                finished_at=stamp,
+                status="succeeded",
+                last_revision=1,
+            )
         )
         target.execute(
             market_revisions.insert().values(
@@ -141,12 +148,12 @@ def _copy_ledger_prefix(source: Engine, scratch: Engine, tenant_id: str, run_id:
             ).mappings()
         ]
         named = sorted({str(row["run_instance_id"]) for row in trials})
-        run_rows = [
-            dict(row)
-            for row in reader.execute(
-                sa.select(runs).where(runs.c.tenant_id == tenant_id, runs.c.run_instance_id.in_(named))
-            ).mappings()
-        ] if named else []  # fmt: skip
+        run_rows: list[dict[str, Any]] = []
+        if named:
+            run_query = sa.select(runs).where(
+                runs.c.tenant_id == tenant_id, runs.c.run_instance_id.in_(named)
+            )
+            run_rows = [dict(row) for row in reader.execute(run_query).mappings()]
     with scratch.begin() as target:
         if run_rows:
             target.execute(runs.insert(), run_rows)
@@ -170,7 +177,16 @@ def _insert_placeholders(
         "error": "placeholder: an earlier attempt of the reproduced run",
     }  # fmt: skip
     with scratch.begin() as target:
-        target.execute(runs.insert(), [{**base, "run_instance_id": rid} for rid in placeholders])
+        present = set(
+            target.execute(
+                sa.select(runs.c.run_instance_id).where(
+                    runs.c.tenant_id == tenant_id, runs.c.run_instance_id.in_(placeholders)
+                )
+            ).scalars()
+        )  # an earlier attempt whose trials precede the run was copied with the ledger
+        missing = [rid for rid in placeholders if rid not in present]
+        if missing:
+            target.execute(runs.insert(), [{**base, "run_instance_id": rid} for rid in missing])
 
 
 @contextmanager

@@ -54,9 +54,8 @@ def _set_event_types(types: Sequence[str]) -> None:
         if current is not None and sorted(re.findall(r"'([^']*)'", current)) == sorted(types):
             return
         op.execute(f"ALTER TABLE governance_events DROP CONSTRAINT IF EXISTS {_CONSTRAINT}")
-        op.execute(
-            f"ALTER TABLE governance_events ADD CONSTRAINT {_CONSTRAINT} CHECK ({_check_sql(types)})"
-        )
+        check = _check_sql(types)
+        op.execute(f"ALTER TABLE governance_events ADD CONSTRAINT {_CONSTRAINT} CHECK ({check})")
         return
     _rebuild_sqlite_events(_check_sql(types))
 
@@ -91,7 +90,9 @@ def _rebuild_sqlite_events(wanted: str) -> None:
     try:
         bind.exec_driver_sql("DROP TABLE IF EXISTS governance_events__rebuild")
         bind.exec_driver_sql(rebuilt)
-        bind.exec_driver_sql("INSERT INTO governance_events__rebuild SELECT * FROM governance_events")
+        bind.exec_driver_sql(
+            "INSERT INTO governance_events__rebuild SELECT * FROM governance_events"
+        )
         bind.exec_driver_sql("DROP TABLE governance_events")
         bind.exec_driver_sql("ALTER TABLE governance_events__rebuild RENAME TO governance_events")
         for statement in dependents:
