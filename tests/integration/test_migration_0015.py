@@ -46,7 +46,7 @@ def test_0015_round_trips_and_keeps_the_triggers(backend_url: str) -> None:
         assert snapshot_catalog(connection) == before  # rebuilt table, same triggers
     _to(engine, "0010", down=True)
     assert "dataset_tables_json" not in _columns(engine)
-    with pytest.raises(sa.exc.DBAPIError, match="(?i)check"), engine.begin() as connection:
+    with pytest.raises(sa.exc.DBAPIError, match=r"(?i)check"), engine.begin() as connection:
         _event(connection, "reproduced")  # the old CHECK is back
     with engine.begin() as connection:
         _event(connection, "restated")  # while the same row of an older type is accepted
