@@ -21,6 +21,7 @@ LAYER_OF = {
     "governance": 3,
     "pipeline": 4,
     "cli": 5,
+    "facade": 5,
     "api": 5,
     "web": 5,
 }

@@ -34,6 +34,7 @@ from crypto_analyzer.cli.context import (
 from crypto_analyzer.cli.demo_view import render_demo
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
 from crypto_analyzer.cli.report import report_command
+from crypto_analyzer.cli.reproduce import reproduce_command
 from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.cli.serve import serve_command
 from crypto_analyzer.core.errors import ValidationError
@@ -76,6 +77,7 @@ app.add_typer(tenants_commands.app)
 app.command("report")(report_command)
 app.command("serve")(serve_command)
 app.command("reportv2", hidden=True)(report_command)
+app.command("reproduce")(reproduce_command)
 
 
 def _version(value: bool) -> None:

@@ -22,6 +22,7 @@ from crypto_analyzer.core.clock import now, to_iso
 from crypto_analyzer.core.errors import NotFoundError, ValidationError
 from crypto_analyzer.core.identities import DatasetId, config_digest
 from crypto_analyzer.core.versions import ENGINE_VERSION, SEED_VERSION, SPEC_VERSION
+from crypto_analyzer.db.dataset_id import TableDigest
 from crypto_analyzer.db.ingest_liveness import process_owner
 from crypto_analyzer.db.schema import run_artifacts, run_metrics, runs
 from crypto_analyzer.db.schema.experiments import RUN_STATUSES
@@ -63,6 +64,8 @@ class RunRecord:
     metrics: dict[str, float | None]
     data_watermark: int | None = None
     """Market watermark the dataset id was taken at (None for runs before point-in-time data)."""
+    dataset_tables: tuple[dict[str, Any], ...] | None = None
+    """Per-table digests behind the dataset id (None for runs before revision 0015)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,10 +102,12 @@ def start_run(
     hypothesis: str | None = None,
     tags: Sequence[str] = (),
     data_watermark: int | None = None,
+    dataset_tables: Sequence[TableDigest] = (),
 ) -> None:
     """Insert the run row with status ``running``, owned by this process (pid and host);
     ``data_watermark`` is the market watermark ``dataset_id`` was taken at, so the run's data can
-    be read again as it was."""
+    be read again as it was; ``dataset_tables`` are the per-table digests behind ``dataset_id``,
+    so a later reproduction can name the tables that changed (NULL when none are given)."""
     pid, host = process_owner()
     connection.execute(
         runs.insert().values(
@@ -124,6 +129,11 @@ def start_run(
             pid=pid,
             host=host,
             data_watermark=data_watermark,
+            dataset_tables_json=(
+                canonical_dumps([table.to_dict() for table in dataset_tables])
+                if dataset_tables
+                else None
+            ),
         )
     )
 
@@ -230,6 +240,11 @@ def run_record(row: RowMapping, metrics: dict[str, float | None]) -> RunRecord:
         error=row["error"],
         metrics=metrics,
         data_watermark=None if row["data_watermark"] is None else int(row["data_watermark"]),
+        dataset_tables=(
+            None
+            if row.get("dataset_tables_json") is None
+            else tuple(canonical_loads(row["dataset_tables_json"]))
+        ),
     )
 
 

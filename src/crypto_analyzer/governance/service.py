@@ -410,6 +410,30 @@ class GovernanceService:
         with self._engine.connect() as connection:
             return stale_candidates(connection, self._tenant)
 
+    # -- reproductions -----------------------------------------------------------------------
+
+    def record_reproduction(
+        self, candidate_id: str, *, result: dict[str, Any], actor: Actor
+    ) -> EventRecord:
+        """Append a ``reproduced`` event (who, when, ``result``) to the candidate; no status
+        changes. ``result`` is what the reproduction found (run, engines, artifact comparison)."""
+        principal = acting_principal(actor, "record_reproduction")
+        with self._write() as connection:
+            full = repo.resolve_candidate_id(connection, self._tenant, candidate_id)
+            self._step("locked")
+            mode, stamp = action_time(connection, self._tenant)
+            event = NewEvent(
+                full,
+                "reproduced",
+                principal.principal_id,
+                recorded_payload(result, mode, principal),
+            )
+            recorded = append_event(
+                connection, self._tenant, event, created_at=stamp, key=self._key
+            )
+            self._step("event_appended")
+        return recorded
+
     # -- reviewer actions --------------------------------------------------------------------
 
     def reject(self, candidate_id: str, *, reason: str, actor: Actor) -> CandidateRecord:

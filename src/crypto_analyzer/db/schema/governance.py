@@ -37,7 +37,15 @@ __all__ = [
 
 CANDIDATE_STATUSES = ("exploratory", "candidate", "accepted", "rejected", "revoked")
 ELIGIBILITY_LEVELS = ("candidate", "accepted")
-EVENT_TYPES = ("created", "evaluated", "promoted", "rejected", "revoked", "restated")
+EVENT_TYPES = (
+    "created",
+    "evaluated",
+    "promoted",
+    "rejected",
+    "revoked",
+    "restated",
+    "reproduced",
+)
 SIGNING_ALGORITHMS = ("ed25519",)
 
 promotion_candidates = sa.Table(

@@ -21,6 +21,7 @@ from crypto_analyzer.governance.policy.rules import (
     check_execution,
     check_history,
     check_lifecycle,
+    check_power,
     check_provenance,
     check_regime,
     check_sample,
@@ -108,6 +109,7 @@ class DefaultPolicy:
             ("snooping", check_snooping),
             ("execution", check_execution),
             ("regime", check_regime),
+            ("power", check_power),
         ):
             # mypy cannot infer a lambda whose defaults bind loop variables
             self._guarded(out, family, lambda rule=rule: rule(inputs, horizon, out))  # type: ignore[misc]

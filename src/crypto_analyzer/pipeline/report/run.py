@@ -54,6 +54,7 @@ from crypto_analyzer.pipeline.report.compute import (
     hypothesis_id,
 )
 from crypto_analyzer.pipeline.report.config import ReportConfig
+from crypto_analyzer.pipeline.report.power import power_analysis, power_curve_figure
 from crypto_analyzer.pipeline.report.render import render_html, render_markdown
 from crypto_analyzer.pipeline.report.trials import record_trials, run_trials
 from crypto_analyzer.pipeline.report.writer import RunArtifacts
@@ -129,6 +130,7 @@ def run_report(
             hypothesis=config.hypothesis,
             tags=config.tags,
             data_watermark=watermark,
+            dataset_tables=dataset.tables,
         )
         instance = started.run_instance_id
         for dead in started.closed:
@@ -299,7 +301,12 @@ def _write_artifacts(
                      edges=(("derived_from", "ic/oos_ic.csv"),))  # fmt: skip
     summary = _summary(computation, config, key, instance, dataset, digest, factor_run_ids)
     summary["research_history"] = history
+    power = power_analysis(computation, config)
+    written.put_json("stats/power.json", power, artifact_type="power_analysis", schema_version="1",
+                     edges=(("derived_from", "ic/oos_ic.csv"),))  # fmt: skip
+    summary["power"] = power
     figure_bytes = _figures(computation)
+    figure_bytes["power_curve"] = power_curve_figure(power)
     for name, data in figure_bytes.items():
         written.put(f"figures/{name}.png", data, artifact_type="figure")
     written.put_json("stats/overview.json", summary, artifact_type="stats_overview",
