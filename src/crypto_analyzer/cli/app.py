@@ -9,7 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from crypto_analyzer.cli import attest as attest_commands
 from crypto_analyzer.cli import audit as audit_commands
+from crypto_analyzer.cli import ci as ci_commands
 from crypto_analyzer.cli import db as db_commands
 from crypto_analyzer.cli import ingest as ingest_commands
 from crypto_analyzer.cli import keys as keys_commands
@@ -69,6 +71,8 @@ app.add_typer(audit_commands.app)
 app.add_typer(keys_commands.app)
 app.add_typer(runs_commands.app)
 app.add_typer(stats_commands.app)
+app.add_typer(attest_commands.app)
+app.add_typer(ci_commands.app)
 app.command("report")(report_command)
 app.command("reportv2", hidden=True)(report_command)
 
