@@ -217,8 +217,8 @@ def list_command(*, db: DbUrlOpt = None, tenant: TenantOpt = None, json: JsonOpt
             "" if row.revoked_at is None else f"{row.revoked_at} {row.revocation_reason or ''}"
         )
         table.add_row(
-            row.kind, printable(row.key_id), printable(row.owner), row.valid_from or "",
-            row.valid_until or "", printable(revoked.strip()),
+            row.kind, printable(row.owner), row.valid_from or "", row.valid_until or "",
+            printable(revoked.strip()), printable(row.key_id),
         )  # fmt: skip
     stderr.print(f"{len(rows)} key(s)", highlight=False)
     stdout.print(table)
