@@ -13,6 +13,7 @@ LAYER_OF = {
     "core": 0,
     "db": 1,
     "artifacts": 1,
+    "attest": 1,
     "ingest": 1,
     "materialize": 1,
     "research": 2,

@@ -10,7 +10,9 @@ import typer
 from rich.table import Table
 
 from crypto_analyzer.cli import api_keys as _api_keys  # noqa: F401  (registers `keys create`)
+from crypto_analyzer.cli import attest as attest_commands
 from crypto_analyzer.cli import audit as audit_commands
+from crypto_analyzer.cli import ci as ci_commands
 from crypto_analyzer.cli import db as db_commands
 from crypto_analyzer.cli import ingest as ingest_commands
 from crypto_analyzer.cli import keys as keys_commands
@@ -74,6 +76,8 @@ app.add_typer(keys_commands.app)
 app.add_typer(runs_commands.app)
 app.add_typer(stats_commands.app)
 app.add_typer(tenants_commands.app)
+app.add_typer(attest_commands.app)
+app.add_typer(ci_commands.app)
 app.command("report")(report_command)
 app.command("serve")(serve_command)
 app.command("reportv2", hidden=True)(report_command)

@@ -46,7 +46,10 @@ __all__ = [
     "FILE_IGNORED_KEYS",
     "MAX_URL_CHARS",
     "SERVICE_KEY_VARIABLE",
+    "SIGNING_KEY_FILE_VARIABLE",
+    "SIGNING_KEY_VARIABLE",
     "TOKEN_VARIABLE",
+    "WEBHOOK_SECRET_VARIABLE",
     "ConfigSource",
     "Settings",
     "config_source",
@@ -55,6 +58,8 @@ __all__ = [
     "principal_token",
     "reset_settings_cache",
     "service_key_file",
+    "signing_key_source",
+    "webhook_secret",
 ]
 
 ENV_PREFIX = "CRYPTO_ANALYZER_"
@@ -64,6 +69,12 @@ TOKEN_VARIABLE = f"{ENV_PREFIX}TOKEN"
 """The principal token of the caller; read from the environment only, never from a file."""
 SERVICE_KEY_VARIABLE = f"{ENV_PREFIX}SERVICE_KEY_FILE"
 """The file holding the service key (``core.service_key``); environment only, never a file."""
+SIGNING_KEY_FILE_VARIABLE = f"{ENV_PREFIX}SIGNING_KEY_FILE"
+"""The Ed25519 private key (PEM file) the report signs attestations with; environment only."""
+SIGNING_KEY_VARIABLE = f"{ENV_PREFIX}SIGNING_KEY"
+"""The same key as PEM text in the environment (a CI secret); environment only."""
+WEBHOOK_SECRET_VARIABLE = f"{ENV_PREFIX}WEBHOOK_SECRET"
+"""The shared secret ``ci notify`` signs webhook bodies with (HMAC-SHA256); environment only."""
 FILE_IGNORED_KEYS = ("fixed_time", "token", "service_key_file")
 """Keys a config file may not set: the clock, the caller's identity and the service key."""
 _TENANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -274,6 +285,32 @@ def service_key_file() -> Path | None:
     """The service key file named by ``CRYPTO_ANALYZER_SERVICE_KEY_FILE`` (environment only)."""
     value = os.environ.get(SERVICE_KEY_VARIABLE, "").strip()
     return Path(value).expanduser() if value else None
+
+
+def signing_key_source() -> tuple[str, str] | None:
+    """Where the attestation signing key comes from: ``("file", path)``, ``("env", pem)`` or None.
+
+    Environment only, like the service key: a config file lying in the working directory must not
+    decide who signs. Setting both variables is refused (which one signs would be a guess).
+    """
+    path = os.environ.get(SIGNING_KEY_FILE_VARIABLE, "").strip()
+    text = os.environ.get(SIGNING_KEY_VARIABLE, "").strip()
+    if path and text:
+        raise ConfigError(
+            f"both {SIGNING_KEY_FILE_VARIABLE} and {SIGNING_KEY_VARIABLE} are set",
+            "set exactly one of them",
+        )
+    if path:
+        return ("file", str(Path(path).expanduser()))
+    if text:
+        return ("env", text)
+    return None
+
+
+def webhook_secret() -> str | None:
+    """The webhook signing secret from ``CRYPTO_ANALYZER_WEBHOOK_SECRET`` (environment only)."""
+    value = os.environ.get(WEBHOOK_SECRET_VARIABLE, "").strip()
+    return value or None
 
 
 def _config_file_path() -> Path | None:

@@ -52,6 +52,7 @@ __all__ = [
     "list_api_keys",
     "list_principals",
     "register_principal",
+    "require_key_admin",
     "resolve_actor",
     "revoke_api_key",
     "token_hash",
@@ -463,3 +464,96 @@ def _rows(
 def _row(connection: Connection, tenant_id: str, principal_id: str) -> PrincipalRow | None:
     found = _rows(connection, tenant_id, principal_id)
     return found[0] if found else None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRow:
+    """An API key as listed: its id and principal, never its hash."""
+
+    key_id: str
+    principal_id: str
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+            "key_id": self.key_id,
+            "principal_id": self.principal_id,
+            "revoked_at": self.revoked_at,
+        }
+
+
+def _api_key_rows(
+    connection: Connection, tenant_id: str, key_id: str | None = None
+) -> list[ApiKeyRow]:
+    query = (
+        sa.select(
+            api_keys.c.key_id,
+            api_keys.c.principal_id,
+            api_keys.c.created_at,
+            api_keys.c.expires_at,
+            api_keys.c.revoked_at,
+        )
+        .where(api_keys.c.tenant_id == tenant_id)
+        .order_by(api_keys.c.created_at, api_keys.c.key_id)
+    )
+    if key_id is not None:
+        query = query.where(api_keys.c.key_id == key_id)
+    return [ApiKeyRow(**dict(row)) for row in connection.execute(query).mappings()]
+
+
+def list_api_keys(connection: Connection, tenant_id: str) -> list[ApiKeyRow]:
+    """Every API key of the tenant (ids and dates only), oldest first."""
+    return _api_key_rows(connection, tenant_id)
+
+
+def require_key_admin(
+    connection: Connection, tenant_id: str, token: str | None
+) -> Principal | None:
+    """Who may manage keys: an admin's token once the tenant has principals; before the first
+    principal is registered, whoever can write the database (returns None then)."""
+    if token or _count(connection, tenant_id, enabled_only=False):
+        return _require_admin(connection, tenant_id, token)
+    return None
+
+
+def revoke_api_key(engine: Engine, tenant_id: str, key_id: str, *, token: str | None) -> ApiKeyRow:
+    """Revoke one API key by id (admin token required; final). The last usable key of the last
+    enabled admin is refused: nobody could manage the tenant afterwards."""
+    with governed_transaction(engine, tenant_id) as connection:
+        acting = _require_admin(connection, tenant_id, token)
+        found = _api_key_rows(connection, tenant_id, key_id)
+        if not found:
+            raise NotFoundError(f"no API key {key_id!r} in tenant {tenant_id!r}")
+        row = found[0]
+        if row.revoked_at is not None:
+            raise ValidationError(
+                f"API key {key_id} was already revoked at {row.revoked_at}", "a revocation is final"
+            )
+        usable_admin_keys = [
+            item
+            for item in _api_key_rows(connection, tenant_id)
+            if item.revoked_at is None
+            and item.principal_id
+            in {
+                p.principal_id
+                for p in _rows(connection, tenant_id)
+                if p.role == "admin" and p.disabled_at is None
+            }
+        ]
+        if [item.key_id for item in usable_admin_keys] == [key_id]:
+            raise ValidationError(
+                f"API key {key_id} is the last usable key of an admin in tenant {tenant_id!r} "
+                f"(you are {acting.principal_id!r})",
+                "register another admin first",
+            )
+        connection.execute(
+            api_keys.update()
+            .where(api_keys.c.tenant_id == tenant_id)
+            .where(api_keys.c.key_id == key_id)
+            .values(revoked_at=to_iso(governed_now()))
+        )
+        return _api_key_rows(connection, tenant_id, key_id)[0]

@@ -32,7 +32,7 @@ faults and how tracing can hook in without a second code path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -233,12 +233,20 @@ class GovernanceService:
 
     # -- evaluate / promote ------------------------------------------------------------------
 
-    def evaluate(self, candidate_id: str, *, target: str, actor: Actor) -> Evaluation:
+    def evaluate(
+        self,
+        candidate_id: str,
+        *,
+        target: str,
+        actor: Actor,
+        origin: Mapping[str, str] | None = None,
+    ) -> Evaluation:
         """Judge the candidate's evidence at level ``target`` and record the outcome.
 
         Always writes a report and an event; moves the status to ``target`` only when the policy
         allows and ``status -> target`` is an allowed edge. Re-evaluating the current level records
-        a new report and changes nothing else.
+        a new report and changes nothing else. ``origin`` (e.g. the CI run that asked) is recorded
+        on the event as given.
         """
         level = check_level(target)
         principal = acting_principal(actor, f"evaluate:{level}")
@@ -261,6 +269,7 @@ class GovernanceService:
             artifacts=None if self._store is None else StoreVerifier(self._store),
             history=history,
             staleness=staleness,
+            signatures=inputs.signatures,
         )
         evidence = None if loaded is None else loaded.bundle
         decision = enforce_lifecycle(
@@ -325,6 +334,8 @@ class GovernanceService:
                 },
                 "rules": list(decision.rules),
             }
+            if origin:
+                payload["origin"] = dict(origin)
             event = append_event(
                 connection,
                 self._tenant,
@@ -361,13 +372,20 @@ class GovernanceService:
                 self._step("status_updated")
         return Evaluation(after, candidate.status, report, event, decision)
 
-    def promote(self, candidate_id: str, *, target: str, actor: Actor) -> Evaluation:
+    def promote(
+        self,
+        candidate_id: str,
+        *,
+        target: str,
+        actor: Actor,
+        origin: Mapping[str, str] | None = None,
+    ) -> Evaluation:
         """Evaluate, and raise :class:`PromotionDenied` unless the candidate now holds ``target``.
 
         The report and event of a denied promotion are committed before the error is raised: a
         refusal is part of the record.
         """
-        outcome = self.evaluate(candidate_id, target=target, actor=actor)
+        outcome = self.evaluate(candidate_id, target=target, actor=actor, origin=origin)
         if outcome.candidate.status != target:
             reasons = "; ".join(str(reason) for reason in outcome.decision.reasons)
             raise PromotionDenied(

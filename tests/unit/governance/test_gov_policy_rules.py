@@ -22,6 +22,7 @@ from gov_factories import (
     strong_bundle,
 )
 
+from crypto_analyzer.attest.verify import EnvelopeCheck, Finding
 from crypto_analyzer.core.versions import ENGINE_VERSION, SPEC_VERSION
 from crypto_analyzer.governance.policy import (
     Decision,
@@ -82,6 +83,13 @@ def _history(**changes: Any) -> Any:
     """The candidate's (horizon 4) research history with ``changes``; 20 trials, 2 of this run."""
     return history_for(STRONG, 4, **{"unique_trials": 20, "this_run": 2, **changes})
 
+
+UNSIGNED = EnvelopeCheck(
+    "envelopes/x.dsse.json", True, False, None, (Finding("unsigned", "it carries no signature"),)
+)
+EDITED = EnvelopeCheck(
+    "envelopes/x.dsse.json", True, True, None, (Finding("payload_edited", "predicate edited"),)
+)
 
 CASES = {
     # provenance
@@ -199,11 +207,23 @@ CASES = {
         level="accepted",
         status="candidate",
     ),
+    # signatures are judged from what evaluation verified (ctx.signatures), never the bundle's flag
     "signature": Case(
         "causality.signature",
-        ("unsigned", "requires a signature"),
-        {"attestation.signed": False},
+        ("unsigned", "carries no signature"),
+        {"attestation.signed": True},
         limits={"require_signature": True},
+        ctx={"signatures": {"attestation": UNSIGNED, "bundle": UNSIGNED}},
+    ),
+    "signature_unchecked": Case(
+        "evidence.signature",
+        ("requires signatures", "not checked"),
+        limits={"require_signature": True},
+    ),
+    "signature_tampered": Case(
+        "evidence.signature",
+        ("payload_edited",),
+        ctx={"signatures": {"bundle": EDITED}},
     ),
     # separation of duties
     "creator_accepts": Case(

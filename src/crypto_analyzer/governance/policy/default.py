@@ -25,6 +25,7 @@ from crypto_analyzer.governance.policy.rules import (
     check_provenance,
     check_regime,
     check_sample,
+    check_signatures,
     check_snooping,
 )
 from crypto_analyzer.governance.records import CandidateRecord
@@ -94,6 +95,7 @@ class DefaultPolicy:
         )
         self._guarded(out, "provenance", lambda: check_provenance(inputs, out))
         self._guarded(out, "causality", lambda: check_causality(inputs, out))
+        self._guarded(out, "signatures", lambda: check_signatures(inputs, out))
         self._guarded(out, "history", lambda: check_history(inputs, out))
         horizon = evidence.horizon(candidate.horizon)
         if horizon is None:

@@ -22,6 +22,8 @@ from typing import Any
 import pandas as pd
 
 from crypto_analyzer.artifacts.store import ArtifactStore, open_settings_store
+from crypto_analyzer.attest.keys import SigningKey
+from crypto_analyzer.attest.statement import BUNDLE_PREDICATE, FOLD_CAUSALITY_PREDICATE
 from crypto_analyzer.core.clock import now, to_iso
 from crypto_analyzer.core.errors import CryptoAnalyzerError, ValidationError
 from crypto_analyzer.core.identities import DatasetMode, config_digest, run_key
@@ -55,6 +57,7 @@ from crypto_analyzer.pipeline.report.compute import (
 )
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.power import power_analysis, power_curve_figure
+from crypto_analyzer.pipeline.report.envelopes import put_envelope, report_signing_key
 from crypto_analyzer.pipeline.report.render import render_html, render_markdown
 from crypto_analyzer.pipeline.report.trials import record_trials, run_trials
 from crypto_analyzer.pipeline.report.writer import RunArtifacts
@@ -110,6 +113,7 @@ def run_report(
             writer_key(
                 connection, settings.tenant, service_key, what="a report run (its trial ledger)"
             )
+        signing_key = report_signing_key(engine, settings.tenant)  # refused now, not at the end
         step("dataset identity")
         dataset = compute_dataset_id(engine, tenant_id=settings.tenant)
         if dataset.mode is not DatasetMode.STRICT:  # pragma: no cover - compute default is STRICT
@@ -178,6 +182,7 @@ def run_report(
                 dataset,
                 [use.factor_run_id for use in factor_fits.used],
                 history,
+                signing_key,
             )
             with engine.begin() as connection:
                 record_lineage(
@@ -255,6 +260,7 @@ def _write_artifacts(
     dataset: DatasetIdentity,
     factor_run_ids: list[str],
     history: dict[str, Any],
+    signing_key: SigningKey | None = None,
 ) -> tuple[dict[str, Any], dict[str, ValidationBundle]]:
     digest = config_digest(resolved)
     base_edges = (("uses_dataset", dataset.dataset_id.value), ("uses_config", digest))
@@ -269,6 +275,9 @@ def _write_artifacts(
         artifact_type="fold_causality_attestation",
         schema_version=str(computation.attestation.get("schema_version", "")),
         edges=(("attests", SPLIT_PLAN_NAME), *base_edges),
+    )
+    attestation_envelope = put_envelope(
+        written, ATTESTATION_NAME, attestation, FOLD_CAUSALITY_PREDICATE, signing_key
     )
     ic_rows = {hypothesis_id(s, h): r.ic for (s, h), r in sorted(computation.hypotheses.items())}
     written.put_json("ic/summary.json", ic_rows, artifact_type="ic_summary", edges=base_edges)
@@ -315,16 +324,18 @@ def _write_artifacts(
     bundles: dict[str, ValidationBundle] = {}
     for signal in config.signals:
         bundle = build_bundle(signal, computation, config, written, key, instance, dataset, digest,
-                         attestation.sha256)  # fmt: skip
+                              attestation.sha256, attestation_envelope.signed)  # fmt: skip
         bundles[signal] = bundle
         evidence = tuple(("derived_from", item.name) for item in bundle.artifacts)
-        written.put(
+        bundle_ref = written.put(
             bundle_logical_name(signal),
             bundle.to_bytes(),
             artifact_type="validation_bundle",
             schema_version=str(BUNDLE_SCHEMA_VERSION),
             edges=(*base_edges, ("uses_folds", SPLIT_PLAN_NAME), *evidence),
         )
+        put_envelope(written, bundle_logical_name(signal), bundle_ref, BUNDLE_PREDICATE,
+                     signing_key)  # fmt: skip
     written.edges.extend(_attests(bundle_logical_name(signal)) for signal in config.signals)
     summary_with_artifacts = {**summary, "artifacts": _artifact_rows(written)}
     written.put("report.md", render_markdown(summary_with_artifacts, list(figure_bytes)).encode(),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crypto_analyzer.governance.policy.rules._base import Findings, RuleInputs, fmt
-from crypto_analyzer.governance.policy.rules.causality import check_causality
+from crypto_analyzer.governance.policy.rules.causality import check_causality, check_signatures
 from crypto_analyzer.governance.policy.rules.duties import check_duties
 from crypto_analyzer.governance.policy.rules.effect import check_effect
 from crypto_analyzer.governance.policy.rules.execution import check_execution, check_regime
@@ -27,6 +27,7 @@ __all__ = [
     "check_provenance",
     "check_regime",
     "check_sample",
+    "check_signatures",
     "check_snooping",
     "fmt",
 ]
