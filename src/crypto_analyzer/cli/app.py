@@ -33,6 +33,7 @@ from crypto_analyzer.cli.demo_view import render_demo
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
 from crypto_analyzer.cli.report import report_command
 from crypto_analyzer.cli.safe_text import printable
+from crypto_analyzer.cli.sweep import sweep_command
 from crypto_analyzer.core.errors import ValidationError
 from crypto_analyzer.core.identities import DatasetMode
 from crypto_analyzer.core.versions import ENGINE_VERSION
@@ -71,6 +72,7 @@ app.add_typer(runs_commands.app)
 app.add_typer(stats_commands.app)
 app.command("report")(report_command)
 app.command("reportv2", hidden=True)(report_command)
+app.command("sweep")(sweep_command)
 
 
 def _version(value: bool) -> None:

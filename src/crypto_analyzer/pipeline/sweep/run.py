@@ -255,8 +255,14 @@ def run_sweep(
 
         def record(index: int, chunk: bytes, *, fresh: bool) -> None:
             items = decode_chunk(chunk, sweep_run_key=key, chunk_index=index, trials=chunks[index])
-            rows = _ledger_rows(items, run_instance_id=instance, dataset_id=data.dataset_id,
-                                watermark=watermark, config=config, n_trials=len(trials))  # fmt: skip
+            rows = _ledger_rows(
+                items,
+                run_instance_id=instance,
+                dataset_id=data.dataset_id,
+                watermark=watermark,
+                config=config,
+                n_trials=len(trials),
+            )
             append_trials(engine, tenant, rows, created_at=to_iso(now()), service_key=service_key)
             if fresh:  # ledger first: a trial counts even if the checkpoint never gets written
                 artifacts_store.put(checkpoint_key(prefix, index), chunk)
@@ -264,8 +270,9 @@ def run_sweep(
             report.chunk_done(len(items))
 
         try:
-            report.started(instance, len(trials), sum(len(chunks[i]) for i in loaded),
-                           runner.description)  # fmt: skip
+            report.started(
+                instance, len(trials), sum(len(chunks[i]) for i in loaded), runner.description
+            )
             for index in sorted(loaded):
                 record(index, loaded[index], fresh=False)
             tasks = [
@@ -274,8 +281,9 @@ def run_sweep(
                 if index not in loaded
             ]
             report.step(f"evaluating {len(tasks)} chunk(s) ({runner.description})")
-            runner.run(data, resolved, key, tasks,
-                       lambda index, chunk: record(index, chunk, fresh=True))  # fmt: skip
+            runner.run(
+                data, resolved, key, tasks, lambda index, chunk: record(index, chunk, fresh=True)
+            )
             missing = sorted(set(range(len(chunks))) - set(outcomes))
             if missing:
                 raise CryptoAnalyzerError(f"chunks {missing[:5]} never returned a result")
@@ -285,22 +293,48 @@ def run_sweep(
             report.step("artifacts")
             written = _write(artifacts_store, instance, resolved, everything, family, key, dataset)
             with engine.begin() as connection:
-                record_lineage(connection, tenant_id=tenant, run_instance_id=instance,
-                               records=written.records, edges=written.edges)  # fmt: skip
+                record_lineage(
+                    connection,
+                    tenant_id=tenant,
+                    run_instance_id=instance,
+                    records=written.records,
+                    edges=written.edges,
+                )
                 for name, ref in sorted(written.refs.items()):
-                    record_run_artifact(connection, tenant_id=tenant, run_instance_id=instance,
-                                        name=name, sha256=ref.sha256, uri=ref.uri,
-                                        media_type=written.media_type(name),
-                                        size_bytes=ref.size)  # fmt: skip
-                record_sweep_rows(connection, tenant_id=tenant, run_instance_id=instance,
-                                  name=config.name, outcomes=everything,
-                                  created_at=to_iso(now()))  # fmt: skip
-                finish_run(connection, tenant_id=tenant, run_instance_id=instance,
-                           status="succeeded", metrics=_metrics(family))  # fmt: skip
+                    record_run_artifact(
+                        connection,
+                        tenant_id=tenant,
+                        run_instance_id=instance,
+                        name=name,
+                        sha256=ref.sha256,
+                        uri=ref.uri,
+                        media_type=written.media_type(name),
+                        size_bytes=ref.size,
+                    )
+                record_sweep_rows(
+                    connection,
+                    tenant_id=tenant,
+                    run_instance_id=instance,
+                    name=config.name,
+                    outcomes=everything,
+                    created_at=to_iso(now()),
+                )
+                finish_run(
+                    connection,
+                    tenant_id=tenant,
+                    run_instance_id=instance,
+                    status="succeeded",
+                    metrics=_metrics(family),
+                )
         except BaseException as exc:
             with engine.begin() as connection:
-                finish_run(connection, tenant_id=tenant, run_instance_id=instance,
-                           status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])  # fmt: skip
+                finish_run(
+                    connection,
+                    tenant_id=tenant,
+                    run_instance_id=instance,
+                    status="failed",
+                    error=f"{type(exc).__name__}: {exc}"[:2000],
+                )
             raise
         finally:
             if outcomes:
@@ -343,12 +377,26 @@ def _write(
     written = RunArtifacts(store, instance)
     base = (("uses_dataset", dataset.dataset_id.value), ("uses_config", config_digest(resolved)))
     written.put_json("config.json", resolved, artifact_type="config", edges=base)
-    written.put("sweep/trials.parquet", trial_table_bytes(outcomes, family),
-                artifact_type="sweep_trials", schema_version="1", edges=base)  # fmt: skip
-    written.put("sweep/series.parquet", series_table_bytes(outcomes),
-                artifact_type="sweep_series", schema_version="1", edges=base)  # fmt: skip
-    written.put_json("sweep/family.json", {**family.to_dict(), "run_key": key},
-                     artifact_type="sweep_family", schema_version="1",
-                     edges=(("derived_from", "sweep/series.parquet"),))  # fmt: skip
+    written.put(
+        "sweep/trials.parquet",
+        trial_table_bytes(outcomes, family),
+        artifact_type="sweep_trials",
+        schema_version="1",
+        edges=base,
+    )
+    written.put(
+        "sweep/series.parquet",
+        series_table_bytes(outcomes),
+        artifact_type="sweep_series",
+        schema_version="1",
+        edges=base,
+    )
+    written.put_json(
+        "sweep/family.json",
+        {**family.to_dict(), "run_key": key},
+        artifact_type="sweep_family",
+        schema_version="1",
+        edges=(("derived_from", "sweep/series.parquet"),),
+    )
     written.put_manifest(edges=base)
     return written

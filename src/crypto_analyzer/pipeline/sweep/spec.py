@@ -70,8 +70,8 @@ MAX_GRID_VALUES = 1_000
 """Values one parameter's grid may list or generate."""
 MAX_UNIVERSES = 64
 MAX_CHUNK_SIZE = 1_000
-"""Trials per task: a lost worker costs at most one chunk; a resumed sweep redoes unfinished ones."""
-ALL_INSTRUMENTS = "all"
+"""Trials per task: a lost worker costs at most one chunk; a resume redoes only unfinished ones."""
+ALL_INSTRUMENTS: Literal["all"] = "all"
 """The universe of every instrument of the frequency (what a report uses)."""
 
 _Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -161,6 +161,10 @@ class SweepReportSettings(_Model):
 Universe = Literal["all"] | tuple[_Instrument, ...]
 
 
+def _all_instruments() -> dict[str, Universe]:
+    return {"all": ALL_INSTRUMENTS}
+
+
 class SweepConfig(_Model):
     """The whole sweep; :meth:`resolved` is what its run key hashes."""
 
@@ -171,7 +175,7 @@ class SweepConfig(_Model):
         (1,), min_length=1, max_length=MAX_HORIZONS
     )
     universes: dict[_Name, Universe] = Field(
-        default_factory=lambda: {"all": ALL_INSTRUMENTS}, min_length=1, max_length=MAX_UNIVERSES
+        default_factory=_all_instruments, min_length=1, max_length=MAX_UNIVERSES
     )
     costs: dict[_Name, CostConfig] = Field(
         default_factory=lambda: {"base": CostConfig()}, min_length=1, max_length=MAX_UNIVERSES
