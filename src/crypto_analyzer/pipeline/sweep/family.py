@@ -55,6 +55,8 @@ class SweepFamily:
     pbo: PboResult | None
     pbo_skip_reason: str | None
     effective_trials: float | None
+    n_ranked: int
+    """Trials with varying OOS net returns: the ones PBO and the effective count can rank."""
     sharpe_variance: float | None
     dsr: tuple[float | None, ...]
     bh_p: tuple[float, ...]
@@ -69,6 +71,7 @@ class SweepFamily:
             "effective_trials": self.effective_trials,
             "family": None if self.family is None else family_summary(family=self.family),
             "family_skip_reason": self.family_skip_reason,
+            "n_ranked": self.n_ranked,
             "n_trials": self.n_trials,
             "pbo": None if self.pbo is None else pbo_summary(self.pbo),
             "pbo_skip_reason": self.pbo_skip_reason,
@@ -116,20 +119,22 @@ def sweep_family(
     sharpes = returns.mean() / returns.std(ddof=1)
     finite = sharpes[np.isfinite(sharpes.to_numpy(dtype=float))]
     variance = float(np.var(finite.to_numpy(), ddof=1)) if finite.size >= 2 else None
-    varying = values[:, np.ptp(values, axis=0) > 0] if values.size else values
+    # A trial that never traded (e.g. a universe too small for its book) has constant returns:
+    # no Sharpe, so it cannot be ranked; the grid statistics use the trials that can.
+    varying = values[:, np.ptp(values, axis=0) > 0] if len(values) else values
     effective = (
         float(effective_number_of_trials(varying).n_eff)
-        if varying.ndim == 2 and varying.shape[1] >= 2 and varying.shape[0] >= 3
+        if varying.shape[1] >= 2 and varying.shape[0] >= 3
         else None
     )
     pbo: PboResult | None = None
     pbo_skip: str | None = None
-    if n < 2:
-        pbo_skip = "the sweep has a single trial"
+    if varying.shape[1] < 2:
+        pbo_skip = f"{varying.shape[1]} trial(s) with varying OOS returns; PBO needs 2"
     elif len(returns) < 2 * procedures.pbo_blocks:
         pbo_skip = f"{len(returns)} common OOS returns, fewer than 2 × {procedures.pbo_blocks}"
     else:
-        pbo = pbo_cscv(values, n_blocks=procedures.pbo_blocks, metric="sharpe")
+        pbo = pbo_cscv(varying, n_blocks=procedures.pbo_blocks, metric="sharpe")
 
     dsr: list[float | None] = []
     for key in ids:
@@ -156,6 +161,7 @@ def sweep_family(
         pbo=pbo,
         pbo_skip_reason=pbo_skip,
         effective_trials=effective,
+        n_ranked=int(varying.shape[1]),
         sharpe_variance=variance,
         dsr=tuple(dsr),
         bh_p=tuple(float(value) for value in bh),
