@@ -118,6 +118,27 @@ class SignalGrid(_Model):
     name: _Name
     params: dict[str, Grid] = Field(default_factory=dict)
 
+    @field_validator("params", mode="before")
+    @classmethod
+    def _ranges(cls, value: Any) -> Any:
+        """A table is a range: validate it as one, so its error is the one reported."""
+        if not isinstance(value, Mapping):
+            return value
+        out = {}
+        for param, grid in value.items():
+            if isinstance(grid, Mapping):
+                try:
+                    grid = GridRange.model_validate(dict(grid))
+                except pydantic.ValidationError as exc:
+                    first = exc.errors()[0]
+                    where = ".".join(str(part) for part in first["loc"])
+                    detail = str(first["msg"]).removeprefix("Value error, ")
+                    raise ValueError(
+                        f"range of {param!r}{' ' + where if where else ''}: {detail}"
+                    ) from None
+            out[param] = grid
+        return out
+
     @model_validator(mode="after")
     def _registered(self) -> SignalGrid:
         if self.name not in SIGNALS:
