@@ -13,6 +13,7 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     Task,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
 )
@@ -62,7 +63,7 @@ class _Bar(SweepProgress):
             console=stderr,
             disable=quiet or not stderr.is_terminal,
         )
-        self.task: int | None = None
+        self.task: TaskID | None = None
 
     def started(self, run_instance_id: str, total: int, done: int, executor: str) -> None:
         if not self.quiet:
