@@ -105,7 +105,8 @@ def _render(result: SweepResult) -> None:
     family = result.family.to_dict()
     table = Table(title=f"sweep {printable(result.run_instance_id)} — best trials by HAC t")
     for column in ("trial", "params", "h", "universe", "cost", "mean IC", "HAC t", "RW p", "DSR"):
-        table.add_column(column, justify="left" if column in ("trial", "params") else "right")
+        left = column in ("trial", "params")
+        table.add_column(column, justify="left" if left else "right", overflow="fold")
     for row in result.best():
         params = ", ".join(f"{k}={v}" for k, v in sorted(row["params"].items()))
         table.add_row(

@@ -89,6 +89,9 @@ def test_resume_after_a_client_kill_evaluates_only_the_unfinished_chunks(tmp_pat
 
     fresh = run_sweep(settings, parse_sweep_config(mapping), actor="alice")
     assert fresh.chunks_evaluated == 24
+    # Three executions of one sweep: many ledger rows, 48 trials (counting is by trial_key).
+    assert count(settings, "SELECT COUNT(*) FROM trial_ledger") >= 96 + 2 * done
+    assert count(settings, "SELECT COUNT(DISTINCT trial_key) FROM trial_ledger") == 48
     for name in IDENTICAL:
         assert resumed["artifacts"][name] == fresh.artifacts[name], name
 
