@@ -39,6 +39,7 @@ from crypto_analyzer.cli.report import report_command
 from crypto_analyzer.cli.reproduce import reproduce_command
 from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.cli.serve import serve_command
+from crypto_analyzer.cli.sweep import sweep_command
 from crypto_analyzer.core.errors import ValidationError
 from crypto_analyzer.core.identities import DatasetMode
 from crypto_analyzer.core.versions import ENGINE_VERSION
@@ -82,6 +83,7 @@ app.command("report")(report_command)
 app.command("serve")(serve_command)
 app.command("reportv2", hidden=True)(report_command)
 app.command("reproduce")(reproduce_command)
+app.command("sweep")(sweep_command)
 
 
 def _version(value: bool) -> None:
