@@ -183,6 +183,12 @@ def _why_empty(name: str, panel: Panel, config: ReportConfig) -> str:
         return f"its window of {window} bars is longer than the {rows:,} bars of history"
     if spec.needs_factor_fit and config.factor_window >= rows:
         return f"factor_window = {config.factor_window} exceeds the {rows:,} bars of history"
+    if spec.needs_factor_fit:
+        return (
+            f"the rolling factor fit needs {config.factor_window} consecutive bars with a return "
+            "for every factor instrument, and missing bars leave no such window; set "
+            "calendar.gap_rule = 'carry' or a shorter factor_window"
+        )
     returns = panel.log_returns.to_numpy(dtype=np.float64, na_value=np.nan)[1:]
     missing = float(np.isnan(returns).mean()) if returns.size else 1.0
     if missing > _MISSING_SHARE:
