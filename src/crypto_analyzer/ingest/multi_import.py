@@ -137,7 +137,7 @@ def prepare_many(
                     )
                 )  # fmt: skip
         except CryptoAnalyzerError as exc:
-            problems.append(exc.problem)
+            problems.append(str(exc))
         if progress is not None:
             progress.advance("checking files", 1)
     if problems:
