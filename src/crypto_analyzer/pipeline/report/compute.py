@@ -17,9 +17,15 @@ from scipy import stats as scipy_stats
 
 from crypto_analyzer.core.seeding import derive_seed
 from crypto_analyzer.core.versions import SEED_VERSION
-from crypto_analyzer.pipeline.factor_runs import default_factor_ids
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.limits import MAX_FOLDS
+from crypto_analyzer.pipeline.report.preflight import (
+    build_panel,
+    check_history,
+    check_signals,
+    check_universe,
+    choose_factors,
+)
 from crypto_analyzer.research import (
     CostModel,
     FactorFit,
@@ -32,7 +38,6 @@ from crypto_analyzer.research import (
     filter_assets,
     fit_factor_model,
     get_signal,
-    panel_from_bars,
     portfolio_weights,
     validate_attestation,
     walk_forward_plan,
@@ -120,6 +125,11 @@ class ReportComputation:
     seeds: tuple[tuple[str, int | None, int], ...]
     breaks: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per hypothesis: CUSUM (long-run variance) and sup-F tests for a break in the OOS IC."""
+    signals: tuple[str, ...] = ()
+    """The signals evaluated (factor-based ones are skipped when no factor instrument exists)."""
+    notes: tuple[str, ...] = ()
+    """Data notes the report states (calendar, gap rule, long gaps, skipped signals); empty on
+    a 24/7 dataset without gaps, so such reports read as they always did."""
 
 
 def _plan(config: ReportConfig, n_rows: int) -> SplitPlan:
@@ -177,7 +187,8 @@ def compute_report(
     ``fit_factors`` has :func:`fit_factor_model`'s signature; the report run passes one that
     reads and stores factor runs in the database.
     """
-    full = panel_from_bars(bars)
+    full, calendar = build_panel(bars, config)
+    check_history(full.shape[0], config)
     plan = _plan(config, full.shape[0])
     first_test = min(start for fold in plan.folds for start, _ in fold.test)
     # The universe is chosen from data before the first test block only: choosing it from the
@@ -185,8 +196,11 @@ def compute_report(
     panel = filter_assets(
         full, min_bars=max(1, first_test // 2), until_ms=int(full.times[first_test])
     )
-    factor_ids = default_factor_ids(panel.assets, instruments)
-    needs_fit = any(get_signal(name).needs_factor_fit for name in config.signals)
+    check_universe(panel, config)
+    factors = choose_factors(panel.assets, instruments, config)
+    factor_ids, active = factors.ids, factors.signals
+    notes = tuple(([] if calendar.trivial else calendar.notes()) + factors.notes)
+    needs_fit = any(get_signal(name).needs_factor_fit for name in active)
     fit = None
     if needs_fit and factor_ids:
         # Fitted on every asset of the frequency, then narrowed to the universe: per-asset
@@ -205,8 +219,10 @@ def compute_report(
             factor_fit=fit if get_signal(name).needs_factor_fit else None,
             **config.signal_params.get(name, {}),
         )
-        for name in config.signals
+        for name in active
     }
+    in_test = _test_rows(plan, panel.shape[0])
+    check_signals(signals, panel, in_test, config)
     evaluation = evaluate_walk_forward(
         panel,
         signals,
@@ -219,14 +235,13 @@ def compute_report(
     oos = evaluation.oos_ic.xs(_IC_METHOD, axis=1, level=2)
     summary = evaluation.summary.xs(_IC_METHOD, level=2)
     decay = pd.DataFrame(
-        {h: [summary.loc[(s, h), "mean"] for s in config.signals] for h in config.horizons},
-        index=list(config.signals),
+        {h: [summary.loc[(s, h), "mean"] for s in active] for h in config.horizons},
+        index=list(active),
         dtype=float,
     )
-    in_test = _test_rows(plan, panel.shape[0])
 
-    ids = [hypothesis_id(s, h) for s in config.signals for h in config.horizons]
-    columns = [(s, h) for s in config.signals for h in config.horizons]
+    ids = [hypothesis_id(s, h) for s in active for h in config.horizons]
+    columns = [(s, h) for s in active for h in config.horizons]
     ic_matrix = oos[columns].to_numpy(dtype=float)
     ic_matrix = ic_matrix[~np.isnan(ic_matrix).any(axis=1)]
     seeds: list[tuple[str, int | None, int]] = []
@@ -353,6 +368,8 @@ def compute_report(
         effective_trials=effective,
         seeds=tuple(seeds),
         breaks=breaks,
+        signals=active,
+        notes=notes,
     )
 
 

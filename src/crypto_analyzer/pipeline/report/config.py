@@ -43,6 +43,7 @@ from crypto_analyzer.pipeline.report.limits import (
 from crypto_analyzer.research.signal_registry import SIGNALS, signal_names
 
 __all__ = [
+    "CalendarConfig",
     "CostConfig",
     "PortfolioConfig",
     "ProcedureConfig",
@@ -140,6 +141,35 @@ class ProcedureConfig(_Model):
         return value
 
 
+class CalendarConfig(_Model):
+    """Trading calendar and gap rule (see research.calendars); annualisation follows it."""
+
+    kind: Literal["auto", "24/7", "weekdays", "file"] = Field(
+        "auto", description="auto: weekdays when the data never trades on weekends, else 24/7"
+    )
+    file: str | None = Field(
+        None, max_length=4096, description="trading days, one ISO date per line (kind = file)"
+    )
+    gap_rule: Literal["drop", "carry"] = "drop"
+    max_gap: int = Field(
+        3, ge=0, le=MAX_BARS, description="longer gaps are reported, never bridged"
+    )
+    bars_per_year: float | None = Field(
+        None, gt=0, le=MAX_BARS, description="default: measured from the calendar's rows"
+    )
+
+    @model_validator(mode="after")
+    def _file(self) -> CalendarConfig:
+        if (self.kind == "file") != (self.file is not None):
+            raise ValueError("calendar.file is required with kind = 'file' and only then")
+        return self
+
+
+_LATER_LEAVES: dict[str, Any] = {"calendar": CalendarConfig(), "factors": ("BTC", "ETH")}
+"""Leaves added after run keys were first published: left out of ``resolved()`` while at their
+defaults, so every earlier run key (and its artifacts) stays what it was."""
+
+
 class ReportConfig(_Model):
     """The whole research run."""
 
@@ -159,6 +189,12 @@ class ReportConfig(_Model):
     portfolio: PortfolioConfig = PortfolioConfig()
     costs: CostConfig = CostConfig()
     procedures: ProcedureConfig = ProcedureConfig()
+    calendar: CalendarConfig = CalendarConfig()
+    factors: tuple[Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)], ...] = Field(
+        ("BTC", "ETH"),
+        max_length=MAX_SIGNALS,
+        description="factor instruments: base symbols (BTC) or instrument ids (kraken:BTC/USD)",
+    )
     hypothesis: str | None = Field(None, max_length=MAX_HYPOTHESIS_CHARS)
     tags: tuple[Annotated[str, Field(max_length=MAX_TAG_CHARS)], ...] = Field(
         (), max_length=MAX_TAGS
@@ -215,7 +251,8 @@ class ReportConfig(_Model):
     def resolved(self) -> dict[str, Any]:
         """The canonical dict that ``run_key`` hashes: every default explicit; the hypothesis
         text and tags are run metadata, not result-affecting, so they are left out."""
-        return self.model_dump(mode="json", exclude={"hypothesis", "tags"})
+        later = {name for name, default in _LATER_LEAVES.items() if getattr(self, name) == default}
+        return self.model_dump(mode="json", exclude={"hypothesis", "tags", *later})
 
 
 def load_report_config(

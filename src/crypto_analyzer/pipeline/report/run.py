@@ -58,6 +58,7 @@ from crypto_analyzer.pipeline.report.compute import (
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.power import power_analysis, power_curve_figure
 from crypto_analyzer.pipeline.report.envelopes import put_envelope, report_signing_key
+from crypto_analyzer.pipeline.report.preflight import effective_signals
 from crypto_analyzer.pipeline.report.render import render_html, render_markdown
 from crypto_analyzer.pipeline.report.trials import record_trials, run_trials
 from crypto_analyzer.pipeline.report.writer import RunArtifacts
@@ -161,6 +162,7 @@ def run_report(
                     f"the report config does not fit this dataset: {exc}",
                     "adjust --test-size/--min-train-size/--horizons or ingest more data",
                 ) from exc
+            config = effective_signals(config, computation.signals)  # skipped: noted, not tested
             # Every hypothesis tested counts from now on, whatever happens to the rest of the run.
             step("trial ledger")
             history = record_trials(
@@ -410,6 +412,7 @@ def _summary(
         "schema_version": 1,
         "spec_version": SPEC_VERSION,
         "walk_forward": config.splits.kind,
+        **({"data_notes": list(computation.notes)} if computation.notes else {}),
     }
 
 
