@@ -20,6 +20,7 @@ from crypto_analyzer.api.routers import audit, experiments, health, promotion
 from crypto_analyzer.api.state import open_state
 from crypto_analyzer.core.settings import Settings
 from crypto_analyzer.core.versions import ENGINE_VERSION
+from crypto_analyzer.web import web_router
 
 __all__ = ["create_app"]
 
@@ -37,11 +38,16 @@ def create_app(settings: Settings, config: ApiConfig | None = None) -> FastAPI:
     key carries its own tenant)."""
     options = config or ApiConfig()
 
+    dashboard = web_router(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with open_state(settings, options) as state:
-            app.state.api = state
-            yield
+        try:
+            with open_state(settings, options) as state:
+                app.state.api = state
+                yield
+        finally:
+            dashboard.web_context.dispose()  # type: ignore[attr-defined]
 
     app = FastAPI(
         title="crypto-analyzer",
@@ -54,6 +60,7 @@ def create_app(settings: Settings, config: ApiConfig | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in (health.router, experiments.router, promotion.router, audit.router):
         app.include_router(router)
+    app.include_router(dashboard)  # the web dashboard (issue 14): same services, /web pages
     if options.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -50,6 +50,7 @@ __all__ = [
     "authenticate_bearer",
     "disable_principal",
     "list_api_keys",
+    "list_api_keys_on",
     "list_principals",
     "register_principal",
     "require_key_admin",
@@ -340,9 +341,28 @@ def revoke_api_key(engine: Engine, tenant_id: str, key_id: str, *, token: str | 
     """Revoke one API key by its key id (admin token required; idempotent). The principal stays
     enabled, so it can be issued a new key; a revoked key is refused from the next request on."""
     with governed_transaction(engine, tenant_id) as connection:
-        _require_admin(connection, tenant_id, token)
-        if not _key_rows(connection, tenant_id, key_id):
+        acting = _require_admin(connection, tenant_id, token)
+        found = _key_rows(connection, tenant_id, key_id)
+        if not found:
             raise NotFoundError(f"no API key {key_id!r} in tenant {tenant_id!r}")
+        if found[0].revoked_at is not None:
+            return found[0]
+        admins = {
+            p.principal_id
+            for p in _rows(connection, tenant_id)
+            if p.role == "admin" and p.disabled_at is None
+        }
+        usable = [
+            row.key_id
+            for row in _key_rows(connection, tenant_id)
+            if row.revoked_at is None and row.principal_id in admins
+        ]
+        if usable == [key_id]:
+            raise ValidationError(
+                f"API key {key_id} is the last usable key of an admin in tenant {tenant_id!r} "
+                f"(you are {acting.principal_id!r})",
+                "register another admin first",
+            )
         connection.execute(
             api_keys.update()
             .where(api_keys.c.tenant_id == tenant_id)
@@ -357,6 +377,11 @@ def list_api_keys(engine: Engine, tenant_id: str) -> list[ApiKeyRow]:
     """Every API key of the tenant with its principal and role, oldest first (read-only)."""
     with engine.connect() as connection:
         return _key_rows(connection, tenant_id)
+
+
+def list_api_keys_on(connection: Connection, tenant_id: str) -> list[ApiKeyRow]:
+    """:func:`list_api_keys` inside a caller's transaction (the key listing joins it)."""
+    return _key_rows(connection, tenant_id)
 
 
 def _key_rows(connection: Connection, tenant_id: str, key_id: str | None = None) -> list[ApiKeyRow]:
@@ -466,50 +491,6 @@ def _row(connection: Connection, tenant_id: str, principal_id: str) -> Principal
     return found[0] if found else None
 
 
-@dataclass(frozen=True, slots=True)
-class ApiKeyRow:
-    """An API key as listed: its id and principal, never its hash."""
-
-    key_id: str
-    principal_id: str
-    created_at: str
-    expires_at: str | None
-    revoked_at: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "created_at": self.created_at,
-            "expires_at": self.expires_at,
-            "key_id": self.key_id,
-            "principal_id": self.principal_id,
-            "revoked_at": self.revoked_at,
-        }
-
-
-def _api_key_rows(
-    connection: Connection, tenant_id: str, key_id: str | None = None
-) -> list[ApiKeyRow]:
-    query = (
-        sa.select(
-            api_keys.c.key_id,
-            api_keys.c.principal_id,
-            api_keys.c.created_at,
-            api_keys.c.expires_at,
-            api_keys.c.revoked_at,
-        )
-        .where(api_keys.c.tenant_id == tenant_id)
-        .order_by(api_keys.c.created_at, api_keys.c.key_id)
-    )
-    if key_id is not None:
-        query = query.where(api_keys.c.key_id == key_id)
-    return [ApiKeyRow(**dict(row)) for row in connection.execute(query).mappings()]
-
-
-def list_api_keys(connection: Connection, tenant_id: str) -> list[ApiKeyRow]:
-    """Every API key of the tenant (ids and dates only), oldest first."""
-    return _api_key_rows(connection, tenant_id)
-
-
 def require_key_admin(
     connection: Connection, tenant_id: str, token: str | None
 ) -> Principal | None:
@@ -518,42 +499,3 @@ def require_key_admin(
     if token or _count(connection, tenant_id, enabled_only=False):
         return _require_admin(connection, tenant_id, token)
     return None
-
-
-def revoke_api_key(engine: Engine, tenant_id: str, key_id: str, *, token: str | None) -> ApiKeyRow:
-    """Revoke one API key by id (admin token required; final). The last usable key of the last
-    enabled admin is refused: nobody could manage the tenant afterwards."""
-    with governed_transaction(engine, tenant_id) as connection:
-        acting = _require_admin(connection, tenant_id, token)
-        found = _api_key_rows(connection, tenant_id, key_id)
-        if not found:
-            raise NotFoundError(f"no API key {key_id!r} in tenant {tenant_id!r}")
-        row = found[0]
-        if row.revoked_at is not None:
-            raise ValidationError(
-                f"API key {key_id} was already revoked at {row.revoked_at}", "a revocation is final"
-            )
-        usable_admin_keys = [
-            item
-            for item in _api_key_rows(connection, tenant_id)
-            if item.revoked_at is None
-            and item.principal_id
-            in {
-                p.principal_id
-                for p in _rows(connection, tenant_id)
-                if p.role == "admin" and p.disabled_at is None
-            }
-        ]
-        if [item.key_id for item in usable_admin_keys] == [key_id]:
-            raise ValidationError(
-                f"API key {key_id} is the last usable key of an admin in tenant {tenant_id!r} "
-                f"(you are {acting.principal_id!r})",
-                "register another admin first",
-            )
-        connection.execute(
-            api_keys.update()
-            .where(api_keys.c.tenant_id == tenant_id)
-            .where(api_keys.c.key_id == key_id)
-            .values(revoked_at=to_iso(governed_now()))
-        )
-        return _api_key_rows(connection, tenant_id, key_id)[0]

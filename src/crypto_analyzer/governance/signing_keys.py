@@ -151,7 +151,7 @@ def list_all_keys(engine: Engine, tenant_id: str) -> list[KeyListing]:
     """Signing keys, then API keys, each oldest first. Never any key material."""
     with engine.connect() as connection:
         signing = [_signing_listing(record) for record in list_keys(connection, tenant_id)]
-        api = [_api_listing(row) for row in principal_store.list_api_keys(connection, tenant_id)]
+        api = [_api_listing(row) for row in principal_store.list_api_keys_on(connection, tenant_id)]
     return [*signing, *api]
 
 

@@ -56,8 +56,8 @@ from crypto_analyzer.pipeline.report.compute import (
     hypothesis_id,
 )
 from crypto_analyzer.pipeline.report.config import ReportConfig
-from crypto_analyzer.pipeline.report.power import power_analysis, power_curve_figure
 from crypto_analyzer.pipeline.report.envelopes import put_envelope, report_signing_key
+from crypto_analyzer.pipeline.report.power import power_analysis, power_curve_figure
 from crypto_analyzer.pipeline.report.preflight import effective_signals
 from crypto_analyzer.pipeline.report.render import render_html, render_markdown
 from crypto_analyzer.pipeline.report.trials import record_trials, run_trials
