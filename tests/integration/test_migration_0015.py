@@ -34,7 +34,7 @@ def _event(connection: sa.Connection, event_type: str) -> None:
 
 def test_0015_round_trips_and_keeps_the_triggers(backend_url: str) -> None:
     engine = create_db_engine(backend_url)
-    upgrade(engine, "0010")
+    upgrade(engine, "0012")
     with engine.connect() as connection:
         before = snapshot_catalog(connection)
     assert "dataset_tables_json" not in _columns(engine)
@@ -44,7 +44,7 @@ def test_0015_round_trips_and_keeps_the_triggers(backend_url: str) -> None:
     assert schema_drift(engine) == []
     with engine.connect() as connection:
         assert snapshot_catalog(connection) == before  # rebuilt table, same triggers
-    _to(engine, "0010", down=True)
+    _to(engine, "0012", down=True)
     assert "dataset_tables_json" not in _columns(engine)
     with pytest.raises(sa.exc.DBAPIError, match=r"(?i)check"), engine.begin() as connection:
         _event(connection, "reproduced")  # the old CHECK is back
@@ -59,5 +59,5 @@ def test_0015_downgrade_refuses_while_reproductions_are_recorded(backend_url: st
     with engine.begin() as connection:
         _event(connection, "reproduced")
     with pytest.raises(RuntimeError, match="record reproductions"):
-        _to(engine, "0010", down=True)
+        _to(engine, "0012", down=True)
     engine.dispose()

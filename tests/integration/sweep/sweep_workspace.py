@@ -24,7 +24,7 @@ REPORT: dict[str, Any] = {
     "factor_window": 120,
     "splits": {"test_size": 120, "min_train_size": 240, "embargo": 4},
     "procedures": {"bootstrap_reps": 200, "pbo_blocks": 8},
-    "portfolio": {"k": 3},
+    "portfolio": {"k": 2},
 }
 
 
