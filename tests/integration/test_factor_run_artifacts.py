@@ -36,6 +36,7 @@ def _returns(seed: int = 3, n_times: int = 300, n_assets: int = 6) -> pd.DataFra
         columns=[*IDS, *[f"x:A{j}/USD" for j in range(n_assets)]],
     )
     frame.iloc[5:40, 3] = np.nan  # a listing gap
+    frame.columns.name = "instrument_id"  # as panel_from_bars names them; reuse keeps it
     return frame
 
 

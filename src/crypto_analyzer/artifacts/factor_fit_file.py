@@ -159,7 +159,8 @@ def decode_factor_fit(data: bytes, *, source: str) -> tuple[FactorFrames, str]:
         reader = ipc.open_file(pa.py_buffer(data))
         raw = (reader.schema.metadata or {}).get(_METADATA_KEY)
         found = json.loads(raw) if raw is not None else None
-        table = reader.read_all()
+        # one record batch as written: its columns convert to numpy without a copy
+        table = reader.get_batch(0) if reader.num_record_batches == 1 else reader.read_all()
     except (pa.ArrowException, ValueError) as exc:
         raise ArtifactIntegrityError(
             f"factor fit file {source} is not a readable Arrow file: {exc}",
@@ -169,7 +170,7 @@ def decode_factor_fit(data: bytes, *, source: str) -> tuple[FactorFrames, str]:
     index = pd.Index(np.asarray(header["ts_ms"], dtype=np.int64), name="bar_open_ms")
     columns = pd.Index(header["assets"])
     shape = (len(index), len(columns))
-    grids = [table.column(name).to_numpy().reshape(shape) for name in _column_names(header)]
+    grids = [_values(table.column(name)).reshape(shape) for name in _column_names(header)]
     frames = [pd.DataFrame(grid, index=index, columns=columns, copy=False) for grid in grids]
     n_betas = len(header["factor_ids"])
     betas: dict[Hashable, pd.DataFrame] = dict(
@@ -181,7 +182,13 @@ def decode_factor_fit(data: bytes, *, source: str) -> tuple[FactorFrames, str]:
     return fit, _digest(header, grids)
 
 
-def _check_header(header: Any, table: pa.Table, source: str) -> dict[str, Any]:
+def _values(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    if isinstance(column, pa.Array):
+        return column.to_numpy(zero_copy_only=False)  # no nulls, float64: a view, no copy
+    return column.to_numpy()
+
+
+def _check_header(header: Any, table: pa.Table | pa.RecordBatch, source: str) -> dict[str, Any]:
     def refuse(what: str) -> ArtifactIntegrityError:
         return ArtifactIntegrityError(
             f"factor fit file {source} {what}",

@@ -108,7 +108,9 @@ class MaterializedFactorFits:
             return fit
         frames = source.reuse(stored, returns.index, assets, ids, refit)
         self.used.append(FactorRunUse(run_id, True, len(assets)))
-        return FactorFit(frames.betas, frames.alpha, frames.r2, frames.residuals, None, fit_config)
+        # as fit_factor_model labels them: residual columns keep the panel's column name
+        residuals = frames.residuals.set_axis(assets.rename(returns.columns.name), axis=1)
+        return FactorFit(frames.betas, frames.alpha, frames.r2, residuals, None, fit_config)
 
 
 def run_materialize_factors(
