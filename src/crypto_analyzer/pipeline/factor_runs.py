@@ -20,9 +20,8 @@ from sqlalchemy.engine import Engine
 from crypto_analyzer.artifacts.store import ArtifactStore, open_settings_store
 from crypto_analyzer.core.errors import DatabaseError, ValidationError
 from crypto_analyzer.core.settings import Settings
-from crypto_analyzer.db.dataset_id import compute_dataset_id
 from crypto_analyzer.db.factor_runs import find_factor_run
-from crypto_analyzer.db.loaders import load_bars, load_instruments
+from crypto_analyzer.db.loaders import load_identified_bars, load_instruments
 from crypto_analyzer.db.migrate import require_head
 from crypto_analyzer.db.workspace import open_engine
 from crypto_analyzer.pipeline.factor_run_source import FactorRunSource
@@ -124,9 +123,9 @@ def run_materialize_factors(
     """``materialize factors``: fit (or find) the factor run of the current dataset."""
     with open_engine(settings, read_only=False) as engine:
         require_head(engine)
-        dataset = compute_dataset_id(engine, tenant_id=settings.tenant)
-        watermark = dataset.watermark  # fit exactly the data the id names
-        bars = load_bars(engine, tenant_id=settings.tenant, freq=freq, as_of=watermark)
+        # one read of the bars: the id and exactly the data it names (as of its watermark)
+        dataset, bars = load_identified_bars(engine, tenant_id=settings.tenant, freq=freq)
+        watermark = dataset.watermark
         panel = panel_from_bars(bars)
         ids = list(factor_ids or [])
         if not ids:
