@@ -135,7 +135,7 @@ def _t_cusum(lrv: bool) -> Test:
 
 def _t_supf(dgp: str, effect: bool, n: int, alpha: float, rng: np.random.Generator, s: int) -> bool:
     x = _break_series(dgp, effect, n, rng)
-    return sup_f_test(x, seed=s, reps=_BOOT_REPS).p_value <= alpha
+    return sup_f_test(x, seed=s, reps=_BOOT_REPS, long_run_variance=True).p_value <= alpha
 
 
 def _t_null(dgp: str, effect: bool, n: int, alpha: float, rng: np.random.Generator, s: int) -> bool:
@@ -157,7 +157,6 @@ RUNNERS: dict[str, Test] = {
     "bh": _multitest("bh"),
     "by": _multitest("by"),
     "holm": _multitest("holm"),
-    "cusum": _t_cusum(False),
     "cusum_lrv": _t_cusum(True),
     "sup_f": _t_supf,
     "null_suite": _t_null,

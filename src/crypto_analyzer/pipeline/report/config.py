@@ -44,10 +44,13 @@ from crypto_analyzer.research.signal_registry import SIGNALS, signal_names
 
 __all__ = [
     "CostConfig",
+    "EvaluationConfig",
     "PortfolioConfig",
     "ProcedureConfig",
+    "RegimeConfig",
     "ReportConfig",
     "SplitConfig",
+    "UniverseConfig",
     "load_report_config",
 ]
 
@@ -131,6 +134,19 @@ class ProcedureConfig(_Model):
     )
     pbo_blocks: int = Field(16, ge=4, le=MAX_PBO_BLOCKS, description="CSCV blocks, even")
     alpha: float = Field(0.05, gt=0, lt=1)
+    studentize: bool = Field(True, description="SPA/Romano–Wolf divide by the long-run sd")
+    stepm_recentring: Literal["upper", "consistent", "lower"] = Field(
+        "upper", description="null recentring of the Romano–Wolf bootstrap statistics"
+    )
+    family_min_obs: int = Field(
+        30, ge=3, le=MAX_BARS, description="common OOS IC rows the family tests need"
+    )
+    break_reps: int = Field(
+        499, ge=99, le=MAX_BOOTSTRAP_REPS, description="bootstrap draws of the sup-F break test"
+    )
+    break_min_obs: int = Field(
+        20, ge=10, le=MAX_BARS, description="OOS IC values a break test needs"
+    )
 
     @field_validator("pbo_blocks")
     @classmethod
@@ -138,6 +154,39 @@ class ProcedureConfig(_Model):
         if value % 2:
             raise ValueError(f"pbo_blocks must be even (CSCV halves the blocks), got {value}")
         return value
+
+
+class UniverseConfig(_Model):
+    """Which assets enter the tests; chosen from data before the first test block only."""
+
+    min_history_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="an asset needs bars on this share of the rows before the first test block",
+    )
+    min_median_dollar_volume: float = Field(0.0, ge=0, le=MAX_CAPITAL)
+
+
+class EvaluationConfig(_Model):
+    """How signals become out-of-sample IC series."""
+
+    ic_method: Literal["rank", "pearson"] = "rank"
+    winsor_quantile: float | None = Field(
+        0.01, ge=0, le=0.49, description="signal z-score winsorisation; null = raw scores"
+    )
+    max_plausible_ic: float = Field(
+        0.5, gt=0, le=1, description="mean |IC| above this is flagged lookahead_suspect"
+    )
+
+
+class RegimeConfig(_Model):
+    """Regime-conditioned OOS IC: a Gaussian mixture fitted on each fold's train rows only."""
+
+    enabled: bool = True
+    n_states: int = Field(2, ge=2, le=8)
+    feature_window: int = Field(24, ge=2, le=MAX_BARS, description="bars of the state features")
+    max_iter: int = Field(200, ge=10, le=10_000, description="EM iterations per fold")
 
 
 class ReportConfig(_Model):
@@ -159,6 +208,9 @@ class ReportConfig(_Model):
     portfolio: PortfolioConfig = PortfolioConfig()
     costs: CostConfig = CostConfig()
     procedures: ProcedureConfig = ProcedureConfig()
+    universe: UniverseConfig = UniverseConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    regimes: RegimeConfig = RegimeConfig()
     hypothesis: str | None = Field(None, max_length=MAX_HYPOTHESIS_CHARS)
     tags: tuple[Annotated[str, Field(max_length=MAX_TAG_CHARS)], ...] = Field(
         (), max_length=MAX_TAGS
@@ -212,10 +264,22 @@ class ReportConfig(_Model):
     def purge(self) -> int:
         return self.splits.purge if self.splits.purge is not None else max(self.horizons)
 
+    def signal_parameters(self, name: str) -> dict[str, int]:
+        """Every parameter of signal ``name``: its function's defaults (their one home, read
+        through the registry) overridden by ``signal_params``."""
+        return {**SIGNALS[name].defaults, **self.signal_params.get(name, {})}
+
     def resolved(self) -> dict[str, Any]:
-        """The canonical dict that ``run_key`` hashes: every default explicit; the hypothesis
-        text and tags are run metadata, not result-affecting, so they are left out."""
-        return self.model_dump(mode="json", exclude={"hypothesis", "tags"})
+        """The canonical dict that ``run_key`` hashes: every default explicit.
+
+        Signal parameters are filled in from the signal functions' defaults and the purge from the
+        longest horizon, so a default changed in code changes the run key. The hypothesis text and
+        tags are run metadata, not result-affecting, so they are left out.
+        """
+        out = self.model_dump(mode="json", exclude={"hypothesis", "tags"})
+        out["signal_params"] = {name: self.signal_parameters(name) for name in self.signals}
+        out["splits"]["purge"] = self.purge
+        return out
 
 
 def load_report_config(
