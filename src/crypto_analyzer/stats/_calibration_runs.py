@@ -23,7 +23,8 @@ from crypto_analyzer.stats.supf import sup_f_test
 
 __all__: list[str] = []
 
-_FAMILY = 10
+FAMILY_SIZE = 10
+_FAMILY = FAMILY_SIZE
 _EFFECT = 0.2
 _FAMILY_EFFECT = 0.3
 _BREAK = 0.35

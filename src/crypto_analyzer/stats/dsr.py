@@ -103,6 +103,12 @@ def expected_max_sharpe(n_trials: float, sharpe_variance: float) -> float:
     return math.sqrt(var) * quantiles
 
 
+MAX_PER_PERIOD_SHARPE = 1.0
+"""Largest |Sharpe| per period accepted by :func:`deflated_sharpe_ratio_from_moments`: a mean
+return above one standard deviation *per period* is implausible for any real strategy, while
+annualised Sharpe ratios of 1-3 are common, so larger values are refused as a units mistake."""
+
+
 def _deflated_sharpe_ratio_from_moments_iv(**kwargs: Any) -> dict[str, float]:
     out = {
         "sharpe": v.real(kwargs["sharpe"], "sharpe"),
@@ -114,6 +120,25 @@ def _deflated_sharpe_ratio_from_moments_iv(**kwargs: Any) -> dict[str, float]:
         ),
         "n_trials": v.real(kwargs["n_trials"], "n_trials", low=1.0),
     }
+    per_year = kwargs["periods_per_year"]
+    if per_year is not None:
+        per_year = v.real(per_year, "periods_per_year", low=1.0)
+        out["sharpe"] /= math.sqrt(per_year)
+        out["trial_sharpe_variance"] /= per_year
+    hint = (
+        "pass per-period values (an annualised Sharpe divided by sqrt(periods per year), its "
+        "variance divided by periods per year) or give periods_per_year= to convert"
+    )
+    if abs(out["sharpe"]) > MAX_PER_PERIOD_SHARPE:
+        raise ValueError(
+            f"sharpe={out['sharpe']:.6g} per period is implausible (|SR| > "
+            f"{MAX_PER_PERIOD_SHARPE:g} per period): it looks annualised; {hint}"
+        )
+    if out["trial_sharpe_variance"] > MAX_PER_PERIOD_SHARPE**2:
+        raise ValueError(
+            f"trial_sharpe_variance={out['trial_sharpe_variance']:.6g} per period is implausible "
+            f"(> {MAX_PER_PERIOD_SHARPE**2:g}): it looks annualised; {hint}"
+        )
     return out
 
 
@@ -125,10 +150,17 @@ def deflated_sharpe_ratio_from_moments(
     kurtosis: float,
     trial_sharpe_variance: float,
     n_trials: float,
+    periods_per_year: float | None = None,
 ) -> DsrResult:
-    """DSR from summary moments (all Sharpe quantities per period, kurtosis non-excess).
+    """DSR from summary moments (kurtosis non-excess).
 
-    See :func:`deflated_sharpe_ratio`. This form reproduces the paper's numerical example.
+    Units: with ``periods_per_year=None`` (default) ``sharpe`` and ``trial_sharpe_variance`` are
+    *per period* (the period of the ``n_obs`` returns). With ``periods_per_year`` given they are
+    annualised and converted here (``sharpe / sqrt(p)``, ``variance / p``). A per-period |Sharpe|
+    above :data:`MAX_PER_PERIOD_SHARPE` (or a trial variance above its square) is refused with a
+    ``ValueError``: fed annualised values by mistake, the formula would silently return a DSR of
+    about 1. See :func:`deflated_sharpe_ratio`. This form reproduces the paper's numerical
+    example.
     """
     a = _deflated_sharpe_ratio_from_moments_iv(
         sharpe=sharpe,
@@ -137,6 +169,7 @@ def deflated_sharpe_ratio_from_moments(
         kurtosis=kurtosis,
         trial_sharpe_variance=trial_sharpe_variance,
         n_trials=n_trials,
+        periods_per_year=periods_per_year,
     )
     sr0 = expected_max_sharpe(a["n_trials"], a["trial_sharpe_variance"])
     n = int(a["n_obs"])

@@ -131,3 +131,26 @@ def test_effective_trials_hand_cases() -> None:
 def test_validation(call: object, error: type, match: str) -> None:
     with pytest.raises(error, match=match):
         call()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("vector", oracle_vectors("dsr"), ids=lambda v: v["id"])
+def test_dsr_from_moments_takes_annualised_inputs_only_with_periods_per_year(vector: dict) -> None:
+    a = vector["inputs"]
+    kwargs = {
+        "n_obs": a["n_obs"],
+        "skewness": a["skewness"],
+        "kurtosis": a["kurtosis"],
+        "trial_sharpe_variance": a["annual_sharpe_variance"],
+        "n_trials": a["n_trials"],
+    }
+    # Annualised values passed as per-period ones used to give DSR ~ 1.0 silently.
+    with pytest.raises(ValueError, match=r"sharpe=2\.5 per period is implausible.*annualised"):
+        deflated_sharpe_ratio_from_moments(a["annual_sharpe"], **kwargs)
+    res = deflated_sharpe_ratio_from_moments(
+        a["annual_sharpe"], periods_per_year=a["periods_per_year"], **kwargs
+    )
+    assert res.dsr == pytest.approx(vector["expected"]["dsr"], abs=vector["tolerance"]["dsr"])
+    with pytest.raises(ValueError, match="trial_sharpe_variance=.*looks annualised"):
+        deflated_sharpe_ratio_from_moments(0.05, **{**kwargs, "trial_sharpe_variance": 4.0})
+    with pytest.raises(ValueError, match="periods_per_year"):
+        deflated_sharpe_ratio_from_moments(0.05, periods_per_year=0.5, **kwargs)
