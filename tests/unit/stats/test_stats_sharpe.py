@@ -150,7 +150,7 @@ def test_dsr_from_moments_takes_annualised_inputs_only_with_periods_per_year(vec
         a["annual_sharpe"], periods_per_year=a["periods_per_year"], **kwargs
     )
     assert res.dsr == pytest.approx(vector["expected"]["dsr"], abs=vector["tolerance"]["dsr"])
-    with pytest.raises(ValueError, match="trial_sharpe_variance=.*looks annualised"):
+    with pytest.raises(ValueError, match=r"trial_sharpe_variance=.*looks annualised"):
         deflated_sharpe_ratio_from_moments(0.05, **{**kwargs, "trial_sharpe_variance": 4.0})
     with pytest.raises(ValueError, match="periods_per_year"):
         deflated_sharpe_ratio_from_moments(0.05, periods_per_year=0.5, **kwargs)
