@@ -103,12 +103,6 @@ def expected_max_sharpe(n_trials: float, sharpe_variance: float) -> float:
     return math.sqrt(var) * quantiles
 
 
-MAX_PER_PERIOD_SHARPE = 1.0
-"""Largest |Sharpe| per period accepted by :func:`deflated_sharpe_ratio_from_moments`: a mean
-return above one standard deviation *per period* is implausible for any real strategy, while
-annualised Sharpe ratios of 1-3 are common, so larger values are refused as a units mistake."""
-
-
 def _deflated_sharpe_ratio_from_moments_iv(**kwargs: Any) -> dict[str, float]:
     out = {
         "sharpe": v.real(kwargs["sharpe"], "sharpe"),
@@ -125,19 +119,15 @@ def _deflated_sharpe_ratio_from_moments_iv(**kwargs: Any) -> dict[str, float]:
         per_year = v.real(per_year, "periods_per_year", low=1.0)
         out["sharpe"] /= math.sqrt(per_year)
         out["trial_sharpe_variance"] /= per_year
-    hint = (
-        "pass per-period values (an annualised Sharpe divided by sqrt(periods per year), its "
-        "variance divided by periods per year) or give periods_per_year= to convert"
+    factor = (
+        1.0 - out["skewness"] * out["sharpe"] + (out["kurtosis"] - 1.0) / 4.0 * out["sharpe"] ** 2
     )
-    if abs(out["sharpe"]) > MAX_PER_PERIOD_SHARPE:
+    if factor < -1e-12:  # sample moments always give >= 0 (a two-point sample gives 0)
         raise ValueError(
-            f"sharpe={out['sharpe']:.6g} per period is implausible (|SR| > "
-            f"{MAX_PER_PERIOD_SHARPE:g} per period): it looks annualised; {hint}"
-        )
-    if out["trial_sharpe_variance"] > MAX_PER_PERIOD_SHARPE**2:
-        raise ValueError(
-            f"trial_sharpe_variance={out['trial_sharpe_variance']:.6g} per period is implausible "
-            f"(> {MAX_PER_PERIOD_SHARPE**2:g}): it looks annualised; {hint}"
+            f"sharpe={out['sharpe']:.6g} per period with skewness={out['skewness']:.6g} and "
+            f"kurtosis={out['kurtosis']:.6g} gives a negative Sharpe-ratio variance "
+            f"({factor:.6g}); no sample has these moments — check that sharpe is per period "
+            "(pass periods_per_year= for annualised values) and kurtosis is non-excess"
         )
     return out
 
@@ -150,17 +140,17 @@ def deflated_sharpe_ratio_from_moments(
     kurtosis: float,
     trial_sharpe_variance: float,
     n_trials: float,
-    periods_per_year: float | None = None,
+    periods_per_year: float | None,
 ) -> DsrResult:
     """DSR from summary moments (kurtosis non-excess).
 
-    Units: with ``periods_per_year=None`` (default) ``sharpe`` and ``trial_sharpe_variance`` are
-    *per period* (the period of the ``n_obs`` returns). With ``periods_per_year`` given they are
-    annualised and converted here (``sharpe / sqrt(p)``, ``variance / p``). A per-period |Sharpe|
-    above :data:`MAX_PER_PERIOD_SHARPE` (or a trial variance above its square) is refused with a
-    ``ValueError``: fed annualised values by mistake, the formula would silently return a DSR of
-    about 1. See :func:`deflated_sharpe_ratio`. This form reproduces the paper's numerical
-    example.
+    Units are explicit, because the formula cannot tell them apart: an annualised Sharpe ratio
+    passed as a per-period one silently gives a DSR of about 1. ``periods_per_year=None`` states
+    that ``sharpe`` and ``trial_sharpe_variance`` are *per period* (the period of the ``n_obs``
+    returns); a number states that they are annualised and converts them here
+    (``sharpe / sqrt(p)``, ``variance / p``). Moments no sample can have (a negative
+    Sharpe-ratio variance factor) are refused with a ``ValueError``. See
+    :func:`deflated_sharpe_ratio`. This form reproduces the paper's numerical example.
     """
     a = _deflated_sharpe_ratio_from_moments_iv(
         sharpe=sharpe,
@@ -241,6 +231,7 @@ def deflated_sharpe_ratio(
         kurtosis=kurt,
         trial_sharpe_variance=float(np.var(trials, ddof=1)),
         n_trials=count,
+        periods_per_year=None,  # sample moments of the returns: per period by construction
     )
 
 
