@@ -29,7 +29,7 @@ from crypto_analyzer.db.engine import create_db_engine
 from crypto_analyzer.governance import verify_workspace
 from crypto_analyzer.governance.bundles import store_key
 
-FILES_PER_RUN = 27  # a complete run of the small config writes this many artifacts
+FILES_PER_RUN = 29  # a complete run of the small config writes this many artifacts (incl. regimes)
 KILLS = 5
 
 

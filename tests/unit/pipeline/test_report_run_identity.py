@@ -223,3 +223,19 @@ def test_config_leaves_reach_the_computation() -> None:
     assert reps == 99 and base.breaks[name]["sup_f"]["reps"] == 499
     params = _run(signal_params={"momentum_24h": {"lookback": 48}}).hypotheses
     assert params[("momentum_24h", 1)].ic.mean != base.hypotheses[("momentum_24h", 1)].ic.mean
+
+
+def test_per_hypothesis_evaluation_equals_the_report() -> None:
+    # The importable per-hypothesis evaluation (used by a parameter sweep) is the report's code.
+    from crypto_analyzer.pipeline.report.stages import evaluate_hypothesis, prepare_data
+
+    instruments, bars = _market()
+    config = ReportConfig.model_validate(BASE)
+    report = _run().hypotheses[("volume_shock", 1)]
+    prepared = prepare_data(bars, instruments, config)
+    one = evaluate_hypothesis(
+        prepared, config, signal="volume_shock", horizon=1, run_key="b" * 64, dataset_id="d" * 64
+    )
+    assert one.ic == report.ic
+    assert one.net_returns.equals(report.net_returns)
+    assert one.execution == report.execution
