@@ -8,6 +8,7 @@ read the bars table exactly once.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -34,7 +35,7 @@ def count_bars_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     real = arrow_reader._in_worker
 
     def counting(function_name: str, *args: Any) -> Any:
-        if "bars" in str(args[1]).split(" FROM ")[1].split()[0]:
+        if "bars" in re.findall(r"\bFROM\s+\"?(\w+)", str(args[1])):
             started.append(function_name)
         return real(function_name, *args)
 
