@@ -79,6 +79,7 @@ def test_other_files_are_refused_with_a_clear_error() -> None:
 
 def test_names_must_be_text_and_keys_content_addressed() -> None:
     frames = _frames()
+
     def rename(frame: pd.DataFrame) -> pd.DataFrame:
         return frame.rename(columns={"a": 7})
 
