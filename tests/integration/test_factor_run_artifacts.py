@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from crypto_analyzer.artifacts import ArtifactStore, open_store
 from crypto_analyzer.artifacts.factor_fit_file import FACTOR_RUNS_FOLDER
-from crypto_analyzer.core.errors import ArtifactIntegrityError
+from crypto_analyzer.core.errors import ArtifactIntegrityError, DatabaseError
 from crypto_analyzer.db.factor_rows import save_factor_frames
 from crypto_analyzer.db.factor_runs import FactorFrames, find_factor_run
 from crypto_analyzer.db.migrate import upgrade
@@ -207,3 +207,10 @@ def test_another_tenant_keeps_its_files_in_its_own_folder(
     default(returns, factor_ids=IDS, window=48, lag=1)
     assert not default.used[0].reused
     _same_fit(_fits(engine, store, "desk-a")(returns, factor_ids=IDS, window=48, lag=1), fresh)
+
+
+def test_a_file_fitted_on_another_grid_is_refused(engine: sa.Engine, store: ArtifactStore) -> None:
+    returns = _returns()
+    _fits(engine, store)(returns, factor_ids=IDS, window=48, lag=1)
+    with pytest.raises(DatabaseError, match="another bar grid"):
+        _fits(engine, store)(returns.iloc[:200], factor_ids=IDS, window=48, lag=1)
