@@ -1,4 +1,7 @@
-"""Factor runs: stored once under their content id, read back exactly, reused, all or nothing."""
+"""Factor runs: stored once under their content id, read back exactly, reused, all or nothing.
+
+The long-format rows (``db.factor_rows``) are the layout before revision 0016, still read and
+converted; ``test_factor_run_artifacts.py`` covers the file layout every new run uses."""
 
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from crypto_analyzer.core.errors import DatabaseError, ValidationError
-from crypto_analyzer.db.factor_runs import FactorFrames, load_factor_frames, save_factor_frames
+from crypto_analyzer.db.factor_rows import load_factor_frames, save_factor_frames
+from crypto_analyzer.db.factor_runs import FactorFrames
 from crypto_analyzer.db.migrate import upgrade
 from crypto_analyzer.db.schema import factor_betas, factor_residuals, factor_runs
 from crypto_analyzer.pipeline.factor_runs import MaterializedFactorFits, factor_run_config
@@ -168,7 +172,10 @@ def test_report_reuses_the_factor_run_with_identical_results(tmp_path: Path) -> 
     assert first.summary["factor_run_ids"] == second.summary["factor_run_ids"]
     assert len(first.summary["factor_run_ids"]) == 1
     assert _count(engine, factor_runs) == 1
-    assert _count(engine, factor_residuals) > 0
+    assert _count(engine, factor_residuals) == 0  # the values are not rows any more
+    with engine.connect() as connection:
+        digest = connection.execute(sa.select(factor_runs.c.values_digest)).scalar_one()
+    assert digest is not None and len(digest) == 64
     hashes = [{a["name"]: a["sha256"] for a in r.manifest["artifacts"]} for r in (first, second)]
     for name in ("ic/summary.json", "ic/oos_ic.csv", "portfolio/net_returns.csv"):
         assert hashes[0][name] == hashes[1][name], name

@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "AppendOnlyViolation",
     "ArtifactConflictError",
+    "ArtifactIntegrityError",
     "ArtifactStoreError",
     "AuthenticationError",
     "AuthorizationError",
@@ -79,6 +80,11 @@ class DatasetIdentityError(CryptoAnalyzerError):
 
 class ArtifactConflictError(CryptoAnalyzerError):
     """A put would overwrite an existing artifact with different bytes (stores are create-only)."""
+
+
+class ArtifactIntegrityError(CryptoAnalyzerError):
+    """Stored bytes or values do not match the digest recorded for them: the artifact was changed
+    after it was written (or replaced by another file) and must not be used."""
 
 
 class ArtifactStoreError(CryptoAnalyzerError):

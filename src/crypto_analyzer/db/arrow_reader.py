@@ -24,6 +24,7 @@ from typing import Any
 __all__ = [
     "FinishedDigest",
     "arrow_reader_available",
+    "digest_and_keep_isolated",
     "digest_columns_isolated",
     "read_table_isolated",
 ]
@@ -55,6 +56,24 @@ def digest_columns_isolated(
     if finished is None:
         return None
     return [FinishedDigest(hexdigest, count) for hexdigest, count in finished]
+
+
+def digest_and_keep_isolated(
+    uri: str,
+    sql: str,
+    params: tuple[Any, ...],
+    width: int,
+    chunk_rows: int,
+    keep: tuple[tuple[int, ...], int, Any],
+) -> tuple[list[FinishedDigest], Any] | None:
+    """Per-column digests and, from the same read, the rows whose column ``keep[1]`` equals
+    ``keep[2]`` projected on the columns ``keep[0]`` (a ``pyarrow.Table``); ``None`` if the
+    reader refuses the data. One pass serves a dataset id and a loader."""
+    found = _in_worker("_digest_in_worker", uri, sql, params, width, chunk_rows, keep)
+    if found is None:
+        return None
+    finished, kept = found
+    return [FinishedDigest(hexdigest, count) for hexdigest, count in finished], kept
 
 
 def read_table_isolated(uri: str, sql: str) -> Any | None:
@@ -100,21 +119,36 @@ def _read_in_worker(uri: str, sql: str) -> Any | None:
 
 
 def _digest_in_worker(
-    uri: str, sql: str, params: tuple[Any, ...], width: int, chunk_rows: int
-) -> list[tuple[str, int]] | None:
+    uri: str,
+    sql: str,
+    params: tuple[Any, ...],
+    width: int,
+    chunk_rows: int,
+    keep: tuple[tuple[int, ...], int, Any] | None = None,
+) -> Any:
+    """Column digests (``[(hex, count)]``); with ``keep``, also the kept rows as a table."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
     from adbc_driver_sqlite import dbapi as adbc
 
     from crypto_analyzer.core.cell_encoding import ColumnDigest, UnsupportedCellError
 
     digests = [ColumnDigest() for _ in range(width)]
+    kept: list[Any] = []
     try:
         with adbc.connect(uri) as connection:
             cursor = connection.cursor()
             cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(chunk_rows)})
             cursor.execute(sql, params)
-            for batch in cursor.fetch_record_batch():
+            reader = cursor.fetch_record_batch()
+            for batch in reader:
                 for index, digest in enumerate(digests):
                     digest.update_arrow(batch.column(index))
+                if keep is not None:
+                    columns, where, value = keep
+                    wanted = batch.filter(pc.equal(batch.column(where), value))
+                    kept.append(wanted.select(list(columns)))
+            schema = reader.schema
             cursor.close()
     except UnsupportedCellError:
         return None
@@ -124,7 +158,11 @@ def _digest_in_worker(
         if "Type mismatch" in str(exc):
             return None
         raise RuntimeError(f"{type(exc).__name__}: {exc}") from None  # picklable for the parent
-    return [(digest.hexdigest(), digest.count) for digest in digests]
+    finished = [(digest.hexdigest(), digest.count) for digest in digests]
+    if keep is None:
+        return finished
+    empty = pa.schema([schema.field(index) for index in keep[0]])
+    return finished, pa.Table.from_batches(kept, schema=empty if not kept else None)
 
 
 def _serve() -> None:

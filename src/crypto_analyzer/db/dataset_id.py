@@ -36,7 +36,11 @@ from crypto_analyzer.core.errors import DatasetIdentityError, NotFoundError, Val
 from crypto_analyzer.core.hashing import sha256_json
 from crypto_analyzer.core.identities import DatasetId, DatasetMode
 from crypto_analyzer.core.versions import DATASET_ID_VERSION
-from crypto_analyzer.db.arrow_reader import arrow_reader_available, digest_columns_isolated
+from crypto_analyzer.db.arrow_reader import (
+    arrow_reader_available,
+    digest_and_keep_isolated,
+    digest_columns_isolated,
+)
 from crypto_analyzer.db.dataset_scope import DEFAULT_SCOPE, TableScope, parse_scope
 from crypto_analyzer.db.engine import sqlite_path, sqlite_uri
 from crypto_analyzer.db.market_history import (
@@ -45,6 +49,7 @@ from crypto_analyzer.db.market_history import (
     current_watermark,
     history_visible,
 )
+from crypto_analyzer.db.row_capture import RowCapture
 from crypto_analyzer.db.tenant_session import set_driver_tenant
 
 __all__ = [
@@ -118,12 +123,15 @@ def compute_dataset_id(
     tenant_id: str = "default",
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     as_of: int | None = None,
+    capture: RowCapture | None = None,
 ) -> DatasetIdentity:
     """Compute the dataset id of ``scope`` for one tenant. Read-only; safe on a read-only engine.
 
     ``as_of`` reproduces the id at an earlier market watermark; it needs a scope of versioned
     tables only (``bars``, ``instruments``). Without it, the versioned tables are hashed as of the
-    current watermark, which the identity records.
+    current watermark, which the identity records. ``capture`` keeps rows of one table from the
+    read that hashes it (STRICT, SQLite; see :mod:`.row_capture`); the id is the same with or
+    without it.
     """
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
@@ -148,7 +156,8 @@ def compute_dataset_id(
     for entry in ordered:
         plan = _plan_table(inspector, entry, mode)
         if mode is DatasetMode.STRICT:
-            read = partial(_strict_table_digest, engine, plan, chunk_rows=chunk_rows)
+            keep = capture if capture is not None and capture.table == plan.table else None
+            read = partial(_strict_table_digest, engine, plan, chunk_rows=chunk_rows, keep=keep)
         else:
             read = partial(_fast_table_digest, engine, plan)
         digests.append(_as_of(engine, plan, tenant_id, watermark, read))
@@ -336,17 +345,37 @@ def _as_of(
 
 
 def _strict_table_digest(
-    engine: Engine, plan: _TablePlan, source: _Source, *, chunk_rows: int
+    engine: Engine,
+    plan: _TablePlan,
+    source: _Source,
+    *,
+    chunk_rows: int,
+    keep: RowCapture | None = None,
 ) -> TableDigest:
     select_list = ", ".join(_quote(engine, name) for name in plan.columns)
     sql = f"SELECT {select_list} FROM {source.sql} ORDER BY {source.order}"
     params = source.params
-    column_digests: list[ColumnDigest] | None = None
+    column_digests: list[Any] | None = None
+    spec = None
+    if keep is not None and engine.dialect.name == "sqlite":  # binary key order = loader order
+        spec = keep.positions(plan.columns)
+        keep.start()
     path = sqlite_path(engine.url) if plan.columnar else None
     if path is not None and _table_rows(engine, *source.size) >= COLUMNAR_MIN_ROWS:
-        column_digests = _digest_columnar(path, sql, params, len(plan.columns), chunk_rows)
+        if keep is not None and spec is not None:
+            found = _digest_columnar_keep(path, sql, params, len(plan.columns), chunk_rows, spec)
+            if found is not None:
+                column_digests, kept = found
+                keep.finish_arrow(kept)
+        else:
+            column_digests = _digest_columnar(path, sql, params, len(plan.columns), chunk_rows)
     if column_digests is None:
-        column_digests = _digest_rows(engine, sql, params, len(plan.columns), chunk_rows)
+        collect = None if keep is None or spec is None else partial(keep.take, spec=spec)
+        column_digests = _digest_rows(
+            engine, sql, params, len(plan.columns), chunk_rows, on_chunk=collect
+        )
+        if collect is not None and keep is not None:
+            keep.finish_rows()
     row_count = column_digests[0].count if column_digests else 0
     digest = sha256_json(
         {
@@ -362,13 +391,20 @@ def _strict_table_digest(
 
 
 def _digest_rows(
-    engine: Engine, sql: str, params: tuple[Any, ...], width: int, chunk_rows: int
+    engine: Engine,
+    sql: str,
+    params: tuple[Any, ...],
+    width: int,
+    chunk_rows: int,
+    on_chunk: Callable[[list[tuple[Any, ...]]], None] | None = None,
 ) -> list[ColumnDigest]:
     """Row-tuple reader (any backend): transpose each chunk, then digest column by column."""
     digests = [ColumnDigest() for _ in range(width)]
     for rows in _stream(engine, sql, params, chunk_rows):
         for index, digest in enumerate(digests):
             digest.update(list(map(itemgetter(index), rows)))
+        if on_chunk is not None:
+            on_chunk(rows)
     return digests
 
 
@@ -385,6 +421,26 @@ def _digest_columnar(
     try:
         return digest_columns_isolated(
             sqlite_uri(path, read_only=True), sql, params, width, chunk_rows
+        )
+    except Exception as exc:  # the worker died or the driver failed: the row reader decides
+        _LOG.warning("Arrow reader failed (%s); using the row reader", exc)
+        return None
+
+
+def _digest_columnar_keep(
+    path: Path,
+    sql: str,
+    params: tuple[Any, ...],
+    width: int,
+    chunk_rows: int,
+    spec: tuple[tuple[int, ...], int, Any],
+) -> tuple[list[Any], Any] | None:
+    """:func:`_digest_columnar` that also returns the kept rows (an Arrow table) of the read."""
+    if not arrow_reader_available():
+        return None
+    try:
+        return digest_and_keep_isolated(
+            sqlite_uri(path, read_only=True), sql, params, width, chunk_rows, spec
         )
     except Exception as exc:  # the worker died or the driver failed: the row reader decides
         _LOG.warning("Arrow reader failed (%s); using the row reader", exc)

@@ -23,11 +23,13 @@ from sqlalchemy.engine import Engine
 
 from crypto_analyzer.core.errors import NotFoundError, ValidationError
 from crypto_analyzer.db.arrow_reader import arrow_reader_available, read_table_isolated
+from crypto_analyzer.db.dataset_id import DatasetIdentity, compute_dataset_id
 from crypto_analyzer.db.engine import sqlite_path, sqlite_uri
 from crypto_analyzer.db.market_history import check_watermark, history_visible, visible_select
+from crypto_analyzer.db.row_capture import RowCapture
 from crypto_analyzer.db.schema import bars, instruments
 
-__all__ = ["BAR_FRAME_COLUMNS", "load_bars", "load_instruments"]
+__all__ = ["BAR_FRAME_COLUMNS", "load_bars", "load_identified_bars", "load_instruments"]
 
 BAR_FRAME_COLUMNS = (
     "instrument_id",
@@ -79,6 +81,30 @@ def load_bars(
         frame = _read(engine, query)
     else:
         frame = _read_as_of(engine, "bars", BAR_FRAME_COLUMNS, order, tenant_id, as_of, footprint)
+    return _finish_bars(frame, tenant_id, freq)
+
+
+def load_identified_bars(
+    engine: Engine, *, tenant_id: str, freq: str
+) -> tuple[DatasetIdentity, pd.DataFrame]:
+    """The STRICT dataset id of the default scope and the ``freq`` bars it names, in one pass.
+
+    The bars are kept from the very read that hashes the ``bars`` table (see
+    :mod:`.row_capture`), so the table is read once, not once for the id and once for the bars;
+    the id is byte-identical to :func:`compute_dataset_id`'s, and the frame equals
+    ``load_bars(..., as_of=identity.watermark)``, which is what is read where no rows could be
+    kept (PostgreSQL).
+    """
+    capture = RowCapture("bars", BAR_FRAME_COLUMNS, ("freq", freq))
+    identity = compute_dataset_id(engine, tenant_id=tenant_id, capture=capture)
+    if capture.frame is None:
+        frame = load_bars(engine, tenant_id=tenant_id, freq=freq, as_of=identity.watermark)
+        return identity, frame
+    return identity, _finish_bars(capture.frame, tenant_id, freq)
+
+
+def _finish_bars(frame: pd.DataFrame, tenant_id: str, freq: str) -> pd.DataFrame:
+    """The loader's frame contract: typed columns, a fresh index; no bars is an error."""
     if frame.empty:
         raise NotFoundError(
             f"no {freq} bars for tenant {tenant_id!r} in the requested range",

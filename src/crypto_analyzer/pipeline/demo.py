@@ -129,12 +129,14 @@ def run_demo(
         ingest = ingest_synthetic(engine, market or DEMO_MARKET, tenant_id=settings.tenant,
                                   actor=RESEARCHER)  # fmt: skip
     health = doctor(settings)
-    dataset = check_dataset(settings)
     if not with_report:
-        return DemoResult(target.resolve(), settings, ingest, health, dataset, None, (), None,
-                          None, ())  # fmt: skip
+        return DemoResult(target.resolve(), settings, ingest, health, check_dataset(settings),
+                          None, (), None, None, ())  # fmt: skip
     config = ReportConfig.model_validate(report or _demo_report((market or DEMO_MARKET).assets))
     result = run_report(settings, config, actor=RESEARCHER)
+    # The report's STRICT id, computed in the same pass that loaded its bars, is the dataset
+    # check: computing it again would read every bar a second time for the same digest.
+    dataset = result.dataset
     outcomes = _promote(settings, result, config)
     accepted = [outcome for outcome in outcomes if outcome.status == "accepted"]
     trace = audit_trace(settings, accepted[0].candidate_id) if accepted else None

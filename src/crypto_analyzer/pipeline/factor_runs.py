@@ -11,24 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pandas as pd
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from crypto_analyzer.artifacts.store import ArtifactStore, open_settings_store
 from crypto_analyzer.core.errors import DatabaseError, ValidationError
 from crypto_analyzer.core.settings import Settings
-from crypto_analyzer.db.dataset_id import compute_dataset_id
-from crypto_analyzer.db.factor_runs import (
-    FactorFrames,
-    find_factor_run,
-    load_factor_frames,
-    save_factor_frames,
-)
-from crypto_analyzer.db.loaders import load_bars, load_instruments
+from crypto_analyzer.db.factor_runs import find_factor_run
+from crypto_analyzer.db.loaders import load_identified_bars, load_instruments
 from crypto_analyzer.db.migrate import require_head
 from crypto_analyzer.db.workspace import open_engine
+from crypto_analyzer.pipeline.factor_run_source import FactorRunSource
 from crypto_analyzer.research import (
     FactorFit,
     factor_run_id,
@@ -73,13 +69,17 @@ class FactorRunUse:
 class MaterializedFactorFits:
     """A drop-in for :func:`fit_factor_model` that stores each fit once and reuses it after.
 
-    Call it with the whole-panel returns of ``freq``; ``used`` lists the runs it served.
+    Call it with the whole-panel returns of ``freq``; ``used`` lists the runs it served. With a
+    ``store`` a new fit's values go into one compressed file there (see
+    :mod:`crypto_analyzer.artifacts.factor_fit_file`) and a reuse reads it back; without one only
+    the digest of the values is recorded and a reuse refits and verifies against it.
     """
 
     engine: Engine
     tenant_id: str
     dataset_id: str
     freq: str
+    store: ArtifactStore | None = None
     used: list[FactorRunUse] = field(default_factory=list)
 
     def __call__(
@@ -87,7 +87,8 @@ class MaterializedFactorFits:
     ) -> FactorFit:
         ids = list(factor_ids)
         fit_config = rolling_factor_config(factor_ids=ids, window=window, lag=lag)
-        run_id = factor_run_id(factor_run_config(fit_config, self.freq), self.dataset_id)
+        run_config = factor_run_config(fit_config, self.freq)
+        run_id = factor_run_id(run_config, self.dataset_id)
         assets = returns.columns.difference(pd.Index(ids), sort=False)
         stored = find_factor_run(self.engine, tenant_id=self.tenant_id, factor_run_id=run_id)
         if stored is not None and stored.status != "succeeded":
@@ -95,38 +96,20 @@ class MaterializedFactorFits:
                 f"factor run {run_id} is recorded as {stored.status!r}, not succeeded",
                 "inspect the factor_runs row; this writer only ever commits succeeded runs",
             )
-        if stored is not None:
-            frames = load_factor_frames(
-                self.engine,
-                tenant_id=self.tenant_id,
-                factor_run_id=run_id,
-                index=returns.index,
-                assets=assets,
-                factor_ids=ids,
-            )
-            fit = FactorFit(
-                frames.betas, frames.alpha, frames.r2, frames.residuals, None, fit_config
-            )
-            self.used.append(FactorRunUse(run_id, True, len(assets)))
+        refit = partial(fit_factor_model, returns, factor_ids=ids, window=window, lag=lag)
+        source = FactorRunSource(self.engine, self.tenant_id, self.store)
+        if stored is None:
+            fit = refit()
+            if fit.config != fit_config:  # pragma: no cover - both come from rolling_factor_config
+                raise AssertionError("fit_factor_model recorded a config other than the one stored")
+            source.record_new(run_id, self.dataset_id, run_config, fit)
+            self.used.append(FactorRunUse(run_id, False, len(assets)))
             return fit
-        fit = fit_factor_model(returns, factor_ids=ids, window=window, lag=lag)
-        if fit.config != fit_config:  # pragma: no cover - both come from rolling_factor_config
-            raise AssertionError("fit_factor_model recorded a config other than the one stored")
-        try:
-            save_factor_frames(
-                self.engine,
-                tenant_id=self.tenant_id,
-                factor_run_id=run_id,
-                dataset_id=self.dataset_id,
-                config=factor_run_config(fit_config, self.freq),
-                fit=FactorFrames(fit.betas, fit.alpha, fit.r2, fit.residuals),
-            )
-        except sa.exc.IntegrityError:
-            # A concurrent run stored the same content-addressed fit first; ours is identical.
-            if find_factor_run(self.engine, tenant_id=self.tenant_id, factor_run_id=run_id) is None:
-                raise
-        self.used.append(FactorRunUse(run_id, False, len(assets)))
-        return fit
+        frames = source.reuse(stored, returns.index, assets, ids, refit)
+        self.used.append(FactorRunUse(run_id, True, len(assets)))
+        # as fit_factor_model labels them: residual columns keep the panel's column name
+        residuals = frames.residuals.set_axis(assets.rename(returns.columns.name), axis=1)
+        return FactorFit(frames.betas, frames.alpha, frames.r2, residuals, None, fit_config)
 
 
 def run_materialize_factors(
@@ -140,9 +123,9 @@ def run_materialize_factors(
     """``materialize factors``: fit (or find) the factor run of the current dataset."""
     with open_engine(settings, read_only=False) as engine:
         require_head(engine)
-        dataset = compute_dataset_id(engine, tenant_id=settings.tenant)
-        watermark = dataset.watermark  # fit exactly the data the id names
-        bars = load_bars(engine, tenant_id=settings.tenant, freq=freq, as_of=watermark)
+        # one read of the bars: the id and exactly the data it names (as of its watermark)
+        dataset, bars = load_identified_bars(engine, tenant_id=settings.tenant, freq=freq)
+        watermark = dataset.watermark
         panel = panel_from_bars(bars)
         ids = list(factor_ids or [])
         if not ids:
@@ -162,7 +145,11 @@ def run_materialize_factors(
                 "choose a shorter window or ingest more history",
             )
         fits = MaterializedFactorFits(
-            engine, tenant_id=settings.tenant, dataset_id=dataset.dataset_id.value, freq=freq
+            engine,
+            tenant_id=settings.tenant,
+            dataset_id=dataset.dataset_id.value,
+            freq=freq,
+            store=open_settings_store(settings),
         )
         try:
             fits(panel.log_returns, factor_ids=ids, window=window, lag=lag)

@@ -21,7 +21,8 @@ from crypto_analyzer.core.errors import NotFoundError
 from crypto_analyzer.core.settings import DEFAULT_APP_ROLE, load_settings
 from crypto_analyzer.db.dataset_id import compute_dataset_id
 from crypto_analyzer.db.engine import create_db_engine
-from crypto_analyzer.db.factor_runs import FactorFrames, load_factor_frames, save_factor_frames
+from crypto_analyzer.db.factor_rows import load_factor_frames, save_factor_frames
+from crypto_analyzer.db.factor_runs import FactorFrames
 from crypto_analyzer.db.schema import (
     APPEND_ONLY_TABLES,
     artifact_edges,
@@ -31,7 +32,8 @@ from crypto_analyzer.db.schema import (
 from crypto_analyzer.db.workspace import check_schema, initialize
 from crypto_analyzer.governance import verify_workspace
 from crypto_analyzer.ingest.synthetic import SyntheticMarketConfig, ingest_synthetic
-from crypto_analyzer.research import fit_factor_model
+from crypto_analyzer.pipeline.factor_runs import MaterializedFactorFits, factor_run_config
+from crypto_analyzer.research import factor_run_id, fit_factor_model
 
 pytestmark = pytest.mark.postgres
 
@@ -274,6 +276,53 @@ def test_stored_factor_runs_round_trip_as_the_app_role(
     pd.testing.assert_frame_equal(back.residuals, fit.residuals, check_exact=True)
     with engines["desk-b"].connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM factor_betas").scalar() == 0
+
+
+def test_factor_runs_as_files_store_convert_and_reuse_as_the_app_role(
+    engines: dict[str | None, sa.Engine], store: ArtifactStore
+) -> None:
+    # revision 0016 under row-level security: the run row is inserted, a row-stored run is
+    # converted (UPDATE of the run, DELETE of its rows) and reused, all as desk-a's app role
+    rng = np.random.default_rng(4)
+    index = pd.Index(1_700_000_000_000 + 3_600_000 * np.arange(200), name="bar_open_ms")
+    returns = pd.DataFrame(
+        rng.normal(0.0, 0.01, (200, 5)), index=index, columns=["BTC", "ETH", "A", "B", "C"]
+    )
+    engine, dataset = engines["desk-a"], "d" * 64
+    old = fit_factor_model(returns, factor_ids=["BTC", "ETH"], window=48, lag=1)
+    old_config = factor_run_config(old.config, "1h")
+    old_id = factor_run_id(old_config, dataset)
+    save_factor_frames(engine, tenant_id="desk-a", factor_run_id=old_id, dataset_id=dataset,
+                       config=old_config,
+                       fit=FactorFrames(old.betas, old.alpha, old.r2, old.residuals))  # fmt: skip
+
+    def fits() -> MaterializedFactorFits:
+        return MaterializedFactorFits(
+            engine, tenant_id="desk-a", dataset_id=dataset, freq="1h", store=store
+        )
+
+    converted = fits()
+    pd.testing.assert_frame_equal(
+        converted(returns, factor_ids=["BTC", "ETH"], window=48, lag=1).residuals,
+        old.residuals,
+        check_exact=True,
+    )
+    fresh = fits()
+    fresh(returns, factor_ids=["BTC", "ETH"], window=72, lag=1)
+    again = fits()
+    again(returns, factor_ids=["BTC", "ETH"], window=48, lag=1)
+    again(returns, factor_ids=["BTC", "ETH"], window=72, lag=1)
+    assert [u.reused for u in converted.used + fresh.used + again.used] == [True, False, True, True]
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM factor_betas").scalar() == 0
+        digests = connection.exec_driver_sql(
+            "SELECT count(*) FROM factor_runs WHERE artifact_sha256 IS NOT NULL"
+        ).scalar()
+    assert digests == 2
+    assert all(key.startswith("tenants/desk-a/factor_runs/") for key in store.list("tenants/"))
+    assert len(store.list("tenants/desk-a/factor_runs/")) == 2
+    with engines["desk-b"].connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM factor_runs").scalar() == 0
 
 
 def test_audit_verify_and_db_check_see_row_security_turned_off_or_widened(

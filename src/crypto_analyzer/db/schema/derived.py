@@ -1,5 +1,9 @@
 """Materialized research inputs: factor runs (betas, residuals) and regime runs (states).
 
+Since revision 0016 a factor run's values are a file in the artifact store and ``factor_runs``
+records their digests; ``factor_betas``/``factor_residuals`` hold only runs written before it
+(read and converted on first reuse, see ``db.factor_rows``).
+
 Each run is keyed by a digest of its canonical config plus the dataset id, so the same fit over the
 same data is reused instead of recomputed, and each derived row names the run that made it.
 """
@@ -40,6 +44,11 @@ factor_runs = sa.Table(
     sa.Column("status", sa.Text(), nullable=False),
     sa.Column("created_at", sa.Text(), nullable=False),
     sa.Column("finished_at", sa.Text(), nullable=True),
+    # revision 0016: the values live in the artifact store; the row keeps their digests
+    sa.Column("values_digest", sa.Text(), nullable=True),
+    sa.Column("artifact_key", sa.Text(), nullable=True),
+    sa.Column("artifact_sha256", sa.Text(), nullable=True),
+    sa.Column("artifact_size", INT64, nullable=True),
     sa.PrimaryKeyConstraint("tenant_id", "factor_run_id"),
     status_check(DERIVED_RUN_STATUSES),
     **TABLE_OPTIONS,

@@ -29,9 +29,8 @@ from crypto_analyzer.core.errors import CryptoAnalyzerError
 from crypto_analyzer.core.identities import DatasetMode, config_digest, run_key
 from crypto_analyzer.core.settings import Settings
 from crypto_analyzer.core.versions import ENGINE_VERSION, SPEC_VERSION
-from crypto_analyzer.db.dataset_id import DatasetIdentity, compute_dataset_id
+from crypto_analyzer.db.dataset_id import DatasetIdentity
 from crypto_analyzer.db.lineage import LineageEdge, record_lineage
-from crypto_analyzer.db.loaders import load_bars, load_instruments
 from crypto_analyzer.db.migrate import require_head
 from crypto_analyzer.db.record_keys import engine_key, writer_key
 from crypto_analyzer.db.registry import finish_run, record_run_artifact
@@ -57,6 +56,7 @@ from crypto_analyzer.pipeline.report.compute import (
 )
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.envelopes import put_envelope, report_signing_key
+from crypto_analyzer.pipeline.report.inputs import read_report_inputs
 from crypto_analyzer.pipeline.report.power import power_analysis, power_curve_figure
 from crypto_analyzer.pipeline.report.preflight import effective_signals
 from crypto_analyzer.pipeline.report.render import render_html, render_markdown
@@ -103,8 +103,13 @@ def run_report(
     actor: str,
     store: ArtifactStore | None = None,
     progress: Progress | None = None,
+    dataset: DatasetIdentity | None = None,
 ) -> ReportResult:
-    """Run the research report for the configured workspace and tenant."""
+    """Run the research report for the configured workspace and tenant.
+
+    ``dataset``: the STRICT id of this workspace's data, when this process computed it already
+    (e.g. the demo's dataset check); the report then reads only the bars it names.
+    """
     step = progress or (lambda _message: None)
     artifacts_store = store or open_settings_store(settings)
     with open_engine(settings, read_only=False) as engine:
@@ -116,13 +121,15 @@ def run_report(
             )
         signing_key = report_signing_key(engine, settings.tenant)  # refused now, not at the end
         step("dataset identity")
-        dataset = compute_dataset_id(engine, tenant_id=settings.tenant)
+        # The id and the data it names, from one read of the bars (or the id handed over),
+        # as of its watermark even if an ingest commits meanwhile.
+        inputs = read_report_inputs(
+            engine, tenant_id=settings.tenant, freq=config.freq, dataset=dataset
+        )
+        dataset, bars, instruments = inputs.dataset, inputs.bars, inputs.instruments
         if dataset.mode is not DatasetMode.STRICT:  # pragma: no cover - compute default is STRICT
             raise CryptoAnalyzerError("report runs need a STRICT dataset id")
-        # The data the id names, even if an ingest commits meanwhile: read as of its watermark.
         watermark = dataset.watermark
-        bars = load_bars(engine, tenant_id=settings.tenant, freq=config.freq, as_of=watermark)
-        instruments = load_instruments(engine, tenant_id=settings.tenant, as_of=watermark)
         resolved = config.resolved()
         key = run_key(dataset.dataset_id, resolved)
         started = start_run_instance(  # closes this host's dead runs, takes a free id
@@ -147,6 +154,7 @@ def run_report(
                 tenant_id=settings.tenant,
                 dataset_id=dataset.dataset_id.value,
                 freq=config.freq,
+                store=artifacts_store,
             )
             # A config that does not fit the data is a ValidationError raised where it is
             # detected (the split plan); any other exception is an internal fault and surfaces

@@ -1,0 +1,211 @@
+"""A factor fit as one compact file: Arrow IPC, zstd-compressed, with a digest of its values.
+
+Storing a fit long-format in the database (one row per asset, bar and factor, each repeating a
+64-character run id and text instrument ids) made reading it back slower than refitting and took
+most of a workspace's disk. The fitted values are dense time x asset grids of float64, so they are
+stored as such: one Arrow column per grid (the betas in factor order, alpha, R^2 when present, the
+residuals), each the grid in time-major order, and a header — the factor ids, the asset ids and
+the bar open times — in the file's schema metadata. Decoding is a decompress and a reshape.
+
+Two digests identify a fit, and they answer different questions:
+
+* the file's SHA-256 (its artifact id) says *these bytes are the ones written*; the store key
+  is built from it, so the file is content-addressed and never overwritten;
+* :func:`values_digest` says *these are the fitted numbers*: SHA-256 of the canonical JSON header
+  followed by every grid's float64 little-endian bytes (NaN written as the one canonical quiet
+  NaN). It does not depend on the file encoding or the compressor, so a refit can be verified
+  against it as well as a decoded file (:mod:`crypto_analyzer.pipeline.factor_runs` does both).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+from crypto_analyzer.artifacts.run_layout import tenant_prefix
+from crypto_analyzer.core.canonical_json import canonical_bytes
+from crypto_analyzer.core.errors import ArtifactIntegrityError, ValidationError
+from crypto_analyzer.core.hashing import is_hex_digest
+from crypto_analyzer.db.factor_runs import FactorFrames
+
+__all__ = [
+    "FACTOR_FILE_SCHEMA",
+    "FACTOR_FILE_SCHEMA_VERSION",
+    "FACTOR_RUNS_FOLDER",
+    "EncodedFactorFit",
+    "decode_factor_fit",
+    "encode_factor_fit",
+    "factor_fit_key",
+    "values_digest",
+]
+
+FACTOR_FILE_SCHEMA = "crypto_analyzer.factor_fit_values"
+FACTOR_FILE_SCHEMA_VERSION = 1
+FACTOR_RUNS_FOLDER = "factor_runs/"
+"""Store folder of fit files, inside the tenant's prefix (``tenants/<T>/`` unless default)."""
+
+_METADATA_KEY = b"crypto_analyzer.factor_fit"
+_CANONICAL_NAN = np.float64(np.nan)
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedFactorFit:
+    """A fit's file bytes and the digest of the values they hold."""
+
+    data: bytes
+    values_digest: str
+
+
+def factor_fit_key(tenant_id: str, file_sha256: str) -> str:
+    """Store key of a fit file: content-addressed, inside the tenant's folder."""
+    if not is_hex_digest(file_sha256):
+        raise ValueError(f"{file_sha256!r} is not a SHA-256 hex digest")
+    return f"{tenant_prefix(tenant_id)}{FACTOR_RUNS_FOLDER}{file_sha256}.arrow"
+
+
+def _header(fit: FactorFrames) -> dict[str, Any]:
+    frames = _frames(fit)
+    first = fit.alpha
+    for frame in frames:
+        if not frame.index.equals(first.index) or not frame.columns.equals(first.columns):
+            raise ValidationError(
+                "factor fit frames are not aligned on one time x asset grid",
+                "store the frames exactly as the fit returned them",
+            )
+    bad = [name for name in [*first.columns, *fit.betas] if not isinstance(name, str) or not name]
+    if bad:
+        raise ValidationError(
+            f"factor fit assets and factors must be instrument ids (non-empty text), got {bad[:3]}",
+            "build the fit from a panel whose columns are instrument ids",
+        )
+    return {
+        "schema": FACTOR_FILE_SCHEMA,
+        "schema_version": FACTOR_FILE_SCHEMA_VERSION,
+        "factor_ids": list(fit.betas),
+        "assets": list(first.columns),
+        "ts_ms": first.index.to_numpy(dtype=np.int64).tolist(),
+        "has_r2": fit.r2 is not None,
+    }
+
+
+def _frames(fit: FactorFrames) -> list[pd.DataFrame]:
+    return [
+        *fit.betas.values(),
+        fit.alpha,
+        *([fit.r2] if fit.r2 is not None else []),
+        fit.residuals,
+    ]
+
+
+def _column_names(header: dict[str, Any]) -> list[str]:
+    betas = [f"beta_{k}" for k in range(len(header["factor_ids"]))]
+    return [*betas, "alpha", *(["r2"] if header["has_r2"] else []), "residual"]
+
+
+def _canonical_grid(frame: pd.DataFrame) -> np.ndarray:
+    """The grid as C-ordered little-endian float64 with every NaN the canonical quiet NaN."""
+    grid = np.ascontiguousarray(frame.to_numpy(dtype=np.float64, na_value=np.nan), dtype="<f8")
+    nan = np.isnan(grid)
+    if nan.any():  # NaN bit patterns vary (sign, payload); the digest must not
+        grid = np.where(nan, _CANONICAL_NAN, grid)
+    return grid
+
+
+def _digest(header: dict[str, Any], grids: Iterator[np.ndarray] | Sequence[np.ndarray]) -> str:
+    digest = hashlib.sha256(canonical_bytes(header))
+    for grid in grids:
+        digest.update(np.ascontiguousarray(grid, dtype="<f8").data.cast("B"))
+    return digest.hexdigest()
+
+
+def values_digest(fit: FactorFrames) -> str:
+    """SHA-256 of the fitted values (header + canonical float64 grids), independent of encoding."""
+    header = _header(fit)
+    return _digest(header, (_canonical_grid(frame) for frame in _frames(fit)))
+
+
+def encode_factor_fit(fit: FactorFrames) -> EncodedFactorFit:
+    """The fit as an Arrow IPC file (zstd) and its values digest, from one pass over the grids."""
+    header = _header(fit)
+    grids = [_canonical_grid(frame) for frame in _frames(fit)]
+    metadata = {_METADATA_KEY: canonical_bytes(header)}
+    table = pa.table(
+        [pa.array(grid.reshape(-1)) for grid in grids],
+        names=_column_names(header),
+        metadata=metadata,
+    )
+    sink = pa.BufferOutputStream()
+    options = ipc.IpcWriteOptions(compression="zstd")
+    with ipc.new_file(sink, table.schema, options=options) as writer:
+        writer.write_table(table)
+    return EncodedFactorFit(sink.getvalue().to_pybytes(), _digest(header, grids))
+
+
+def decode_factor_fit(data: bytes, *, source: str) -> tuple[FactorFrames, str]:
+    """The fit a file holds and the digest of its values; a malformed file is refused.
+
+    ``source`` names the file in errors (its URI). The caller compares the returned digest with
+    the one recorded for the run: decoding alone proves only that the file is well formed.
+    """
+    try:
+        reader = ipc.open_file(pa.py_buffer(data))
+        raw = (reader.schema.metadata or {}).get(_METADATA_KEY)
+        found = json.loads(raw) if raw is not None else None
+        # one record batch as written: its columns convert to numpy without a copy
+        table = reader.get_batch(0) if reader.num_record_batches == 1 else reader.read_all()
+    except (pa.ArrowException, ValueError) as exc:
+        raise ArtifactIntegrityError(
+            f"factor fit file {source} is not a readable Arrow file: {exc}",
+            "the file is damaged; delete it and rerun to recompute the fit",
+        ) from exc
+    header = _check_header(found, table, source)
+    index = pd.Index(np.asarray(header["ts_ms"], dtype=np.int64), name="bar_open_ms")
+    columns = pd.Index(header["assets"])
+    shape = (len(index), len(columns))
+    grids = [_values(table.column(name)).reshape(shape) for name in _column_names(header)]
+    frames = [pd.DataFrame(grid, index=index, columns=columns, copy=False) for grid in grids]
+    n_betas = len(header["factor_ids"])
+    betas: dict[Hashable, pd.DataFrame] = dict(
+        zip(header["factor_ids"], frames[:n_betas], strict=True)
+    )
+    alpha, *rest = frames[n_betas:]
+    r2 = rest[0] if header["has_r2"] else None
+    fit = FactorFrames(betas, alpha, r2, rest[-1])
+    return fit, _digest(header, grids)
+
+
+def _values(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    if isinstance(column, pa.Array):
+        return column.to_numpy(zero_copy_only=False)  # no nulls, float64: a view, no copy
+    return column.to_numpy()
+
+
+def _check_header(header: Any, table: pa.Table | pa.RecordBatch, source: str) -> dict[str, Any]:
+    def refuse(what: str) -> ArtifactIntegrityError:
+        return ArtifactIntegrityError(
+            f"factor fit file {source} {what}",
+            "the file is not one this version wrote; delete it and rerun to recompute the fit",
+        )
+
+    if not isinstance(header, dict) or header.get("schema") != FACTOR_FILE_SCHEMA:
+        raise refuse("has no factor fit header")
+    if header.get("schema_version") != FACTOR_FILE_SCHEMA_VERSION:
+        raise refuse(f"has schema version {header.get('schema_version')!r}")
+    for name, kind in (("factor_ids", list), ("assets", list), ("ts_ms", list), ("has_r2", bool)):
+        if not isinstance(header.get(name), kind):
+            raise refuse(f"has a malformed header field {name!r}")
+    expected = _column_names(header)
+    if table.column_names != expected:
+        raise refuse(f"has columns {table.column_names}, expected {expected}")
+    cells = len(header["ts_ms"]) * len(header["assets"])
+    if table.num_rows != cells or any(t != pa.float64() for t in table.schema.types):
+        raise refuse(f"holds {table.num_rows} float cells, expected {cells}")
+    return header

@@ -1,0 +1,68 @@
+"""Rows kept from the read that hashes a table, so a dataset id and a loader share one pass.
+
+A report needs the STRICT dataset id of the market tables and the bars of one frequency, as of the
+same watermark. Both read the whole ``bars`` table in key order; reading it twice (each in its own
+Arrow worker) was a sixth of a report. A :class:`RowCapture` handed to
+:func:`crypto_analyzer.db.dataset_id.compute_dataset_id` keeps, from the very batches being hashed,
+the rows whose ``where`` column equals a value, projected on ``columns`` — the hashing itself is
+unchanged, so the id is byte-identical to one computed without a capture.
+
+SQLite only: its key order is the binary order ``load_bars`` sorts by, so the kept rows are already
+in the loader's order. On PostgreSQL the id sorts text keys with ``COLLATE "C"`` while the loader
+uses the database collation, so no rows are kept there (``frame`` stays ``None``) and the caller
+loads them as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["RowCapture"]
+
+
+@dataclass
+class RowCapture:
+    """Which rows of ``table`` to keep while it is hashed; ``frame`` holds them after the read."""
+
+    table: str
+    columns: tuple[str, ...]
+    where: tuple[str, Any]
+    frame: pd.DataFrame | None = None
+    _rows: list[tuple[Any, ...]] = field(default_factory=list, repr=False)
+
+    def positions(self, hashed: Sequence[str]) -> tuple[tuple[int, ...], int, Any] | None:
+        """Column positions of the kept columns and of the filter in the hashed select list, and
+        the filter value; ``None`` when the hash does not read one of them (nothing is kept)."""
+        names = list(hashed)
+        needed = [*self.columns, self.where[0]]
+        if any(name not in names for name in needed):
+            return None
+        return (
+            tuple(names.index(n) for n in self.columns),
+            names.index(self.where[0]),
+            self.where[1],
+        )
+
+    def start(self) -> None:
+        """Forget what an earlier read kept (a table may be read again, e.g. with history)."""
+        self.frame = None
+        self._rows = []
+
+    def take(self, rows: Sequence[tuple[Any, ...]], spec: tuple[tuple[int, ...], int, Any]) -> None:
+        """Keep the matching rows of one chunk of row tuples."""
+        columns, where, value = spec
+        self._rows.extend(tuple(row[i] for i in columns) for row in rows if row[where] == value)
+
+    def finish_rows(self) -> None:
+        """The kept row tuples as the frame."""
+        self.frame = pd.DataFrame.from_records(self._rows, columns=list(self.columns))
+        self._rows = []
+
+    def finish_arrow(self, table: Any) -> None:
+        """The kept rows read by the Arrow worker (a ``pyarrow.Table``) as the frame."""
+        self.frame = table.to_pandas()
+        self.frame.columns = list(self.columns)

@@ -1,0 +1,101 @@
+"""The factor fit file: an exact round trip, a digest of the values that ignores how NaN is spelled
+and how the file is compressed, and a refusal of anything that is not such a file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.ipc as ipc
+import pytest
+
+from crypto_analyzer.artifacts.factor_fit_file import (
+    decode_factor_fit,
+    encode_factor_fit,
+    factor_fit_key,
+    values_digest,
+)
+from crypto_analyzer.core.errors import ArtifactIntegrityError, ValidationError
+from crypto_analyzer.db.factor_runs import FactorFrames
+from crypto_analyzer.research import fit_factor_model
+
+
+def _frames(with_r2: bool = True) -> FactorFrames:
+    rng = np.random.default_rng(11)
+    index = pd.Index(1_700_000_000_000 + 3_600_000 * np.arange(120), name="bar_open_ms")
+    returns = pd.DataFrame(
+        rng.normal(0.0, 0.01, (120, 5)), index=index, columns=["b:BTC", "b:ETH", "a", "b", "c"]
+    )
+    returns.iloc[10:30, 3] = np.nan
+    fit = fit_factor_model(returns, factor_ids=["b:BTC", "b:ETH"], window=24, lag=1)
+    return FactorFrames(fit.betas, fit.alpha, fit.r2 if with_r2 else None, fit.residuals)
+
+
+@pytest.mark.parametrize("with_r2", [True, False])
+def test_round_trip_is_exact(with_r2: bool) -> None:
+    frames = _frames(with_r2)
+    encoded = encode_factor_fit(frames)
+    back, digest = decode_factor_fit(encoded.data, source="mem")
+    assert digest == encoded.values_digest == values_digest(frames)
+    for factor, beta in frames.betas.items():
+        pd.testing.assert_frame_equal(back.betas[factor], beta, check_exact=True)
+    pd.testing.assert_frame_equal(back.residuals, frames.residuals, check_exact=True)
+    pd.testing.assert_frame_equal(back.alpha, frames.alpha, check_exact=True)
+    assert (back.r2 is None) == (not with_r2)
+    assert encode_factor_fit(frames).data == encoded.data  # deterministic bytes
+
+
+def test_digest_ignores_nan_spelling_but_not_values_or_labels() -> None:
+    frames = _frames()
+    base = values_digest(frames)
+    negative_nan = frames.residuals.to_numpy(copy=True)
+    negative_nan[np.isnan(negative_nan)] = -np.nan  # another NaN bit pattern, same meaning
+    spelled = FactorFrames(frames.betas, frames.alpha, frames.r2, frames.residuals.copy())
+    spelled.residuals.iloc[:, :] = negative_nan
+    assert values_digest(spelled) == base
+    nudged = frames.residuals.copy()
+    nudged.iloc[100, 0] = np.nextafter(nudged.iloc[100, 0], 1.0)  # one ulp
+    assert values_digest(FactorFrames(frames.betas, frames.alpha, frames.r2, nudged)) != base
+    renamed = frames.residuals.rename(columns={"a": "z"})
+    other = FactorFrames(
+        {f: b.rename(columns={"a": "z"}) for f, b in frames.betas.items()},
+        frames.alpha.rename(columns={"a": "z"}),
+        None if frames.r2 is None else frames.r2.rename(columns={"a": "z"}),
+        renamed,
+    )
+    assert values_digest(other) != base
+
+
+def test_other_files_are_refused_with_a_clear_error() -> None:
+    with pytest.raises(ArtifactIntegrityError, match="not a readable Arrow file"):
+        decode_factor_fit(b"not arrow at all", source="s3://b/k.arrow")
+    table = pa.table({"alpha": pa.array([1.0, 2.0])})
+    sink = pa.BufferOutputStream()
+    with ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    with pytest.raises(ArtifactIntegrityError, match="no factor fit header"):
+        decode_factor_fit(sink.getvalue().to_pybytes(), source="file:///x.arrow")
+
+
+def test_names_must_be_text_and_keys_content_addressed() -> None:
+    frames = _frames()
+
+    def rename(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.rename(columns={"a": 7})
+
+    bad = FactorFrames(
+        {f: rename(b) for f, b in frames.betas.items()},
+        rename(frames.alpha),
+        None,
+        rename(frames.residuals),
+    )
+    with pytest.raises(ValidationError, match="instrument ids"):
+        encode_factor_fit(bad)
+    misaligned = FactorFrames(frames.betas, frames.alpha, None, rename(frames.residuals))
+    with pytest.raises(ValidationError, match="not aligned"):
+        encode_factor_fit(misaligned)
+    sha = "ab" * 32
+    assert factor_fit_key("default", sha) == f"factor_runs/{sha}.arrow"
+    assert factor_fit_key("desk-a", sha) == f"tenants/desk-a/factor_runs/{sha}.arrow"
+    with pytest.raises(ValueError, match="SHA-256"):
+        factor_fit_key("default", "../etc")
