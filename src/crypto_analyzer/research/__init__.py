@@ -29,6 +29,7 @@ from crypto_analyzer.research.capacity import (
     capacity_curve,
     execution_evidence,
 )
+from crypto_analyzer.research.causality_check import CausalityFinding, check_causality
 from crypto_analyzer.research.cpcv import (
     cpcv_plan,
 )
@@ -101,6 +102,7 @@ from crypto_analyzer.research.rolling_ols import (
     RollingOls,
     rolling_ols,
 )
+from crypto_analyzer.research.signal_plugins import SignalPlugin, SignalPluginError
 from crypto_analyzer.research.signal_registry import (
     SIGNALS,
     SignalSpec,
@@ -159,6 +161,7 @@ __all__ = [
     "SPLIT_PLAN_SCHEMA",
     "SPLIT_PLAN_SCHEMA_VERSION",
     "BacktestResult",
+    "CausalityFinding",
     "CostModel",
     "CrossSectionalZScore",
     "FactorFit",
@@ -174,6 +177,8 @@ __all__ = [
     "QuantileRegimeRule",
     "RollingOls",
     "SignCalibrator",
+    "SignalPlugin",
+    "SignalPluginError",
     "SignalSpec",
     "SplitPlan",
     "Standardizer",
@@ -185,6 +190,7 @@ __all__ = [
     "bars_per_year",
     "build_attestation",
     "capacity_curve",
+    "check_causality",
     "clean_momentum",
     "compute_signal",
     "cpcv_plan",

@@ -54,6 +54,11 @@ from crypto_analyzer.pipeline.report.compute import (
     hypothesis_id,
 )
 from crypto_analyzer.pipeline.report.config import ReportConfig
+from crypto_analyzer.pipeline.report.plugin_check import (
+    PLUGIN_RECORD_NAME,
+    check_signal_plugins,
+    write_plugin_record,
+)
 from crypto_analyzer.pipeline.report.render import render_html, render_markdown
 from crypto_analyzer.pipeline.report.trials import record_trials, run_trials
 from crypto_analyzer.pipeline.report.writer import RunArtifacts
@@ -117,6 +122,8 @@ def run_report(
         watermark = dataset.watermark
         bars = load_bars(engine, tenant_id=settings.tenant, freq=config.freq, as_of=watermark)
         instruments = load_instruments(engine, tenant_id=settings.tenant, as_of=watermark)
+        # A signal plugin that peeks at the future stops the run here, before any run row.
+        plugin_record = check_signal_plugins(bars, config)
         resolved = config.resolved()
         key = run_key(dataset.dataset_id, resolved)
         started = start_run_instance(  # closes this host's dead runs, takes a free id
@@ -173,6 +180,7 @@ def run_report(
                 dataset,
                 [use.factor_run_id for use in factor_fits.used],
                 history,
+                plugin_record,
             )
             with engine.begin() as connection:
                 record_lineage(
@@ -255,10 +263,12 @@ def _write_artifacts(
     dataset: DatasetIdentity,
     factor_run_ids: list[str],
     history: dict[str, Any],
+    plugin_record: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, ValidationBundle], dict[str, float | None]]:
     digest = config_digest(resolved)
     base_edges = (("uses_dataset", dataset.dataset_id.value), ("uses_config", digest))
     written.put_json("config.json", resolved, artifact_type="config", edges=base_edges)
+    write_plugin_record(written, plugin_record, base_edges)
     plan_doc = computation.plan.to_dict()
     written.put_json(
         SPLIT_PLAN_NAME, plan_doc, artifact_type="split_plan", schema_version="1", edges=base_edges
@@ -323,12 +333,17 @@ def _write_artifacts(
 
     for signal, bundle in bundles.items():
         evidence = tuple(("derived_from", item.name) for item in bundle.artifacts)
+        plugin = resolved["signal_plugins"].get(signal)
+        if plugin is not None:  # a plugin signal's bundle names the plugin's code
+            evidence = (*evidence, ("derived_from", PLUGIN_RECORD_NAME))
+            plugin = {"signal_plugin": plugin}
         written.put(
             bundle_logical_name(signal),
             bundle.to_bytes(),
             artifact_type="validation_bundle",
             schema_version=str(BUNDLE_SCHEMA_VERSION),
             edges=(*base_edges, ("uses_folds", SPLIT_PLAN_NAME), *evidence),
+            plugin_manifest=plugin,
         )
     written.edges.extend(_attests(bundle_logical_name(signal)) for signal in config.signals)
     summary_with_artifacts = {**summary, "artifacts": _artifact_rows(written)}
