@@ -105,15 +105,15 @@ def check_signal_plugins(bars: pd.DataFrame, config: ReportConfig) -> dict[str, 
 
 
 def write_plugin_record(
-    written: RunArtifacts, record: dict[str, Any], edges: tuple[tuple[str, str], ...]
+    written: RunArtifacts,
+    record: dict[str, Any],
+    origins: dict[str, Any],
+    edges: tuple[tuple[str, str], ...],
 ) -> None:
-    """Store the plugins' record (when the run used any) with their origins in its lineage row."""
+    """Store the plugins' record (when the run used any) with their origins (the resolved
+    config's ``signal_plugins``) in its lineage row."""
     if not record:
         return
-    origins = {
-        name: {key: value for key, value in entry.items() if key not in ("causality",)}
-        for name, entry in record.items()
-    }
     written.put_json(
         PLUGIN_RECORD_NAME,
         {"plugins": record, "schema_version": 1},

@@ -268,7 +268,7 @@ def _write_artifacts(
     digest = config_digest(resolved)
     base_edges = (("uses_dataset", dataset.dataset_id.value), ("uses_config", digest))
     written.put_json("config.json", resolved, artifact_type="config", edges=base_edges)
-    write_plugin_record(written, plugin_record, base_edges)
+    write_plugin_record(written, plugin_record, resolved["signal_plugins"], base_edges)
     plan_doc = computation.plan.to_dict()
     written.put_json(
         SPLIT_PLAN_NAME, plan_doc, artifact_type="split_plan", schema_version="1", edges=base_edges
