@@ -120,13 +120,19 @@ def first_mismatch(
         return None
     row, col = (int(i) for i in np.argwhere(bad)[0])
     return (
-        f"first difference at bar {expected.index[row]!r} (row {row}), asset "
-        f"{expected.columns[col]!r}: {_num(a[row, col])} with all data vs {_num(b[row, col])}"
+        f"first difference at bar {_label(expected.index[row])} (row {row}), asset "
+        f"{_label(expected.columns[col])}: {_num(a[row, col])} with all data vs "
+        f"{_num(b[row, col])}"
     )
 
 
+def _label(value: Any) -> str:
+    """A row or column label as a reader writes it (``1701292400000``, not ``np.int64(...)``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _span(index: pd.Index) -> str:
-    return "[]" if len(index) == 0 else f"[{index[0]!r} … {index[-1]!r}]"
+    return "[]" if len(index) == 0 else f"[{_label(index[0])} … {_label(index[-1])}]"
 
 
 def _num(value: float) -> str:

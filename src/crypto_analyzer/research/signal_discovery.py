@@ -40,6 +40,7 @@ __all__ = [
     "PluginOrigin",
     "SignalCatalog",
     "build_catalog",
+    "check_installed_signals",
     "describe_plugins",
     "distribution_code_digest",
     "load_entry_point",
@@ -312,3 +313,23 @@ def build_catalog(wanted: Sequence[str], files: Sequence[tuple[str, Path]] = ())
 def describe_plugins(plugins: Mapping[str, LoadedSignal]) -> dict[str, dict[str, Any]]:
     """``{name: origin dict}`` of ``plugins``, sorted by name."""
     return {name: plugins[name].origin.to_dict() for name in sorted(plugins)}
+
+
+def check_installed_signals() -> tuple[bool, str]:
+    """(ok, detail) for ``doctor``: every installed entry point loads, fulfils the contract and has
+    a name of its own; the detail lists them (name, distribution, version, short digest)."""
+    points = signal_entry_points()
+    if not points:
+        return True, f"none installed (entry point group {ENTRY_POINT_GROUP})"
+    try:
+        catalog = build_catalog(sorted(points))
+    except SignalPluginError as exc:
+        return False, str(exc)
+    listed = []
+    for name, item in sorted(catalog.plugins.items()):
+        origin = item.origin
+        listed.append(
+            f"{name} ({origin.distribution} {origin.distribution_version}, "
+            f"code {origin.code_sha256[:12]})"
+        )
+    return True, f"{len(listed)} installed: {'; '.join(listed)}"

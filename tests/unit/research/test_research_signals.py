@@ -81,6 +81,7 @@ def test_the_check_catches_a_shift_into_the_future(market_panel: Panel) -> None:
     prefix, shock = check_causality(_peeking, market_panel, cuts=(250, 420), shock_after=400)
     assert prefix.check == PREFIX_RECOMPUTE and not prefix.passed
     assert "first 250 of 600 bars" in prefix.detail and "row 249" in prefix.detail
+    assert "np." not in prefix.detail  # labels as a reader writes them
     assert shock.check == FUTURE_SHOCK and not shock.passed
     assert "row 400" in shock.detail
 

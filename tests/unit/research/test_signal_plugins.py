@@ -15,17 +15,21 @@ from pydantic import BaseModel, Field
 from crypto_analyzer.core.errors import ConfigError
 from crypto_analyzer.core.hashing import sha256_json
 from crypto_analyzer.core.identities import DatasetId, DatasetMode, run_key
+from crypto_analyzer.core.settings import load_settings
 from crypto_analyzer.pipeline.report.config import ReportConfig, load_report_config
+from crypto_analyzer.pipeline.workspace import doctor, init_workspace
 from crypto_analyzer.research import Panel, compute_signal, cs_zscore
 from crypto_analyzer.research.causality_check import PREFIX_RECOMPUTE, check_causality
 from crypto_analyzer.research.signal_discovery import (
     ENTRY_POINT_GROUP,
     build_catalog,
+    check_installed_signals,
     load_signal_file,
     signal_entry_points,
 )
 from crypto_analyzer.research.signal_plugins import SignalPlugin, SignalPluginError, plugin_spec
 
+GROUP = ENTRY_POINT_GROUP
 DATASET = DatasetId(DatasetMode.STRICT, "d" * 64)
 
 PLUGIN = '''
@@ -286,3 +290,24 @@ def test_the_run_key_changes_when_the_plugin_code_changes(tmp_path: Path) -> Non
         ReportConfig.model_validate(before, context={"config_dir": tmp_path / "cfg"})
     unchanged = load_report_config(config_path).resolved()
     assert run_key(DATASET, unchanged) == run_key(DATASET, after)
+
+
+def test_doctor_lists_installed_plugins_and_reports_a_broken_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert check_installed_signals() == (True, f"none installed (entry point group {GROUP})")
+    source = PLUGIN.format(name="doc_mean", peek="")
+    _dist(tmp_path / "a", "doc-dist", {"doc_mean": "doc_mod:SIGNAL"}, "doc_mod", source)
+    monkeypatch.syspath_prepend(str(tmp_path / "a"))
+    settings = load_settings(
+        db_url=f"sqlite:///{tmp_path / 'w.sqlite'}", artifacts=f"file://{tmp_path / 'store'}"
+    )
+    init_workspace(settings)
+    check = next(c for c in doctor(settings).checks if c.name == "signal plugins")
+    assert check.ok and check.detail.startswith("1 installed: doc_mean (doc-dist 0.1, code ")
+    _dist(tmp_path / "b", "broken-dist", {"broken": "broken_mod:SIGNAL"}, "broken_mod", "1 / 0\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "b"))
+    ok, detail = check_installed_signals()
+    assert not ok
+    assert "entry point 'broken' (broken_mod:SIGNAL) of broken-dist failed to import" in detail
+    assert "ZeroDivisionError" in detail
