@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from crypto_analyzer.plugins.signals import SignalPlugin
 from crypto_analyzer.research import Panel
-from crypto_analyzer.research.signal_plugins import SignalPlugin
 
 
 class LotterySkewParams(BaseModel):

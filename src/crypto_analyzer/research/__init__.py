@@ -29,7 +29,14 @@ from crypto_analyzer.research.capacity import (
     capacity_curve,
     execution_evidence,
 )
-from crypto_analyzer.research.causality_check import CausalityFinding, check_causality
+from crypto_analyzer.research.causality_check import (
+    CAUSALITY_CHECKS,
+    FUTURE_SHOCK,
+    PREFIX_RECOMPUTE,
+    CausalityFinding,
+    check_causality,
+    shocked_panel,
+)
 from crypto_analyzer.research.cpcv import (
     cpcv_plan,
 )
@@ -102,7 +109,6 @@ from crypto_analyzer.research.rolling_ols import (
     RollingOls,
     rolling_ols,
 )
-from crypto_analyzer.research.signal_plugins import SignalPlugin, SignalPluginError
 from crypto_analyzer.research.signal_registry import (
     SIGNALS,
     SignalSpec,
@@ -151,12 +157,15 @@ __all__ = [
     "ATTESTATION_SCHEMA",
     "ATTESTATION_SCHEMA_VERSION",
     "BAR_COLUMNS",
+    "CAUSALITY_CHECKS",
     "DEFAULT_HORIZONS",
     "EXECUTION_EVIDENCE_SCHEMA",
     "EXECUTION_EVIDENCE_SCHEMA_VERSION",
     "FACTOR_FIT_SCHEMA",
     "FACTOR_FIT_SCHEMA_VERSION",
+    "FUTURE_SHOCK",
     "IC_METHODS",
+    "PREFIX_RECOMPUTE",
     "SIGNALS",
     "SPLIT_PLAN_SCHEMA",
     "SPLIT_PLAN_SCHEMA_VERSION",
@@ -177,8 +186,6 @@ __all__ = [
     "QuantileRegimeRule",
     "RollingOls",
     "SignCalibrator",
-    "SignalPlugin",
-    "SignalPluginError",
     "SignalSpec",
     "SplitPlan",
     "Standardizer",
@@ -228,6 +235,7 @@ __all__ = [
     "rows_of",
     "rows_to_ranges",
     "rule_regimes",
+    "shocked_panel",
     "short_reversal",
     "signal_names",
     "signature_defaults",

@@ -32,8 +32,6 @@ __all__ = [
     "PREFIX_RECOMPUTE",
     "CausalityFinding",
     "check_causality",
-    "default_cuts",
-    "first_mismatch",
     "shocked_panel",
 ]
 
@@ -62,7 +60,7 @@ class CausalityFinding:
         return {"check": self.check, "detail": self.detail, "passed": self.passed}
 
 
-def default_cuts(n_rows: int) -> tuple[int, int]:
+def _default_cuts(n_rows: int) -> tuple[int, int]:
     """Two prefix lengths inside the sample: half and three quarters of it."""
     return max(2, n_rows // 2), max(3, (3 * n_rows) // 4)
 
@@ -95,7 +93,7 @@ def shocked_panel(panel: Panel, after: int) -> Panel:
     )
 
 
-def first_mismatch(
+def _first_mismatch(
     expected: pd.DataFrame, got: pd.DataFrame, *, rtol: float = _RTOL, atol: float = _ATOL
 ) -> str | None:
     """Where ``got`` first differs from ``expected`` (row-major), or None when they agree.
@@ -159,7 +157,7 @@ def _check_causality_iv(
     n_rows = panel.shape[0]
     if n_rows < _MIN_ROWS:
         raise ValueError(f"the causality check needs at least {_MIN_ROWS} bars, got {n_rows}")
-    cuts = tuple(default_cuts(n_rows) if cuts is None else cuts)
+    cuts = tuple(_default_cuts(n_rows) if cuts is None else cuts)
     if not cuts or any(not isinstance(c, int) or not 1 <= c < n_rows for c in cuts):
         raise ValueError(f"cuts must be ints in [1, {n_rows - 1}], got {cuts!r}")
     after = (2 * n_rows) // 3 if shock_after is None else shock_after
@@ -219,7 +217,7 @@ def _prefix(
         head = _run(compute, panel.head_rows(cut), f"the first {cut} bars")
         if isinstance(head, str):
             return CausalityFinding(PREFIX_RECOMPUTE, False, head)
-        problem = first_mismatch(full.iloc[:cut], head, rtol=rtol, atol=atol)
+        problem = _first_mismatch(full.iloc[:cut], head, rtol=rtol, atol=atol)
         if problem is not None:
             detail = f"recomputed on the first {cut} of {panel.shape[0]} bars: {problem}"
             return CausalityFinding(PREFIX_RECOMPUTE, False, detail)
@@ -235,7 +233,7 @@ def _shock(
     moved = _run(compute, shocked_panel(panel, after), "the shocked sample")
     if isinstance(moved, str):
         return CausalityFinding(FUTURE_SHOCK, False, moved)
-    problem = first_mismatch(full.iloc[: after + 1], moved.iloc[: after + 1], rtol=rtol, atol=atol)
+    problem = _first_mismatch(full.iloc[: after + 1], moved.iloc[: after + 1], rtol=rtol, atol=atol)
     if problem is not None:
         detail = f"prices and volumes after row {after} were changed: {problem}"
         return CausalityFinding(FUTURE_SHOCK, False, detail)

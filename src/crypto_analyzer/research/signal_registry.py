@@ -60,7 +60,7 @@ class SignalSpec:
         Whether a lagged :class:`FactorFit` must be supplied.
     validate : callable, optional
         ``validate(params) -> dict``: the parameter check of a signal plugin (its pydantic
-        model, :mod:`~crypto_analyzer.research.signal_plugins`); None for the built-ins, whose
+        model, :mod:`~crypto_analyzer.plugins.signals`); None for the built-ins, whose
         parameters are bar counts checked as ints.
     """
 

@@ -48,7 +48,7 @@ pbo_blocks = 8
 
 PEEKING = '''
 from pydantic import BaseModel, Field
-from crypto_analyzer.research.signal_plugins import SignalPlugin
+from crypto_analyzer.plugins.signals import SignalPlugin
 
 class Params(BaseModel):
     lookback: int = Field(24, ge=1)
@@ -175,7 +175,7 @@ import json, sys
 from pathlib import Path
 from crypto_analyzer.core.identities import DatasetId, DatasetMode, run_key
 from crypto_analyzer.pipeline.report.config import load_report_config
-from crypto_analyzer.research.signal_discovery import signal_entry_points
+from crypto_analyzer.plugins.signal_discovery import signal_entry_points
 resolved = load_report_config(Path(sys.argv[1])).resolved()
 points = {name: [p.value for p in found] for name, found in signal_entry_points().items()}
 key = run_key(DatasetId(DatasetMode.STRICT, "d" * 64), resolved)

@@ -18,23 +18,23 @@ from crypto_analyzer.core.identities import DatasetId, DatasetMode, run_key
 from crypto_analyzer.core.settings import load_settings
 from crypto_analyzer.pipeline.report.config import ReportConfig, load_report_config
 from crypto_analyzer.pipeline.workspace import doctor, init_workspace
-from crypto_analyzer.research import Panel, compute_signal, cs_zscore
-from crypto_analyzer.research.causality_check import PREFIX_RECOMPUTE, check_causality
-from crypto_analyzer.research.signal_discovery import (
+from crypto_analyzer.plugins.signal_discovery import (
     ENTRY_POINT_GROUP,
     build_catalog,
     check_installed_signals,
     load_signal_file,
     signal_entry_points,
 )
-from crypto_analyzer.research.signal_plugins import SignalPlugin, SignalPluginError, plugin_spec
+from crypto_analyzer.plugins.signals import SignalPlugin, SignalPluginError, plugin_spec
+from crypto_analyzer.research import Panel, compute_signal, cs_zscore
+from crypto_analyzer.research.causality_check import PREFIX_RECOMPUTE, check_causality
 
 GROUP = ENTRY_POINT_GROUP
 DATASET = DatasetId(DatasetMode.STRICT, "d" * 64)
 
 PLUGIN = '''
 from pydantic import BaseModel, Field
-from crypto_analyzer.research.signal_plugins import SignalPlugin
+from crypto_analyzer.plugins.signals import SignalPlugin
 
 class Params(BaseModel):
     lookback: int = Field(12, ge=2, le=500)

@@ -6,7 +6,7 @@ Every value that scales memory or time is bounded (:mod:`.limits`), the file is 
 depth-checked before it is parsed (:mod:`crypto_analyzer.core.config_files`), and signal names and
 parameters are checked against the registry — all before any dataset is read or run row written.
 
-Signal plugins (:mod:`crypto_analyzer.research.signal_discovery`) join the registry here: the files
+Signal plugins (:mod:`crypto_analyzer.plugins.signal_discovery`) join the registry here: the files
 named in ``signal_plugin_files`` (relative to the config file's folder) and the entry points the
 ``signals`` list names are loaded while the config is validated, their parameters are checked by
 their own models, and :meth:`ReportConfig.resolved` records each used plugin's origin and code
@@ -54,12 +54,12 @@ from crypto_analyzer.pipeline.report.limits import (
     MAX_TAG_CHARS,
     MAX_TAGS,
 )
-from crypto_analyzer.research.signal_discovery import (
+from crypto_analyzer.plugins.signal_discovery import (
     SignalCatalog,
     build_catalog,
     describe_plugins,
 )
-from crypto_analyzer.research.signal_plugins import SignalPluginError
+from crypto_analyzer.plugins.signals import SignalPluginError
 from crypto_analyzer.research.signal_registry import SIGNALS, SignalSpec
 
 __all__ = [

@@ -3,7 +3,7 @@
 A researcher adds a signal without editing the package by publishing one :class:`SignalPlugin`
 object — through the ``crypto_analyzer.signals`` entry-point group of an installed distribution or
 as ``SIGNAL`` in a Python file the report config names (discovery:
-:mod:`crypto_analyzer.research.signal_discovery`). The object is checked when it is built, so a
+:mod:`crypto_analyzer.plugins.signal_discovery`). The object is checked when it is built, so a
 malformed plugin fails at discovery with its own name in the message, never halfway through a run:
 
 * ``name`` is a lowercase identifier (it becomes part of hypothesis ids and artifact names);

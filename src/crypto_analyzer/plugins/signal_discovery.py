@@ -4,7 +4,7 @@ Two ways in, both without editing the package:
 
 * an installed distribution declares ``[project.entry-points."crypto_analyzer.signals"]`` with
   ``<signal name> = "module:ATTRIBUTE"`` pointing at a
-  :class:`~crypto_analyzer.research.signal_plugins.SignalPlugin`;
+  :class:`~crypto_analyzer.plugins.signals.SignalPlugin`;
 * a Python file named in the report config defines ``SIGNAL = SignalPlugin(...)`` (or a sequence
   ``SIGNALS``).
 
@@ -30,7 +30,7 @@ from types import MappingProxyType, ModuleType
 from typing import Any, Literal
 
 from crypto_analyzer.core.hashing import sha256_bytes, sha256_json
-from crypto_analyzer.research.signal_plugins import SignalPlugin, SignalPluginError, plugin_spec
+from crypto_analyzer.plugins.signals import SignalPlugin, SignalPluginError, plugin_spec
 from crypto_analyzer.research.signal_registry import SIGNALS, SignalSpec
 
 __all__ = [
