@@ -155,6 +155,10 @@ def doctor(settings: Settings, *, full_integrity: bool = False) -> DoctorReport:
     except CryptoAnalyzerError as exc:
         ok, detail = False, str(exc)
     checks.append(HealthCheck("artifact store", ok, detail))
+    # imported here: the research layer pulls in pandas, which commands without plugins skip
+    from crypto_analyzer.plugins.signal_discovery import check_installed_signals
+
+    checks.append(HealthCheck("signal plugins", *check_installed_signals()))
     return DoctorReport(
         settings={
             "artifacts": settings.artifacts,

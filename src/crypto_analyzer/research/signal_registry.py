@@ -58,13 +58,18 @@ class SignalSpec:
         window (add ``factor_fit.config["params"]["window"]`` for residual signals).
     needs_factor_fit : bool
         Whether a lagged :class:`FactorFit` must be supplied.
+    validate : callable, optional
+        ``validate(params) -> dict``: the parameter check of a signal plugin (its pydantic
+        model, :mod:`~crypto_analyzer.plugins.signals`); None for the built-ins, whose
+        parameters are bar counts checked as ints.
     """
 
     name: str
     func: Callable[..., pd.DataFrame]
-    defaults: Mapping[str, int]
-    lookback: Callable[[Mapping[str, int]], int]
+    defaults: Mapping[str, Any]
+    lookback: Callable[[Mapping[str, Any]], int]
     needs_factor_fit: bool = False
+    validate: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
 
     @property
     def description(self) -> str:
@@ -143,23 +148,30 @@ def signal_names() -> tuple[str, ...]:
     return tuple(sorted(SIGNALS))
 
 
-def _get_signal_iv(name: Any) -> None:
+def _get_signal_iv(name: Any, registry: Mapping[str, SignalSpec]) -> None:
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__}")
-    if name not in SIGNALS:
-        raise ValueError(f"unknown signal {name!r}; registered: {', '.join(signal_names())}")
+    if name not in registry:
+        raise ValueError(f"unknown signal {name!r}; registered: {', '.join(sorted(registry))}")
 
 
-def get_signal(name: str) -> SignalSpec:
-    """The spec registered under ``name``."""
-    _get_signal_iv(name)
-    return SIGNALS[name]
+def get_signal(name: str, *, registry: Mapping[str, SignalSpec] | None = None) -> SignalSpec:
+    """The spec registered under ``name`` in ``registry`` (default: the built-in signals; a
+    report passes its config's registry, which adds the signal plugins it loaded)."""
+    registry = SIGNALS if registry is None else registry
+    _get_signal_iv(name, registry)
+    return registry[name]
 
 
 def _compute_signal_iv(
-    name: Any, panel: Any, factor_fit: Any, params: Mapping[str, Any], winsor_quantile: Any
-) -> tuple[SignalSpec, dict[str, int], float | None]:
-    spec = get_signal(name)
+    name: Any,
+    panel: Any,
+    factor_fit: Any,
+    params: Mapping[str, Any],
+    winsor_quantile: Any,
+    registry: Mapping[str, SignalSpec] | None,
+) -> tuple[SignalSpec, dict[str, Any], float | None]:
+    spec = get_signal(name, registry=registry)
     if not isinstance(panel, Panel):
         raise TypeError(f"panel must be a Panel, got {type(panel).__name__}")
     if spec.needs_factor_fit:
@@ -179,8 +191,12 @@ def _compute_signal_iv(
             f"{sorted(spec.defaults)}"
         )
     merged = {**spec.defaults, **params}
-    skip_min = {"skip": 0}
-    resolved = {k: check_int(k, v, minimum=skip_min.get(k, 1)) for k, v in merged.items()}
+    resolved: dict[str, Any]
+    if spec.validate is not None:
+        resolved = spec.validate(merged)
+    else:
+        skip_min = {"skip": 0}
+        resolved = {k: check_int(k, v, minimum=skip_min.get(k, 1)) for k, v in merged.items()}
     if winsor_quantile is not None:
         winsor_quantile = check_float("winsor_quantile", winsor_quantile, minimum=0, maximum=0.49)
     return spec, resolved, winsor_quantile
@@ -192,7 +208,8 @@ def compute_signal(
     *,
     factor_fit: FactorFit | None = None,
     winsor_quantile: float | None = 0.01,
-    **params: int,
+    registry: Mapping[str, SignalSpec] | None = None,
+    **params: Any,
 ) -> pd.DataFrame:
     """Compute a registered signal, optionally as a winsorised cross-sectional z-score.
 
@@ -207,7 +224,9 @@ def compute_signal(
     winsor_quantile : float or None
         Passed to :func:`~crypto_analyzer.research.cross_section.cs_zscore`; None returns the raw
         score.
-    **params : int
+    registry : Mapping[str, SignalSpec], optional
+        Where ``name`` is looked up; default: the built-in signals.
+    **params
         Overrides of the signal's defaults.
 
     Returns
@@ -217,7 +236,7 @@ def compute_signal(
         depends only on data at or before ``t``.
     """
     spec, resolved, winsor_quantile = _compute_signal_iv(
-        name, panel, factor_fit, params, winsor_quantile
+        name, panel, factor_fit, params, winsor_quantile, registry
     )
     extra = {"factor_fit": factor_fit} if spec.needs_factor_fit else {}
     # residual signals cover non-factor coins only; keep every signal aligned with the panel

@@ -17,6 +17,13 @@ from crypto_analyzer.research import (
     orthogonalize,
     signal_names,
 )
+from crypto_analyzer.research.causality_check import (
+    CAUSALITY_CHECKS,
+    FUTURE_SHOCK,
+    PREFIX_RECOMPUTE,
+    check_causality,
+    shocked_panel,
+)
 
 _SMALL = {
     "clean_momentum": {"lookback": 24},
@@ -50,34 +57,63 @@ def test_registry_lists_nine_documented_signals() -> None:
 
 @pytest.mark.parametrize("name", sorted(SIGNALS))
 def test_signal_at_t_uses_only_data_up_to_t(name: str, market_panel: Panel) -> None:
+    """The library check the report runs on plugins: prefix recompute and a shocked future."""
+    findings = check_causality(
+        lambda panel: _compute(name, panel), market_panel, cuts=(250, 420), shock_after=400
+    )
+    assert [f.check for f in findings] == list(CAUSALITY_CHECKS)
+    assert all(f.passed for f in findings), findings
     full = _compute(name, market_panel)
     assert full.shape[0] == market_panel.shape[0]
-    for cut in (250, 420):
-        head = _compute(name, market_panel.head_rows(cut))
-        pd.testing.assert_frame_equal(full.iloc[:cut], head, rtol=1e-10, atol=1e-12)
     assert full.iloc[-100:].notna().to_numpy().any()
 
 
-@pytest.mark.parametrize("name", sorted(SIGNALS))
-def test_future_shock_does_not_move_past_signal(name: str, market_panel: Panel) -> None:
-    """Perturb everything after bar 400; the signal up to 400 must not change."""
-    close = market_panel.close.copy()
-    close.iloc[401:] *= 1.5
-    volume = market_panel.volume.copy()
-    volume.iloc[401:] *= 0.1
-    log_close = np.log(close.to_numpy())
-    rets = np.full(log_close.shape, np.nan)
-    rets[1:] = np.diff(log_close, axis=0)
-    shocked = Panel(
-        close,
-        volume,
-        pd.DataFrame(rets, index=close.index, columns=close.columns),
-        close * volume,
-        market_panel.bar_ms,
-    )
-    base = _compute(name, market_panel)
-    moved = _compute(name, shocked)
-    pd.testing.assert_frame_equal(base.iloc[:401], moved.iloc[:401], rtol=1e-10, atol=1e-12)
+def _peeking(panel: Panel) -> pd.DataFrame:
+    return compute_signal("momentum_24h", panel).shift(-1)
+
+
+def _whole_sample_demeaned(panel: Panel) -> pd.DataFrame:
+    raw = compute_signal("low_vol", panel, winsor_quantile=None, lookback=48)
+    return raw - raw.mean()
+
+
+def test_the_check_catches_a_shift_into_the_future(market_panel: Panel) -> None:
+    prefix, shock = check_causality(_peeking, market_panel, cuts=(250, 420), shock_after=400)
+    assert prefix.check == PREFIX_RECOMPUTE and not prefix.passed
+    assert "first 250 of 600 bars" in prefix.detail and "row 249" in prefix.detail
+    assert "np." not in prefix.detail  # labels as a reader writes them
+    assert shock.check == FUTURE_SHOCK and not shock.passed
+    assert "row 400" in shock.detail
+
+
+def test_the_check_catches_whole_sample_statistics(market_panel: Panel) -> None:
+    prefix, shock = check_causality(_whole_sample_demeaned, market_panel)
+    assert not prefix.passed and not shock.passed
+
+
+def test_the_check_reports_a_signal_that_raises_or_misaligns(market_panel: Panel) -> None:
+    def fails_on_short(panel: Panel) -> pd.DataFrame:
+        if panel.shape[0] < 600:
+            raise RuntimeError("too short")
+        return compute_signal("momentum_24h", panel)
+
+    prefix, shock = check_causality(fails_on_short, market_panel)
+    assert not prefix.passed and "RuntimeError: too short" in prefix.detail
+    assert shock.passed
+    dropped = check_causality(lambda p: compute_signal("momentum_24h", p).iloc[1:], market_panel)
+    assert not dropped[0].passed and "rows differ" in dropped[0].detail
+    with pytest.raises(ValueError, match="cuts must be ints"):
+        check_causality(_peeking, market_panel, cuts=(600,))
+
+
+def test_shocked_panel_leaves_the_past_identical(market_panel: Panel) -> None:
+    shocked = shocked_panel(market_panel, 400)
+    for field in ("close", "volume", "log_returns", "dollar_volume"):
+        before = getattr(market_panel, field)
+        after = getattr(shocked, field)
+        pd.testing.assert_frame_equal(before.iloc[:401], after.iloc[:401])
+        changed = ~np.isclose(before.iloc[401].to_numpy(), after.iloc[401].to_numpy())
+        assert changed.sum() >= market_panel.shape[1] - 1, field  # per-asset factors
 
 
 def test_hand_checked_raw_values(market_panel: Panel) -> None:

@@ -5,6 +5,12 @@ a number may live outside it; output locations are not part of it (they never ch
 Every value that scales memory or time is bounded (:mod:`.limits`), the file is size- and
 depth-checked before it is parsed (:mod:`crypto_analyzer.core.config_files`), and signal names and
 parameters are checked against the registry — all before any dataset is read or run row written.
+
+Signal plugins (:mod:`crypto_analyzer.plugins.signal_discovery`) join the registry here: the files
+named in ``signal_plugin_files`` (relative to the config file's folder) and the entry points the
+``signals`` list names are loaded while the config is validated, their parameters are checked by
+their own models, and :meth:`ReportConfig.resolved` records each used plugin's origin and code
+digest under ``signal_plugins`` — so a changed plugin changes the run key.
 """
 
 from __future__ import annotations
@@ -14,7 +20,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from crypto_analyzer.core.config_files import (
     check_nesting,
@@ -40,7 +54,13 @@ from crypto_analyzer.pipeline.report.limits import (
     MAX_TAG_CHARS,
     MAX_TAGS,
 )
-from crypto_analyzer.research.signal_registry import SIGNALS, signal_names
+from crypto_analyzer.plugins.signal_discovery import (
+    SignalCatalog,
+    build_catalog,
+    describe_plugins,
+)
+from crypto_analyzer.plugins.signals import SignalPluginError
+from crypto_analyzer.research.signal_registry import SIGNALS, SignalSpec
 
 __all__ = [
     "CalendarConfig",
@@ -59,7 +79,11 @@ _FREQUENCIES = ("5min", "15min", "1h", "1D")
 
 Bars = Annotated[int, Field(ge=1, le=MAX_BARS)]
 SignalName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]
-ParamValue = Annotated[int, Field(ge=0, le=MAX_BARS)]
+ParamValue = int | float | bool | Annotated[str, Field(max_length=MAX_NAME_CHARS)]
+"""A signal parameter: built-ins take bar counts (ints, checked below); a plugin's own model
+checks its parameters."""
+PluginFile = Annotated[str, Field(min_length=1, max_length=1024)]
+PinValue = Annotated[str, Field(max_length=1024)] | None
 Amount = Annotated[float, Field(gt=0, le=MAX_CAPITAL)]
 
 
@@ -225,6 +249,17 @@ class ReportConfig(_Model):
     signal_params: dict[str, dict[str, ParamValue]] = Field(
         default_factory=dict, max_length=MAX_SIGNALS
     )
+    signal_plugin_files: tuple[PluginFile, ...] = Field(
+        (),
+        max_length=MAX_SIGNALS,
+        description="Python files defining signal plugins, relative to the config file's folder",
+    )
+    signal_plugins: dict[str, dict[str, PinValue]] | None = Field(
+        None,
+        max_length=MAX_SIGNALS,
+        description="resolved: origin and code digest of each plugin used; given, a pin checked "
+        "against the plugins loaded",
+    )
     horizons: tuple[Bars, ...] = Field((1, 4, 12, 24), max_length=MAX_HORIZONS)
     min_assets: int = Field(10, ge=3, le=MAX_MIN_ASSETS)
     factor_window: int = Field(720, ge=24, le=MAX_BARS)
@@ -261,54 +296,76 @@ class ReportConfig(_Model):
             raise ValueError("horizons must be increasing positive bar counts, e.g. [1, 4, 12]")
         return value
 
+    _catalog: SignalCatalog | None = PrivateAttr(None)
+
     @field_validator("signals")
     @classmethod
     def _signals(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value or len(set(value)) != len(value):
             raise ValueError("signals must be a non-empty list of distinct registered names")
-        unknown = [name for name in value if name not in SIGNALS]
-        if unknown:
-            raise ValueError(
-                f"unknown signal(s) {', '.join(map(repr, unknown))}; "
-                f"registered: {', '.join(signal_names())}"
-            )
         return value
 
     @model_validator(mode="after")
-    def _params_name_signals(self) -> ReportConfig:
+    def _params_name_signals(self, info: ValidationInfo) -> ReportConfig:
+        base = (info.context or {}).get("config_dir") or Path.cwd()
+        files = [(text, _plugin_path(text, Path(base))) for text in self.signal_plugin_files]
+        try:  # unknown names, clashes and broken plugins: one clear error naming the plugin
+            catalog = build_catalog(self.signals, files)
+        except SignalPluginError as exc:
+            raise ValueError(str(exc)) from None
+        self._catalog = catalog
         unknown = sorted(set(self.signal_params) - set(self.signals))
         if unknown:
             raise ValueError(
                 f"signal_params names signals not in `signals`: {', '.join(map(repr, unknown))}"
             )
         for name, params in self.signal_params.items():
-            declared = SIGNALS[name].defaults
-            extra = sorted(set(params) - set(declared))
-            if extra:
-                raise ValueError(
-                    f"signal_params.{name}: unknown parameter(s) {', '.join(map(repr, extra))}; "
-                    f"declared: {', '.join(sorted(declared)) or 'none'}"
-                )
+            _check_params(name, params, catalog.registry[name])
+        if self.signal_plugins is not None:
+            _check_pins(self.signal_plugins, self._used_plugins())
         return self
 
     @property
     def purge(self) -> int:
         return self.splits.purge if self.splits.purge is not None else max(self.horizons)
 
-    def signal_parameters(self, name: str) -> dict[str, int]:
-        """Every parameter of signal ``name``: its function's defaults (their one home, read
-        through the registry) overridden by ``signal_params``."""
-        return {**SIGNALS[name].defaults, **self.signal_params.get(name, {})}
+    @property
+    def signal_registry(self) -> Mapping[str, SignalSpec]:
+        """The built-in signals plus the plugins this config loaded."""
+        return SIGNALS if self._catalog is None else self._catalog.registry
+
+    def signal_spec(self, name: str) -> SignalSpec:
+        """The registry entry of signal ``name`` (built-in or plugin)."""
+        return self.signal_registry[name]
+
+    def used_plugins(self) -> dict[str, dict[str, Any]]:
+        """Origin and code digest of each plugin signal in ``signals``, by name."""
+        return self._used_plugins()
+
+    def _used_plugins(self) -> dict[str, dict[str, Any]]:
+        if self._catalog is None:
+            return {}
+        plugins = self._catalog.plugins
+        return describe_plugins({name: plugins[name] for name in self.signals if name in plugins})
+
+    def signal_parameters(self, name: str) -> dict[str, Any]:
+        """Every parameter of signal ``name``: its defaults (the function signature of a built-in,
+        the parameter model of a plugin: their one home) overridden by ``signal_params``."""
+        spec = self.signal_spec(name)
+        merged = {**spec.defaults, **self.signal_params.get(name, {})}
+        return merged if spec.validate is None else spec.validate(merged)
 
     def resolved(self) -> dict[str, Any]:
         """The canonical dict that ``run_key`` hashes: every default explicit.
 
         Signal parameters are filled in from the signal functions' defaults and the purge from the
-        longest horizon, so a default changed in code changes the run key. The hypothesis text and
-        tags are run metadata, not result-affecting, so they are left out.
+        longest horizon, so a default changed in code changes the run key; each signal plugin used
+        is recorded with its code digest (``signal_plugins``), so changed plugin code does too.
+        The hypothesis text and tags are run metadata, not result-affecting, so they are left out.
         """
         out = self.model_dump(mode="json", exclude={"hypothesis", "tags"})
         out["signal_params"] = {name: self.signal_parameters(name) for name in self.signals}
+        out["signal_plugins"] = self._used_plugins()
         out["splits"]["purge"] = self.purge
         return out
 
@@ -323,6 +380,7 @@ def load_report_config(
     the value (shortened) and the rule it breaks.
     """
     data: dict[str, Any] = {}
+    config_dir = Path.cwd() if path is None else Path(path).resolve().parent
     if path is not None:
         what = f"report config {path}"
         data = parse_toml(read_config_file(path, what=what), what=what)
@@ -338,7 +396,7 @@ def load_report_config(
         target[leaf] = value
     check_nesting(data, what="report config")
     try:
-        return ReportConfig.model_validate(data)
+        return ReportConfig.model_validate(data, context={"config_dir": config_dir})
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
         message = str(first["msg"]).removeprefix("Value error, ")
@@ -347,3 +405,49 @@ def load_report_config(
             value = "" if first["type"] == "missing" else f" = {describe_value(first['input'])}"
             message = f"{where}{value}: {message}"
         raise ConfigError(f"report config: {message}", "fix the TOML file or the flag") from None
+
+
+def _plugin_path(text: str, base: Path) -> Path:
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def _check_params(name: str, params: Mapping[str, Any], spec: SignalSpec) -> None:
+    """Names against the signal's declared parameters; values by its model (a plugin) or as bar
+    counts (a built-in)."""
+    extra = sorted(set(params) - set(spec.defaults))
+    if extra:
+        raise ValueError(
+            f"signal_params.{name}: unknown parameter(s) {', '.join(map(repr, extra))}; "
+            f"declared: {', '.join(sorted(spec.defaults)) or 'none'}"
+        )
+    if spec.validate is not None:
+        try:
+            spec.validate({**spec.defaults, **params})
+        except SignalPluginError as exc:
+            raise ValueError(f"signal_params.{name}: {exc}") from None
+        return
+    for key, value in params.items():
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_BARS:
+            raise ValueError(
+                f"signal_params.{name}.{key} = {describe_value(value)}: parameters of built-in "
+                f"signals are bar counts, ints from 0 to {MAX_BARS}"
+            )
+
+
+def _check_pins(pins: Mapping[str, Mapping[str, Any]], used: Mapping[str, Any]) -> None:
+    """A config that states ``signal_plugins`` (a stored resolved config) must get exactly those
+    plugins back: same names, same code digests, same origins."""
+    if set(pins) != set(used):
+        raise ValueError(
+            f"signal_plugins pins {sorted(pins)} but the signals use plugins {sorted(used)}"
+        )
+    for name, pin in pins.items():
+        for field_name, now_value in used[name].items():
+            if pin.get(field_name) != now_value:
+                raise ValueError(
+                    f"signal_plugins.{name}.{field_name} is pinned to "
+                    f"{describe_value(pin.get(field_name))} but the loaded plugin has "
+                    f"{describe_value(now_value)} (the plugin changed since this config was "
+                    "resolved; remove signal_plugins to run the new code under a new run key)"
+                )

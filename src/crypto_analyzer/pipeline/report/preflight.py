@@ -19,7 +19,7 @@ import pandas as pd
 
 from crypto_analyzer.core.errors import ConfigError, ValidationError
 from crypto_analyzer.pipeline.report.config import ReportConfig
-from crypto_analyzer.research import Panel, get_signal
+from crypto_analyzer.research import Panel
 from crypto_analyzer.research.calendars import (
     CalendarReport,
     CalendarSpec,
@@ -129,7 +129,7 @@ def choose_factors(
             ids.extend(asset for asset in found if asset not in ids)
         else:
             missing.append(name)
-    needs = [name for name in config.signals if get_signal(name).needs_factor_fit]
+    needs = [name for name in config.signals if config.signal_spec(name).needs_factor_fit]
     notes: list[str] = []
     if not needs:
         return FactorChoice(ids, tuple(config.signals), notes)
@@ -175,7 +175,7 @@ def check_signals(
 
 
 def _why_empty(name: str, panel: Panel, config: ReportConfig) -> str:
-    spec = get_signal(name)
+    spec = config.signal_spec(name)
     params = config.signal_parameters(name)
     window = max((int(v) for v in params.values()), default=0)
     rows = panel.shape[0]

@@ -57,6 +57,11 @@ from crypto_analyzer.pipeline.report.compute import (
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.envelopes import put_envelope, report_signing_key
 from crypto_analyzer.pipeline.report.inputs import read_report_inputs
+from crypto_analyzer.pipeline.report.plugin_check import (
+    PLUGIN_RECORD_NAME,
+    check_signal_plugins,
+    write_plugin_record,
+)
 from crypto_analyzer.pipeline.report.power import power_analysis, power_curve_figure
 from crypto_analyzer.pipeline.report.preflight import effective_signals
 from crypto_analyzer.pipeline.report.render import render_html, render_markdown
@@ -130,6 +135,8 @@ def run_report(
         if dataset.mode is not DatasetMode.STRICT:  # pragma: no cover - compute default is STRICT
             raise CryptoAnalyzerError("report runs need a STRICT dataset id")
         watermark = dataset.watermark
+        # A signal plugin that peeks at the future stops the run here, before any run row.
+        plugin_record = check_signal_plugins(bars, config)
         resolved = config.resolved()
         key = run_key(dataset.dataset_id, resolved)
         started = start_run_instance(  # closes this host's dead runs, takes a free id
@@ -189,6 +196,7 @@ def run_report(
                 dataset,
                 [use.factor_run_id for use in factor_fits.used],
                 history,
+                plugin_record,
                 signing_key,
             )
             with engine.begin() as connection:
@@ -272,11 +280,13 @@ def _write_artifacts(
     dataset: DatasetIdentity,
     factor_run_ids: list[str],
     history: dict[str, Any],
+    plugin_record: dict[str, Any],
     signing_key: SigningKey | None = None,
 ) -> tuple[dict[str, Any], dict[str, ValidationBundle], dict[str, float | None]]:
     digest = config_digest(resolved)
     base_edges = (("uses_dataset", dataset.dataset_id.value), ("uses_config", digest))
     written.put_json("config.json", resolved, artifact_type="config", edges=base_edges)
+    write_plugin_record(written, plugin_record, resolved["signal_plugins"], base_edges)
     plan_doc = computation.plan.to_dict()
     written.put_json(
         SPLIT_PLAN_NAME, plan_doc, artifact_type="split_plan", schema_version="1", edges=base_edges
@@ -349,12 +359,17 @@ def _write_artifacts(
 
     for signal, bundle in bundles.items():
         evidence = tuple(("derived_from", item.name) for item in bundle.artifacts)
+        plugin = resolved["signal_plugins"].get(signal)
+        if plugin is not None:  # a plugin signal's bundle names the plugin's code
+            evidence = (*evidence, ("derived_from", PLUGIN_RECORD_NAME))
+            plugin = {"signal_plugin": plugin}
         bundle_ref = written.put(
             bundle_logical_name(signal),
             bundle.to_bytes(),
             artifact_type="validation_bundle",
             schema_version=str(BUNDLE_SCHEMA_VERSION),
             edges=(*base_edges, ("uses_folds", SPLIT_PLAN_NAME), *evidence),
+            plugin_manifest=plugin,
         )
         put_envelope(written, bundle_logical_name(signal), bundle_ref, BUNDLE_PREDICATE,
                      signing_key)  # fmt: skip

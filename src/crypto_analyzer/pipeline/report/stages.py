@@ -38,7 +38,6 @@ from crypto_analyzer.research import (
     execution_evidence,
     filter_assets,
     fit_factor_model,
-    get_signal,
     portfolio_weights,
     walk_forward_plan,
 )
@@ -231,7 +230,7 @@ def prepare_data(
     factor_ids, active = factors.ids, factors.signals
     notes = tuple(([] if calendar.trivial else calendar.notes()) + factors.notes)
     fit = None
-    if factor_ids and any(get_signal(name).needs_factor_fit for name in active):
+    if factor_ids and any(config.signal_spec(name).needs_factor_fit for name in active):
         # Fitted on every asset of the frequency, then narrowed to the universe: per-asset
         # regressions make the two identical, and the whole-panel fit is reusable across reports.
         whole = fit_factors(
@@ -253,8 +252,9 @@ def compute_signals(
         out[name] = compute_signal(
             name,
             prepared.panel,
-            factor_fit=prepared.fit if get_signal(name).needs_factor_fit else None,
+            factor_fit=prepared.fit if config.signal_spec(name).needs_factor_fit else None,
             winsor_quantile=config.evaluation.winsor_quantile,
+            registry=config.signal_registry,
             **config.signal_parameters(name),
         )
     return out

@@ -54,8 +54,10 @@ class RunArtifacts:
         artifact_type: str,
         schema_version: str | None = None,
         edges: tuple[tuple[str, str], ...] = (),
+        plugin_manifest: dict[str, Any] | None = None,
     ) -> ArtifactRef:
-        """Store ``data`` as artifact ``name`` and record its lineage and edges."""
+        """Store ``data`` as artifact ``name`` and record its lineage and edges (and, for an
+        artifact a plugin's code shaped, that plugin's origin and code digest)."""
         ref = self.store.put(self.key(name), data)
         self.refs[name] = ref
         self.records.append(
@@ -66,6 +68,7 @@ class RunArtifacts:
                 size=ref.size,
                 artifact_type=artifact_type,
                 schema_version=schema_version,
+                plugin_manifest=plugin_manifest,
             )
         )
         self.edges.extend(LineageEdge(name, kind, target) for kind, target in edges)
