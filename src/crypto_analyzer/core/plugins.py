@@ -153,4 +153,6 @@ def code_digest(modules: Iterable[str | ModuleType]) -> str:
             entries[relative] = sha256_bytes(file.read_bytes())
     if not entries:
         raise PluginError("no source files to digest", "name at least one module")
-    return sha256_json([{"path": path, "sha256": digest} for path, digest in sorted(entries.items())])
+    return sha256_json(
+        [{"path": path, "sha256": digest} for path, digest in sorted(entries.items())]
+    )

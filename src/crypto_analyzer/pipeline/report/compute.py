@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from crypto_analyzer.pipeline.report.config import ReportConfig
+from crypto_analyzer.pipeline.report.procedure_stage import ProcedureRun, extra_procedures_stage
 from crypto_analyzer.pipeline.report.regime_stage import RegimeIc, RegimeStage, regime_stage
 from crypto_analyzer.pipeline.report.stages import (
     FactorFitter,
@@ -31,6 +32,7 @@ from crypto_analyzer.pipeline.report.stat_stages import (
     SeedLog,
     SharpeStats,
     break_diagnostics,
+    family_inputs,
     family_stage,
     multiple_testing_stage,
     sharpe_stage,
@@ -42,6 +44,7 @@ from crypto_analyzer.research import (
     validate_attestation,
 )
 from crypto_analyzer.stats import FamilyTestsResult, PboResult
+from crypto_analyzer.stats.procedures import ProcedureRunner
 
 __all__ = [
     "FactorFitter",
@@ -103,6 +106,8 @@ class ReportComputation:
     """Per hypothesis: CUSUM and sup-F, both with a long-run variance, on the OOS IC."""
     regimes: RegimeStage | None = None
     pbo_skip_reason: str | None = None
+    procedures: dict[str, ProcedureRun] = field(default_factory=dict)
+    """Results of the procedures selected by name in ``procedures.extra``."""
 
 
 def compute_report(
@@ -113,26 +118,37 @@ def compute_report(
     run_key: str,
     dataset_id: str,
     fit_factors: FactorFitter = fit_factor_model,
+    runner: ProcedureRunner | None = None,
 ) -> ReportComputation:
     """Run universe → signals → walk-forward IC → portfolios → regimes → statistics.
 
     ``fit_factors`` has :func:`fit_factor_model`'s signature; the report run passes one that
-    reads and stores factor runs in the database.
+    reads and stores factor runs in the database. Every statistic is computed by a registry
+    procedure through ``runner`` (default: the default registry, determinism re-checked).
     """
+    runner = runner or ProcedureRunner()
     prepared = prepare_data(bars, instruments, config, fit_factors=fit_factors)
     signals = compute_signals(prepared, config)
     horizons = config.horizons
     keys: list[Key] = [(s, h) for s in config.signals for h in horizons]
     ic = evaluate_ic(
-        prepared, signals, config, horizons=horizons, run_key=run_key, dataset_id=dataset_id
+        prepared,
+        signals,
+        config,
+        horizons=horizons,
+        run_key=run_key,
+        dataset_id=dataset_id,
+        runner=runner,
     )
     portfolios = evaluate_portfolios(prepared, signals, config, horizons=horizons)
+    inputs = family_inputs(ic.oos_ic, ic.stats, portfolios.net_returns, keys)
     seeds: SeedLog = []
-    family = family_stage(ic.oos_ic, keys, config, run_key, seeds)
-    testing = multiple_testing_stage(ic.stats, keys)
-    sharpe = sharpe_stage(portfolios.net_returns, keys, config)
-    breaks = break_diagnostics(ic.oos_ic, keys, config, run_key, seeds)
+    family = family_stage(inputs, config, run_key, seeds, runner)
+    testing = multiple_testing_stage(inputs, ic.stats, keys, runner)
+    sharpe = sharpe_stage(inputs, keys, config, runner)
+    breaks = break_diagnostics(inputs, config, run_key, seeds, runner)
     regimes = regime_stage(prepared, ic.oos_ic, keys, config, run_key, seeds)
+    extra = extra_procedures_stage(inputs, config, run_key, seeds, runner)
     panel = prepared.panel
     times = panel.times
     attestation = build_attestation(
@@ -187,4 +203,5 @@ def compute_report(
         breaks=breaks,
         regimes=regimes,
         pbo_skip_reason=sharpe.pbo_skip_reason,
+        procedures=extra,
     )

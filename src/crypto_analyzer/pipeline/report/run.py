@@ -45,6 +45,7 @@ from crypto_analyzer.pipeline.factor_runs import MaterializedFactorFits
 from crypto_analyzer.pipeline.report import figures
 from crypto_analyzer.pipeline.report.bundle import (
     ATTESTATION_NAME,
+    PROCEDURES_NAME,
     SPLIT_PLAN_NAME,
     build_bundle,
 )
@@ -54,6 +55,7 @@ from crypto_analyzer.pipeline.report.compute import (
     hypothesis_id,
 )
 from crypto_analyzer.pipeline.report.config import ReportConfig
+from crypto_analyzer.pipeline.report.procedure_stage import procedure_rows, procedures_document
 from crypto_analyzer.pipeline.report.render import render_html, render_markdown
 from crypto_analyzer.pipeline.report.trials import record_trials, run_trials
 from crypto_analyzer.pipeline.report.writer import RunArtifacts
@@ -258,7 +260,9 @@ def _write_artifacts(
 ) -> tuple[dict[str, Any], dict[str, ValidationBundle], dict[str, float | None]]:
     digest = config_digest(resolved)
     base_edges = (("uses_dataset", dataset.dataset_id.value), ("uses_config", digest))
-    written.put_json("config.json", resolved, artifact_type="config", edges=base_edges)
+    plugins = {"stat_procedures": resolved["stat_procedures"]}
+    written.put_json("config.json", resolved, artifact_type="config", edges=base_edges,
+                     plugin_manifest=plugins)  # fmt: skip
     plan_doc = computation.plan.to_dict()
     written.put_json(
         SPLIT_PLAN_NAME, plan_doc, artifact_type="split_plan", schema_version="1", edges=base_edges
@@ -307,6 +311,14 @@ def _write_artifacts(
                          edges=(("derived_from", "ic/oos_ic.csv"),
                                 ("uses_folds", SPLIT_PLAN_NAME)))  # fmt: skip
 
+    if computation.procedures:
+        selected = [e for e in resolved["stat_procedures"] if e["name"] in computation.procedures]
+        written.put_json(PROCEDURES_NAME, procedures_document(computation.procedures, selected),
+                         artifact_type="stat_procedures", schema_version="1",
+                         edges=(("derived_from", "ic/oos_ic.csv"),
+                                ("derived_from", "portfolio/net_returns.csv")),
+                         plugin_manifest={"stat_procedures": selected})  # fmt: skip
+
     bundles = {
         signal: build_bundle(signal, computation, config, written, key, instance, dataset,
                              digest, attestation.sha256)
@@ -315,6 +327,8 @@ def _write_artifacts(
     summary = _summary(computation, bundles, config, key, instance, dataset, digest,
                        factor_run_ids)  # fmt: skip
     summary["research_history"] = history
+    if computation.procedures:  # only then: a report without them keeps its bytes
+        summary["procedures"] = procedure_rows(computation)
     figure_bytes = _figures(computation)
     for name, data in figure_bytes.items():
         written.put(f"figures/{name}.png", data, artifact_type="figure")
@@ -329,6 +343,7 @@ def _write_artifacts(
             artifact_type="validation_bundle",
             schema_version=str(BUNDLE_SCHEMA_VERSION),
             edges=(*base_edges, ("uses_folds", SPLIT_PLAN_NAME), *evidence),
+            plugin_manifest=plugins,
         )
     written.edges.extend(_attests(bundle_logical_name(signal)) for signal in config.signals)
     summary_with_artifacts = {**summary, "artifacts": _artifact_rows(written)}

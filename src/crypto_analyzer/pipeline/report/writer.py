@@ -53,8 +53,13 @@ class RunArtifacts:
         artifact_type: str,
         schema_version: str | None = None,
         edges: tuple[tuple[str, str], ...] = (),
+        plugin_manifest: dict[str, Any] | None = None,
     ) -> ArtifactRef:
-        """Store ``data`` as artifact ``name`` and record its lineage and edges."""
+        """Store ``data`` as artifact ``name`` and record its lineage and edges.
+
+        ``plugin_manifest`` (plugin group -> manifest entries) goes into the lineage row, so the
+        code that produced an artifact is on record next to it.
+        """
         ref = self.store.put(self.key(name), data)
         self.refs[name] = ref
         self.records.append(
@@ -65,6 +70,7 @@ class RunArtifacts:
                 size=ref.size,
                 artifact_type=artifact_type,
                 schema_version=schema_version,
+                plugin_manifest=plugin_manifest,
             )
         )
         self.edges.extend(LineageEdge(name, kind, target) for kind, target in edges)

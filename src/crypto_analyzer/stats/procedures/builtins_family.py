@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from crypto_analyzer.stats.family import family_tests
 from crypto_analyzer.stats.procedures.protocol import (
@@ -77,7 +77,7 @@ class FamilyTestsProcedure:
 
     name: ClassVar[str] = "family_tests"
     version: ClassVar[str] = "1"
-    params_model: ClassVar[type[FamilyParams]] = FamilyParams
+    params_model: ClassVar[type[BaseModel]] = FamilyParams
     source_modules: ClassVar[tuple[str, ...]] = (
         "crypto_analyzer.stats.family",
         "crypto_analyzer.stats.reality_check",
@@ -124,7 +124,7 @@ class RealityCheckProcedure:
 
     name: ClassVar[str] = "reality_check"
     version: ClassVar[str] = "1"
-    params_model: ClassVar[type[FamilyParams]] = FamilyParams
+    params_model: ClassVar[type[BaseModel]] = FamilyParams
     source_modules: ClassVar[tuple[str, ...]] = (
         "crypto_analyzer.stats.reality_check",
         *_BOOTSTRAP_MODULES,
@@ -149,7 +149,7 @@ class SpaProcedure:
 
     name: ClassVar[str] = "spa"
     version: ClassVar[str] = "1"
-    params_model: ClassVar[type[FamilyParams]] = FamilyParams
+    params_model: ClassVar[type[BaseModel]] = FamilyParams
     source_modules: ClassVar[tuple[str, ...]] = ("crypto_analyzer.stats.spa", *_BOOTSTRAP_MODULES)
 
     def run(self, inputs: ProcedureInputs, ctx: ProcedureContext) -> ProcedureResult:
@@ -178,7 +178,7 @@ class StepMProcedure:
 
     name: ClassVar[str] = "stepm"
     version: ClassVar[str] = "1"
-    params_model: ClassVar[type[FamilyParams]] = FamilyParams
+    params_model: ClassVar[type[BaseModel]] = FamilyParams
     source_modules: ClassVar[tuple[str, ...]] = ("crypto_analyzer.stats.stepm", *_BOOTSTRAP_MODULES)
 
     def run(self, inputs: ProcedureInputs, ctx: ProcedureContext) -> ProcedureResult:

@@ -7,15 +7,14 @@ HAC, CUSUM and sup-F read each hypothesis' OOS IC series with its missing timest
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from crypto_analyzer.stats.cusum import cusum_test
 from crypto_analyzer.stats.hac import newey_west
 from crypto_analyzer.stats.multitest import adjust_pvalues
-from crypto_analyzer.stats.procedures.builtins_sharpe import NoParams
 from crypto_analyzer.stats.procedures.protocol import (
     ProcedureContext,
     ProcedureInputs,
@@ -55,7 +54,7 @@ class AdjustmentParams(ProcedureParams):
 class _Adjustment:
     method: ClassVar[str]
     version: ClassVar[str] = "1"
-    params_model: ClassVar[type[AdjustmentParams]] = AdjustmentParams
+    params_model: ClassVar[type[BaseModel]] = AdjustmentParams
     source_modules: ClassVar[tuple[str, ...]] = ("crypto_analyzer.stats.multitest",)
 
     def run(self, inputs: ProcedureInputs, ctx: ProcedureContext) -> ProcedureResult:
@@ -106,7 +105,7 @@ class HacProcedure:
 
     name: ClassVar[str] = "hac"
     version: ClassVar[str] = "1"
-    params_model: ClassVar[type[HacParams]] = HacParams
+    params_model: ClassVar[type[BaseModel]] = HacParams
     source_modules: ClassVar[tuple[str, ...]] = ("crypto_analyzer.stats.hac",)
 
     def run(self, inputs: ProcedureInputs, ctx: ProcedureContext) -> ProcedureResult:
@@ -126,7 +125,12 @@ class HacProcedure:
                 hac = newey_west(values)
                 if hac.lags < horizon - 1:
                     hac = newey_west(values, lags=min(horizon - 1, n - 1))
-            per[hid] = {"t_hac": hac.t, "se_hac": hac.se, "p_hac": hac.p_value, "hac_lags": hac.lags}
+            per[hid] = {
+                "t_hac": hac.t,
+                "se_hac": hac.se,
+                "p_hac": hac.p_value,
+                "hac_lags": hac.lags,
+            }
         return ProcedureResult(hypotheses=per, hypothesis_missing=missing)
 
 
@@ -150,7 +154,7 @@ class CusumProcedure:
 
     name: ClassVar[str] = "cusum"
     version: ClassVar[str] = "1"
-    params_model: ClassVar[type[BreakParams]] = BreakParams
+    params_model: ClassVar[type[BaseModel]] = BreakParams
     source_modules: ClassVar[tuple[str, ...]] = ("crypto_analyzer.stats.cusum",)
 
     def run(self, inputs: ProcedureInputs, ctx: ProcedureContext) -> ProcedureResult:
@@ -167,9 +171,7 @@ class CusumProcedure:
             result = cusum_test(series, long_run_variance=ctx.params.long_run_variance)
             details[hid] = result
             per[hid] = {"p_value": result.p_value, "statistic": result.statistic}
-        return ProcedureResult(
-            hypotheses=per, hypothesis_missing=missing, detail=_Details(details)
-        )
+        return ProcedureResult(hypotheses=per, hypothesis_missing=missing, detail=_Details(details))
 
 
 class SupFProcedure:
@@ -180,7 +182,7 @@ class SupFProcedure:
 
     name: ClassVar[str] = "sup_f"
     version: ClassVar[str] = "1"
-    params_model: ClassVar[type[SupFParams]] = SupFParams
+    params_model: ClassVar[type[BaseModel]] = SupFParams
     source_modules: ClassVar[tuple[str, ...]] = ("crypto_analyzer.stats.supf",)
 
     def run(self, inputs: ProcedureInputs, ctx: ProcedureContext) -> ProcedureResult:
@@ -204,14 +206,11 @@ class SupFProcedure:
             )
             details[hid] = result
             per[hid] = {"p_value": result.p_value, "statistic": result.statistic}
-        return ProcedureResult(
-            hypotheses=per, hypothesis_missing=missing, detail=_Details(details)
-        )
+        return ProcedureResult(hypotheses=per, hypothesis_missing=missing, detail=_Details(details))
 
 
-class _Details(dict):  # type: ignore[type-arg]
+class _Details(dict[str, Any]):
     """Typed results per hypothesis id, with the ``to_dict`` every detail has."""
 
     def to_dict(self) -> dict[str, object]:
         return {key: value.to_dict() for key, value in self.items()}
-

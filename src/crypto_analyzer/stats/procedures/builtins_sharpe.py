@@ -10,7 +10,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from crypto_analyzer.stats.dsr import deflated_sharpe_ratio, effective_number_of_trials
 from crypto_analyzer.stats.pbo import pbo_cscv
@@ -78,7 +78,7 @@ class DsrProcedure:
 
     name: ClassVar[str] = "dsr"
     version: ClassVar[str] = "1"
-    params_model: ClassVar[type[NoParams]] = NoParams
+    params_model: ClassVar[type[BaseModel]] = NoParams
     source_modules: ClassVar[tuple[str, ...]] = (
         "crypto_analyzer.stats.dsr",
         "crypto_analyzer.stats.psr",
@@ -122,7 +122,7 @@ class PsrProcedure:
 
     name: ClassVar[str] = "psr"
     version: ClassVar[str] = "1"
-    params_model: ClassVar[type[PsrParams]] = PsrParams
+    params_model: ClassVar[type[BaseModel]] = PsrParams
     source_modules: ClassVar[tuple[str, ...]] = ("crypto_analyzer.stats.psr",)
 
     def run(self, inputs: ProcedureInputs, ctx: ProcedureContext) -> ProcedureResult:
@@ -146,7 +146,7 @@ class PboProcedure:
 
     name: ClassVar[str] = "pbo_cscv"
     version: ClassVar[str] = "1"
-    params_model: ClassVar[type[PboParams]] = PboParams
+    params_model: ClassVar[type[BaseModel]] = PboParams
     source_modules: ClassVar[tuple[str, ...]] = ("crypto_analyzer.stats.pbo",)
 
     def run(self, inputs: ProcedureInputs, ctx: ProcedureContext) -> ProcedureResult:

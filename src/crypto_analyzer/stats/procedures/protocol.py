@@ -99,14 +99,14 @@ class ProcedureContext:
 
 def _check_scalar(where: str, value: Any) -> Scalar:
     if value is None or isinstance(value, (bool, str, int)):
-        return value  # type: ignore[no-any-return]
+        return value
     if isinstance(value, (float, np.floating)):
         number = float(value)
         if not math.isfinite(number):
             raise ValueError(f"{where} is {number}; report a missing value as None with a reason")
         return number
     if isinstance(value, (np.integer, np.bool_)):
-        return value.item()  # type: ignore[no-any-return]
+        return value.item()
     raise TypeError(f"{where} must be a number, bool, string or None, got {type(value).__name__}")
 
 
@@ -149,7 +149,10 @@ class ProcedureResult:
     def fields_for(self, hypothesis_id: str) -> dict[str, Scalar]:
         """Family fields together with ``hypothesis_id``'s own: what the bundle carries."""
         own = self.hypotheses.get(hypothesis_id, {})
-        return {**{k: plain(v) for k, v in self.family.items()}, **{k: plain(v) for k, v in own.items()}}
+        return {
+            **{k: plain(v) for k, v in self.family.items()},
+            **{k: plain(v) for k, v in own.items()},
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """Canonical-JSON-compatible; what the determinism check and the artifact compare."""
