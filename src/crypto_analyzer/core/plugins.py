@@ -51,6 +51,8 @@ class PluginSource:
     distribution: str | None
     distribution_version: str | None
     entry_point: str | None = None
+    name: str | None = None
+    """The entry point's name (``None`` for code registration)."""
 
     def describe(self) -> str:
         dist = self.distribution or "no installed distribution"
@@ -83,6 +85,7 @@ def load_entry_points(group: str) -> list[tuple[PluginSource, Any]]:
             distribution=None if dist is None else dist.name,
             distribution_version=None if dist is None else dist.version,
             entry_point=f"{group}:{entry.name} = {entry.value}",
+            name=entry.name,
         )
         try:
             target = entry.load()

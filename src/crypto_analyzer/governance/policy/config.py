@@ -34,6 +34,7 @@ __all__ = [
     "LevelThresholds",
     "PolicyConfig",
     "ProvenanceConfig",
+    "RuleSpec",
     "lists_to_tuples",
     "load_policy_config",
     "parse_policy_config",
@@ -153,6 +154,20 @@ class HistorySettings(_Config):
         return self
 
 
+class RuleSpec(_Config):
+    """A ``[[rules]]`` table: a registered rule kind, the levels it gates and its settings.
+
+    The kind's registry (``governance.policy.rule_registry``) validates the settings when the
+    policy is built; an unknown kind or bad settings is a policy configuration error.
+    """
+
+    kind: Name
+    levels: Annotated[
+        tuple[Literal["candidate", "accepted"], ...], Field(min_length=1, max_length=2)
+    ]
+    settings: dict[Name, Any] = Field(default_factory=dict, max_length=MAX_POLICY_LIST)
+
+
 class Levels(_Config):
     candidate: LevelThresholds
     accepted: LevelThresholds
@@ -174,6 +189,8 @@ class PolicyConfig(_Config):
         default_factory=dict, max_length=MAX_POLICY_LIST
     )
     external: ExternalServiceConfig | None = None
+    rules: Annotated[tuple[RuleSpec, ...], Field(max_length=MAX_POLICY_LIST)] = ()
+    """Extra rules of registered kinds (e.g. bounds on a plugin procedure's result)."""
 
     def thresholds(self, level: str) -> LevelThresholds:
         if level == "candidate":
@@ -183,8 +200,12 @@ class PolicyConfig(_Config):
         raise PolicyConfigError(f"policy has no level {level!r}", "use candidate or accepted")
 
     def digest(self) -> str:
-        """SHA-256 of the validated file content; stored in every eligibility report."""
-        return sha256_json(self.model_dump(mode="json"))
+        """SHA-256 of the validated file content; stored in every eligibility report.
+
+        An empty ``rules`` list is left out, so policy files written before rules existed keep
+        the digest their eligibility reports recorded.
+        """
+        return sha256_json(self.model_dump(mode="json", exclude=set() if self.rules else {"rules"}))
 
 
 def parse_policy_config(text: str, *, source: str = "policy file") -> PolicyConfig:

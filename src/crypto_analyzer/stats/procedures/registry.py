@@ -130,6 +130,13 @@ class ProcedureRegistry:
         """
         for source, target in load_entry_points(ENTRY_POINT_GROUP):
             procedure = target() if isinstance(target, type) else target
+            declared = getattr(procedure, "name", None)
+            if declared != source.name:
+                raise PluginError(
+                    f"plugin {source.describe()} is registered as {source.name!r} but its "
+                    f"procedure is named {declared!r}",
+                    "make the entry point name equal to the procedure's `name`",
+                )
             self.register(procedure, source=source)
         return self
 
