@@ -66,7 +66,7 @@ def build_wheel(project: Path, out: Path) -> Path:
 
 
 def pip_install(wheel: Path, target: Path) -> None:
-    """``pip install --no-deps --target TARGET WHEEL`` with the shared venv's pip (never into it)."""
+    """``pip install --no-deps --target TARGET WHEEL``: a throw-away target, never the venv."""
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--quiet",
          "--disable-pip-version-check", "--target", str(target), str(wheel)],
