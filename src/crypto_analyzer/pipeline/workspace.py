@@ -21,8 +21,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from crypto_analyzer.artifacts.location import check_location, parse_location
-from crypto_analyzer.artifacts.store import open_settings_store
+from crypto_analyzer.artifacts import check_store_url, open_settings_store
 from crypto_analyzer.core.errors import CryptoAnalyzerError, NotFoundError, ValidationError
 from crypto_analyzer.core.identities import DatasetMode
 from crypto_analyzer.core.service_key import (
@@ -151,7 +150,7 @@ def doctor(settings: Settings, *, full_integrity: bool = False) -> DoctorReport:
     except CryptoAnalyzerError as exc:
         checks.append(HealthCheck("database reachable", False, str(exc)))
     try:
-        ok, detail = check_location(parse_location(settings.artifacts))
+        ok, detail = check_store_url(settings.artifacts)
     except CryptoAnalyzerError as exc:
         ok, detail = False, str(exc)
     checks.append(HealthCheck("artifact store", ok, detail))

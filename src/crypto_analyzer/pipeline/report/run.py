@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from crypto_analyzer.artifacts.store import ArtifactStore, open_settings_store
+from crypto_analyzer.artifacts import ArtifactStore, open_settings_store
 from crypto_analyzer.core.clock import now, to_iso
 from crypto_analyzer.core.errors import CryptoAnalyzerError
 from crypto_analyzer.core.identities import DatasetMode, config_digest, run_key
