@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 from plugin_install import REPO, build_wheel, pip_install, run_python, write_project
 
+STORES = "crypto_analyzer.artifact_stores"
+RULES = "crypto_analyzer.policy_rules"
+
 
 def _install(tmp_path: Path, name: str, code: str, entry_points: dict[str, dict[str, str]]) -> Path:
     module = name.replace("-", "_")
@@ -92,16 +95,14 @@ print(json.dumps({"schemes": list(registered_schemes()), "uri": ref.uri,
 
 
 def test_an_artifact_store_plugin_adds_a_scheme_and_cannot_take_one(tmp_path: Path) -> None:
-    site = _install(tmp_path, "ca-memstore", MEMSTORE,
-                    {"crypto_analyzer.artifact_stores": {"mem": "ca_memstore:factory"}})  # fmt: skip
+    site = _install(tmp_path, "ca-memstore", MEMSTORE, {STORES: {"mem": "ca_memstore:factory"}})
     found = run_python(USE_MEMSTORE, site)
     assert found["schemes"] == ["file", "s3", "gs", "mem"]
     assert found["uri"] == "mem://bucket/a/b.json" and found["read"] == "{}"
     assert found["check"][0] is True and "mem:// backend from entry point" in found["check"][1]
     with pytest.raises(AssertionError, match="scheme 'ftp' in 'ftp://x' is unknown"):
         run_python("from crypto_analyzer.artifacts import open_store\nopen_store('ftp://x')", site)
-    clash = _install(tmp_path, "ca-filestore", MEMSTORE,
-                     {"crypto_analyzer.artifact_stores": {"file": "ca_filestore:factory"}})  # fmt: skip
+    clash = _install(tmp_path, "ca-filestore", MEMSTORE, {STORES: {"file": "ca_filestore:factory"}})
     with pytest.raises(AssertionError) as failure:
         run_python(
             "from crypto_analyzer.artifacts import open_store\nopen_store('file:///t')", clash
@@ -121,8 +122,9 @@ class AlwaysDeny:
 
 
 def test_a_policy_rule_plugin_adds_a_kind_and_cannot_take_one(tmp_path: Path) -> None:
-    site = _install(tmp_path, "ca-rules", RULE_PLUGIN,
-                    {"crypto_analyzer.policy_rules": {"always_deny": "ca_rules:AlwaysDeny"}})  # fmt: skip
+    site = _install(
+        tmp_path, "ca-rules", RULE_PLUGIN, {RULES: {"always_deny": "ca_rules:AlwaysDeny"}}
+    )
     found = run_python(
         "import json\nfrom crypto_analyzer.governance.policy.rule_registry import "
         "default_rule_registry as d\nr = d()\nrule = r.create('always_deny', {'why': 'x'})\n"
@@ -130,8 +132,8 @@ def test_a_policy_rule_plugin_adds_a_kind_and_cannot_take_one(tmp_path: Path) ->
         site,
     )
     assert found == {"kinds": ["always_deny", "procedure_field"], "why": "x"}
-    clash = _install(tmp_path, "ca-rules-clash", RULE_PLUGIN,
-                     {"crypto_analyzer.policy_rules": {"procedure_field": "ca_rules_clash:AlwaysDeny"}})  # fmt: skip
+    taken = {RULES: {"procedure_field": "ca_rules_clash:AlwaysDeny"}}
+    clash = _install(tmp_path, "ca-rules-clash", RULE_PLUGIN, taken)
     with pytest.raises(AssertionError) as failure:
         run_python(
             "from crypto_analyzer.governance.policy.rule_registry import default_rule_registry\n"

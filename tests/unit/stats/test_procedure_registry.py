@@ -242,3 +242,29 @@ def test_code_digest_follows_the_source_not_the_location(tmp_path: Path) -> None
     assert digests[0] == digests[1] != digests[2]
     for name in [m for m in sys.modules if m.startswith("digest_probe_pkg")]:
         del sys.modules[name]
+
+
+def test_the_null_suite_runs_on_panels_per_hypothesis() -> None:
+    runner = ProcedureRunner(builtin_check_share=1.0)
+    rng = np.random.default_rng(2)
+    base = _inputs(k=2)
+    signal = rng.normal(size=(80, 6))
+    panels = {
+        "s0@1": (signal, 0.3 * signal + rng.normal(size=(80, 6))),
+        "s1@1": (rng.normal(size=(80, 6)), rng.normal(size=(80, 6))),
+    }
+    assert runner.run("null_suite", base, seed=1).missing_reason == "no signal panels were given"
+    inputs = ProcedureInputs(
+        base.hypothesis_ids, base.horizons, base.oos_ic, base.net_returns, base.p_values, panels
+    )
+    result = runner.run("null_suite", inputs, seed=1, params={"draws": 49})
+    strong, noise = result.hypotheses["s0@1"], result.hypotheses["s1@1"]
+    assert strong["p_value"] == pytest.approx(1 / 50) and noise["p_value"] > 0.05
+    assert set(strong) == {
+        "observed_mean_ic", "p_value",
+        *(f"p_value_{kind}.{model}" for kind in ("ic", "sharpe")
+          for model in ("block_shuffled_time", "permuted_signal", "random_ranks")),
+    }  # fmt: skip
+    assert ("null_suite", 1) in runner.checked
+    one = inputs.select(1)
+    assert one.panels is not None and set(one.panels) == {"s1@1"}

@@ -10,9 +10,11 @@ seeds used are returned so the bundle can record them. A statistic that could no
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from crypto_analyzer.pipeline.report.config import ReportConfig
@@ -22,6 +24,7 @@ from crypto_analyzer.pipeline.report.stages import (
     FactorFitter,
     IcStats,
     Key,
+    PreparedData,
     compute_signals,
     evaluate_ic,
     evaluate_portfolios,
@@ -41,6 +44,7 @@ from crypto_analyzer.research import (
     SplitPlan,
     build_attestation,
     fit_factor_model,
+    forward_returns,
     validate_attestation,
 )
 from crypto_analyzer.stats import FamilyTestsResult, PboResult
@@ -148,7 +152,9 @@ def compute_report(
     sharpe = sharpe_stage(inputs, keys, config, runner)
     breaks = break_diagnostics(inputs, config, run_key, seeds, runner)
     regimes = regime_stage(prepared, ic.oos_ic, keys, config, run_key, seeds)
-    extra = extra_procedures_stage(inputs, config, run_key, seeds, runner)
+    extra = extra_procedures_stage(
+        inputs, config, run_key, seeds, runner, lambda: _panels(prepared, signals, keys)
+    )
     panel = prepared.panel
     times = panel.times
     attestation = build_attestation(
@@ -205,3 +211,21 @@ def compute_report(
         pbo_skip_reason=sharpe.pbo_skip_reason,
         procedures=extra,
     )
+
+
+def _panels(
+    prepared: PreparedData, signals: Mapping[str, pd.DataFrame], keys: Sequence[Key]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each hypothesis' signal and forward-return panels on the test rows (for procedures that
+    need the cross-sections, e.g. the null suite)."""
+    forward = forward_returns(prepared.panel, horizons=sorted({h for _, h in keys}))
+    rows = prepared.in_test
+    out = {}
+    for signal, horizon in keys:
+        frame = signals[signal]
+        label = forward[horizon].reindex(index=frame.index, columns=frame.columns)
+        out[hypothesis_id(signal, horizon)] = (
+            frame.to_numpy(dtype=float)[rows],
+            label.to_numpy(dtype=float)[rows],
+        )
+    return out

@@ -8,8 +8,12 @@ Adding such a procedure therefore touches the plugin and the policy file, never 
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from crypto_analyzer.core.seeding import derive_procedure_seed
 from crypto_analyzer.core.versions import SEED_VERSION
@@ -52,13 +56,24 @@ def extra_procedures_stage(
     run_key: str,
     seeds: SeedLog,
     runner: ProcedureRunner,
+    panels: Callable[[], Mapping[str, tuple[np.ndarray, np.ndarray]]] | None = None,
 ) -> dict[str, ProcedureRun]:
-    """Run every ``procedures.extra`` entry in name order; the seeds used are logged."""
+    """Run every ``procedures.extra`` entry in name order; the seeds used are logged.
+
+    ``panels`` builds the signal/forward-return panels, called once and only when a selected
+    procedure declares ``needs_panels``.
+    """
     out: dict[str, ProcedureRun] = {}
+    with_panels: ProcedureInputs | None = None
     for name, params in config.procedures.resolved_extra().items():
         seed = derive_procedure_seed(run_key, name, version=SEED_VERSION)
         seeds.append((f"procedure:{name}", None, seed))
-        result = runner.run(name, inputs, seed=seed, params=params)
+        given = inputs
+        if getattr(runner.registry.get(name), "needs_panels", False) and panels is not None:
+            if with_panels is None:
+                with_panels = dataclasses.replace(inputs, panels=panels())
+            given = with_panels
+        result = runner.run(name, given, seed=seed, params=params)
         version = runner.registry.get(name).version
         out[name] = ProcedureRun(name, version, params, seed, result)
     return out

@@ -14,6 +14,7 @@ from crypto_analyzer.stats.procedures.builtins_family import (
     SpaProcedure,
     StepMProcedure,
 )
+from crypto_analyzer.stats.procedures.builtins_null import NullSuiteProcedure
 from crypto_analyzer.stats.procedures.builtins_series import (
     BenjaminiHochbergProcedure,
     BenjaminiYekutieliProcedure,
@@ -45,6 +46,7 @@ BUILTIN_PROCEDURES = (
     HacProcedure,
     CusumProcedure,
     SupFProcedure,
+    NullSuiteProcedure,
 )
 """Every procedure class the project ships."""
 

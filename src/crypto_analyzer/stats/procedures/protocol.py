@@ -55,6 +55,10 @@ class ProcedureInputs:
         ``(T2, N)`` out-of-sample portfolio returns net of costs; NaN where missing.
     p_values : tuple of float or None
         One-sided p-value of each hypothesis' HAC t of the mean IC (``None``: no HAC t).
+    panels : mapping of str to (numpy.ndarray, numpy.ndarray), optional
+        Per hypothesis id: its signal and forward-return panels ``(T3, A)`` on the test rows.
+        Large, so the report fills them only for a procedure whose class sets
+        ``needs_panels = True``; ``None`` otherwise.
     """
 
     hypothesis_ids: tuple[str, ...]
@@ -62,6 +66,7 @@ class ProcedureInputs:
     oos_ic: np.ndarray
     net_returns: np.ndarray
     p_values: tuple[float | None, ...]
+    panels: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.hypothesis_ids)
@@ -83,6 +88,11 @@ class ProcedureInputs:
             oos_ic=self.oos_ic[:, index : index + 1].copy(),
             net_returns=self.net_returns[:, index : index + 1].copy(),
             p_values=(self.p_values[index],),
+            panels=(
+                None
+                if self.panels is None
+                else {k: v for k, v in self.panels.items() if k == self.hypothesis_ids[index]}
+            ),
         )
 
 
