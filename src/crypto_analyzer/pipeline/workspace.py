@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from crypto_analyzer.artifacts import check_store_url, open_settings_store
+from crypto_analyzer.artifacts import check_store_url, open_settings_store, registered_schemes
 from crypto_analyzer.core.errors import CryptoAnalyzerError, NotFoundError, ValidationError
 from crypto_analyzer.core.identities import DatasetMode
 from crypto_analyzer.core.service_key import (
@@ -46,6 +46,8 @@ from crypto_analyzer.db.run_liveness import liveness_check
 from crypto_analyzer.db.workspace import initialize, open_engine
 from crypto_analyzer.db.workspace_mode import WorkspaceMode, read_mode
 from crypto_analyzer.governance.checkpoint_audit import latest_checkpoint_check
+from crypto_analyzer.governance.policy.rule_registry import default_rule_registry
+from crypto_analyzer.stats.procedures import default_registry
 
 __all__ = [
     "AsOfCheck",
@@ -154,6 +156,7 @@ def doctor(settings: Settings, *, full_integrity: bool = False) -> DoctorReport:
     except CryptoAnalyzerError as exc:
         ok, detail = False, str(exc)
     checks.append(HealthCheck("artifact store", ok, detail))
+    checks.append(_plugins_check())
     return DoctorReport(
         settings={
             "artifacts": settings.artifacts,
@@ -338,4 +341,20 @@ def _resolve_as_of(engine: Engine, tenant_id: str, as_of: int | str) -> AsOfRefe
         )
     return AsOfReference(
         given, "report_run", run.data_watermark, run.run_instance_id, run.dataset_id
+    )
+
+
+def _plugins_check() -> HealthCheck:
+    """Every registry loads its plugins: a broken or clashing plugin is a failed check."""
+    try:
+        procedures = default_registry().names()
+        kinds = default_rule_registry().kinds()
+        schemes = tuple(registered_schemes())
+    except CryptoAnalyzerError as exc:
+        return HealthCheck("plugins", False, str(exc))
+    return HealthCheck(
+        "plugins",
+        True,
+        f"{len(procedures)} statistical procedures, {len(kinds)} policy rule kind(s), "
+        f"artifact store schemes {', '.join(s + '://' for s in schemes)}",
     )
