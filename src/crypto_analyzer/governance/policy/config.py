@@ -199,13 +199,17 @@ class PolicyConfig(_Config):
             return self.levels.accepted
         raise PolicyConfigError(f"policy has no level {level!r}", "use candidate or accepted")
 
-    def digest(self) -> str:
-        """SHA-256 of the validated file content; stored in every eligibility report.
+    def canonical_dict(self) -> dict[str, Any]:
+        """The validated content as plain JSON: what :meth:`digest` hashes and what is stored.
 
         An empty ``rules`` list is left out, so policy files written before rules existed keep
-        the digest their eligibility reports recorded.
+        the digest (and stored document) their eligibility reports recorded.
         """
-        return sha256_json(self.model_dump(mode="json", exclude=set() if self.rules else {"rules"}))
+        return self.model_dump(mode="json", exclude=set() if self.rules else {"rules"})
+
+    def digest(self) -> str:
+        """SHA-256 of the validated file content; stored in every eligibility report."""
+        return sha256_json(self.canonical_dict())
 
 
 def parse_policy_config(text: str, *, source: str = "policy file") -> PolicyConfig:
