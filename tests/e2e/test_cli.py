@@ -67,6 +67,7 @@ def test_init_doctor_and_db_commands(tmp_path: Path) -> None:
         "storage integrity",
         "governance triggers",
         "artifact store",
+        "plugins",
     }
     status = json.loads(invoke("--db", url, "db", "status", "--json").stdout)
     assert status["at_head"] is True and status["pending"] == []

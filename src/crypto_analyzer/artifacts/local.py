@@ -23,7 +23,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from crypto_analyzer.artifacts.location import parse_location
+from crypto_analyzer.artifacts.location import check_root, parse_root_url
 from crypto_analyzer.artifacts.store import MAX_KEY_BYTES, RESERVED_SEGMENT_PREFIX, ArtifactStore
 from crypto_analyzer.core.errors import ArtifactStoreError
 
@@ -46,9 +46,16 @@ class LocalArtifactStore(ArtifactStore):
 
     @classmethod
     def from_url(cls, url: str, **_: object) -> LocalArtifactStore:
-        location = parse_location(url)
+        location = parse_root_url(url)
         assert location.root is not None
         return cls(location.root)
+
+    @classmethod
+    def check_url(cls, url: str) -> tuple[bool, str]:
+        """Read-only check for ``doctor``: the root is (or can become) a writable directory."""
+        root = parse_root_url(url).root
+        assert root is not None
+        return check_root(root)
 
     @property
     def max_key_bytes(self) -> int:

@@ -1,7 +1,9 @@
-"""Artifact store URLs: parsing and a read-only reachability check for ``doctor``.
+"""Artifact store URL formats: a local root (``SCHEME://PATH``) or a bucket (``SCHEME://BUCKET/P``).
 
-The store itself (create-only puts, S3 backend) is built on top of this; the check here never
-writes, so ``doctor`` can run against a read-only or production location.
+Parsing only: which scheme uses which format is the backend's business (each backend's
+``from_url`` calls the parser it needs), and which schemes exist is the registry's
+(:mod:`.registry`). :func:`check_root` is the read-only reachability check ``doctor`` runs for a
+local root: it never writes, so ``doctor`` can run against a read-only or production location.
 """
 
 from __future__ import annotations
@@ -12,9 +14,7 @@ from pathlib import Path
 
 from crypto_analyzer.core.errors import ConfigError
 
-__all__ = ["KNOWN_SCHEMES", "ArtifactLocation", "check_location", "parse_location"]
-
-KNOWN_SCHEMES = ("file", "s3", "gs")
+__all__ = ["ArtifactLocation", "check_root", "parse_bucket_url", "parse_root_url"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,35 +28,40 @@ class ArtifactLocation:
     prefix: str = ""
 
 
-def parse_location(url: str, *, base: Path | None = None) -> ArtifactLocation:
-    """Parse ``file://PATH`` (relative paths resolve against ``base`` or the working directory),
-    ``s3://BUCKET/PREFIX`` or ``gs://BUCKET/PREFIX``."""
+def _split(url: str) -> tuple[str, str]:
     scheme, sep, rest = url.partition("://")
-    if not sep or scheme not in KNOWN_SCHEMES or not rest:
+    if not sep or not scheme or not rest:
         raise ConfigError(
-            f"artifact store URL {url!r} is not supported",
-            f"known schemes: {', '.join(s + '://' for s in KNOWN_SCHEMES)}",
+            f"artifact store URL {url!r} is not SCHEME://LOCATION",
+            "e.g. file://PATH or s3://BUCKET/PREFIX",
         )
-    if scheme == "file":
-        path = Path(rest).expanduser()
-        if not path.is_absolute():
-            path = (base or Path.cwd()) / path
-        return ArtifactLocation(url=url, scheme=scheme, root=path)
+    return scheme, rest
+
+
+def parse_root_url(url: str, *, base: Path | None = None) -> ArtifactLocation:
+    """``SCHEME://PATH``; a relative path resolves against ``base`` or the working directory."""
+    scheme, rest = _split(url)
+    path = Path(rest).expanduser()
+    if not path.is_absolute():
+        path = (base or Path.cwd()) / path
+    return ArtifactLocation(url=url, scheme=scheme, root=path)
+
+
+def parse_bucket_url(url: str) -> ArtifactLocation:
+    """``SCHEME://BUCKET/PREFIX`` (bucket names have at least 3 characters)."""
+    scheme, rest = _split(url)
     bucket, _, prefix = rest.partition("/")
     if len(bucket) < 3:
         raise ConfigError(f"bucket name {bucket!r} in {url!r} is too short (3 characters minimum)")
     return ArtifactLocation(url=url, scheme=scheme, bucket=bucket, prefix=prefix.strip("/"))
 
 
-def check_location(location: ArtifactLocation) -> tuple[bool, str]:
-    """(ok, detail) without writing anything.
+def check_root(root: Path) -> tuple[bool, str]:
+    """(ok, detail) for a local root, without writing anything.
 
-    A local root that does not exist yet is fine when its nearest existing parent is writable:
-    the store creates it on first write.
+    A root that does not exist yet is fine when its nearest existing parent is writable: the
+    store creates it on first write.
     """
-    if location.root is None:
-        return True, f"{location.scheme} bucket {location.bucket!r}, prefix {location.prefix!r}"
-    root = location.root
     if root.exists():
         if not root.is_dir():
             return False, f"{root} exists but is not a directory"

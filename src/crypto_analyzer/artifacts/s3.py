@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crypto_analyzer.artifacts.location import parse_location
+from crypto_analyzer.artifacts.location import parse_bucket_url
 from crypto_analyzer.artifacts.store import MAX_KEY_BYTES, ArtifactStore
 from crypto_analyzer.core.errors import ArtifactStoreError, ConfigError
 
@@ -48,7 +48,7 @@ class S3ArtifactStore(ArtifactStore):
         region: str | None = None,
         client: Any = None,
     ) -> None:
-        location = parse_location(url)
+        location = parse_bucket_url(url)
         assert location.bucket is not None
         super().__init__(url)
         self.bucket = location.bucket
@@ -58,6 +58,12 @@ class S3ArtifactStore(ArtifactStore):
     @classmethod
     def from_url(cls, url: str, **options: Any) -> S3ArtifactStore:
         return cls(url, endpoint_url=options.get("endpoint_url"), region=options.get("region"))
+
+    @classmethod
+    def check_url(cls, url: str) -> tuple[bool, str]:
+        """Offline check for ``doctor``: the URL names a bucket (reachability is not probed)."""
+        location = parse_bucket_url(url)
+        return True, f"{location.scheme} bucket {location.bucket!r}, prefix {location.prefix!r}"
 
     @classmethod
     def from_gcs_url(cls, url: str, **options: Any) -> S3ArtifactStore:

@@ -1,4 +1,4 @@
-"""The artifact store contract and the registry that picks a backend by URL scheme.
+"""The artifact store contract (backends are chosen by URL scheme in :mod:`.registry`).
 
 The base class owns everything that must be identical across backends: key validation (one
 function, :func:`check_key`, for every backend and every operation), SHA-256 of the bytes, and
@@ -15,18 +15,14 @@ import builtins
 import hashlib
 import io
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import BinaryIO, NoReturn
 
 from crypto_analyzer.core.errors import (
     ArtifactConflictError,
-    ConfigError,
     NotFoundError,
     ValidationError,
 )
-from crypto_analyzer.core.settings import Settings
 
 __all__ = [
     "MAX_KEY_BYTES",
@@ -35,10 +31,6 @@ __all__ = [
     "ArtifactRef",
     "ArtifactStore",
     "check_key",
-    "open_settings_store",
-    "open_store",
-    "register_store",
-    "registered_schemes",
 ]
 
 MAX_KEY_BYTES = 1024
@@ -202,59 +194,3 @@ def _short(text: str) -> str:
 
 def _refuse(key: str, rule: str) -> NoReturn:
     raise ValidationError(f"artifact key {_short(key)} is refused: {rule}", _HINT)
-
-
-StoreFactory = Callable[..., ArtifactStore]
-
-_FACTORIES: dict[str, str] = {
-    "file": "crypto_analyzer.artifacts.local:LocalArtifactStore.from_url",
-    "s3": "crypto_analyzer.artifacts.s3:S3ArtifactStore.from_url",
-    "gs": "crypto_analyzer.artifacts.s3:S3ArtifactStore.from_gcs_url",
-}
-_EXTRA_FACTORIES: dict[str, StoreFactory] = {}
-
-
-def registered_schemes() -> MappingProxyType[str, str]:
-    """Read-only view of scheme → factory (dotted path or callable name)."""
-    view = dict(_FACTORIES)
-    view.update({scheme: repr(factory) for scheme, factory in _EXTRA_FACTORIES.items()})
-    return MappingProxyType(view)
-
-
-def register_store(scheme: str, factory: StoreFactory) -> None:
-    """Add a backend for ``scheme``; registering a known scheme again is refused."""
-    if scheme in _FACTORIES or scheme in _EXTRA_FACTORIES:
-        raise ConfigError(f"artifact store scheme {scheme!r} is already registered")
-    _EXTRA_FACTORIES[scheme] = factory
-
-
-def open_store(url: str, **options: object) -> ArtifactStore:
-    """Open the store for ``url``; backends import lazily and name their extra when missing."""
-    scheme, sep, _ = url.partition("://")
-    if not sep:
-        raise ConfigError(f"artifact store URL {url!r} has no scheme", _known())
-    if scheme in _EXTRA_FACTORIES:
-        return _EXTRA_FACTORIES[scheme](url, **options)
-    target = _FACTORIES.get(scheme)
-    if target is None:
-        raise ConfigError(f"artifact store scheme {scheme!r} in {url!r} is unknown", _known())
-    module_name, _, attribute = target.partition(":")
-    import importlib
-
-    module = importlib.import_module(module_name)
-    factory: object = module
-    for part in attribute.split("."):
-        factory = getattr(factory, part)
-    return factory(url, **options)  # type: ignore[operator]
-
-
-def open_settings_store(settings: Settings) -> ArtifactStore:
-    """The store configured by ``CRYPTO_ANALYZER_ARTIFACTS`` (+ S3 endpoint settings)."""
-    options: dict[str, object] = {}
-    if settings.artifacts.startswith(("s3://", "gs://")):
-        options = {"endpoint_url": settings.s3_endpoint_url, "region": settings.s3_region}
-    return open_store(settings.artifacts, **options)
-
-
-def _known() -> str:
-    return "known schemes: " + ", ".join(f"{scheme}://" for scheme in registered_schemes())

@@ -20,6 +20,7 @@ __all__ = [
     "DatabaseError",
     "DatasetIdentityError",
     "NotFoundError",
+    "PluginError",
     "SchemaNotReadyError",
     "ValidationError",
 ]
@@ -50,6 +51,15 @@ class ConfigError(CryptoAnalyzerError):
     """A setting, environment variable or config file value is malformed or inconsistent."""
 
     exit_code = 2
+
+
+class PluginError(ConfigError):
+    """A plugin (entry point) failed to import, clashes with a registered name, or misbehaves.
+
+    A configuration problem of the installation, not of the data: the fix is to repair, rename or
+    uninstall the distribution named in the message. Never downgraded to a warning, because a
+    silently skipped plugin would change which procedures or rules decided.
+    """
 
 
 class ValidationError(CryptoAnalyzerError):

@@ -19,6 +19,7 @@ from crypto_analyzer.core.versions import SEED_VERSION
 __all__ = [
     "COMPONENT_SALTS",
     "SUPPORTED_SEED_VERSIONS",
+    "derive_procedure_seed",
     "derive_seed",
     "make_rng",
     "rng_for",
@@ -37,6 +38,7 @@ COMPONENT_SALTS = MappingProxyType(
         "regimes": "crypto-analyzer:seed:regimes",
         "romano_wolf": "crypto-analyzer:seed:romano-wolf",
         "spa": "crypto-analyzer:seed:spa",
+        "stat_procedure": "crypto-analyzer:seed:stat-procedure",
         "synthetic_market": "crypto-analyzer:seed:synthetic-market",
     }
 )
@@ -78,6 +80,19 @@ def derive_seed(
         {"fold": fold, "run_key": run_key, "salt": COMPONENT_SALTS[component], "version": version}
     )
 
+    return int.from_bytes(hashlib.sha256(material).digest()[:_SEED_BYTES], "big")
+
+
+def derive_procedure_seed(run_key: str, procedure: str, version: int = SEED_VERSION) -> int:
+    """Seed of a statistical procedure selected by name in the report config.
+
+    Keyed by the procedure's name (not its position in the config), so adding or removing another
+    procedure never changes this one's stream.
+    """
+    if not isinstance(procedure, str) or not procedure:
+        raise ValueError(f"procedure must be a non-empty string, got {procedure!r}")
+    base = derive_seed(run_key, "stat_procedure", version=version)
+    material = canonical_bytes({"base": base, "procedure": procedure})
     return int.from_bytes(hashlib.sha256(material).digest()[:_SEED_BYTES], "big")
 
 

@@ -82,7 +82,7 @@ _ROLE_PATTERN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 DEFAULT_APP_ROLE = "crypto_analyzer_app"
 """The PostgreSQL role the application connects as (``docs/tenancy.md``): DML rights only."""
 _DB_SCHEMES = ("sqlite", "postgresql")
-_ARTIFACT_SCHEMES = ("file", "s3", "gs")
+_URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")
 MAX_URL_CHARS = 4096
 """Database, artifact-store and S3 endpoint URLs (and the S3 region) are at most this long."""
 
@@ -189,11 +189,13 @@ class Settings(BaseSettings):
     @field_validator("artifacts")
     @classmethod
     def _check_artifacts(cls, value: str) -> str:
+        # Syntax only: which schemes exist is the artifact store registry's business (plugins add
+        # schemes), and opening the store refuses an unknown one naming the known ones.
         scheme, sep, rest = value.partition("://")
-        if not sep or scheme not in _ARTIFACT_SCHEMES or not rest:
+        if not sep or not _URL_SCHEME.match(scheme) or not rest:
             raise ValueError(
-                f"{value!r} is not an artifact store URL; use file://PATH, s3://BUCKET/PREFIX "
-                "or gs://BUCKET/PREFIX"
+                f"{value!r} is not an artifact store URL; use SCHEME://LOCATION, e.g. "
+                "file://PATH or s3://BUCKET/PREFIX"
             )
         return value
 

@@ -21,8 +21,8 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from crypto_analyzer.artifacts import ArtifactStore, open_settings_store
 from crypto_analyzer.artifacts.run_layout import run_artifact_key
-from crypto_analyzer.artifacts.store import ArtifactStore, open_settings_store
 from crypto_analyzer.core.errors import NotFoundError
 from crypto_analyzer.core.hashing import sha256_bytes
 from crypto_analyzer.core.settings import Settings, load_settings

@@ -49,6 +49,7 @@ __all__ = [
     "IcSummary",
     "MultipleTesting",
     "Overfitting",
+    "ProcedureEvidence",
     "RegimeEvidence",
     "SeedUse",
     "ValidationBundle",
@@ -180,6 +181,22 @@ class RegimeEvidence(_Evidence):
     """How regimes were assigned (e.g. a mixture fitted on each fold's train rows only)."""
 
 
+ProcedureField = str | bool | int | float | None
+
+
+class ProcedureEvidence(_Evidence):
+    """A registry procedure's result for this hypothesis, carried generically.
+
+    ``fields`` holds the procedure's family-level fields together with this hypothesis' own, by
+    the names the procedure gives them; a policy rule reads one by name. A field that could not be
+    computed is ``null`` and ``missing_reason`` says why.
+    """
+
+    version: Name
+    fields: dict[Name, ProcedureField] = Field(default_factory=dict, max_length=64)
+    missing_reason: str | None = None
+
+
 class HorizonEvidence(_Evidence):
     """Everything measured for one forecast horizon (in bars)."""
 
@@ -191,6 +208,8 @@ class HorizonEvidence(_Evidence):
     data_snooping: DataSnooping
     execution: ExecutionEvidence | None = None
     regime: RegimeEvidence | None = None
+    procedures: dict[Name, ProcedureEvidence] = Field(default_factory=dict, max_length=64)
+    """Procedures selected by name in the report config (``procedures.extra``), by name."""
 
 
 class AttestationRef(_Evidence):
@@ -278,8 +297,16 @@ class ValidationBundle(_Evidence):
         return next((item for item in self.artifacts if item.name == name), None)
 
     def to_canonical_dict(self) -> dict[str, Any]:
-        """Plain JSON types only; the input of :meth:`evidence_digest` and :meth:`to_bytes`."""
-        return self.model_dump(mode="json")
+        """Plain JSON types only; the input of :meth:`evidence_digest` and :meth:`to_bytes`.
+
+        An empty ``procedures`` table is left out, so a bundle without selected procedures has
+        the same bytes (and digest) as before the field existed, and older readers still read it.
+        """
+        document = self.model_dump(mode="json")
+        for horizon in document["horizons"]:
+            if not horizon.get("procedures"):
+                horizon.pop("procedures", None)
+        return document
 
     def to_bytes(self) -> bytes:
         """Canonical JSON bytes: what the report stores, so the artifact hash is the digest."""

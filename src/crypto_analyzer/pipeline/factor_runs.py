@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from crypto_analyzer.artifacts.store import ArtifactStore, open_settings_store
+from crypto_analyzer.artifacts import ArtifactStore, open_settings_store
 from crypto_analyzer.core.errors import DatabaseError, ValidationError
 from crypto_analyzer.core.settings import Settings
 from crypto_analyzer.db.factor_runs import find_factor_run

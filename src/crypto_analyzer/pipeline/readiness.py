@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from crypto_analyzer.artifacts import ArtifactStore
-from crypto_analyzer.artifacts.location import check_location, parse_location
+from crypto_analyzer.artifacts import ArtifactStore, check_store_url
 from crypto_analyzer.db.health import HealthCheck
 from crypto_analyzer.db.migrate import current_revision
 
@@ -47,9 +46,8 @@ def _store_check(store: ArtifactStore | None) -> HealthCheck:
     if store is None:
         return HealthCheck("artifact store", False, "no artifact store is configured")
     try:
-        location = parse_location(store.url)
-        ok, detail = check_location(location)
-        if ok and location.root is None:  # a bucket: ask the server, not only the URL
+        ok, detail = check_store_url(store.url)
+        if ok:  # ask the backend itself (a bucket's server), not only the URL
             store.exists(_PROBE_KEY)
     except Exception as exc:  # unreachable endpoint, refused credentials, bad URL
         return HealthCheck("artifact store", False, _one_line(exc))

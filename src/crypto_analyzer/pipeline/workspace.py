@@ -21,8 +21,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from crypto_analyzer.artifacts.location import check_location, parse_location
-from crypto_analyzer.artifacts.store import open_settings_store
+from crypto_analyzer.artifacts import check_store_url, open_settings_store, registered_schemes
 from crypto_analyzer.core.errors import CryptoAnalyzerError, NotFoundError, ValidationError
 from crypto_analyzer.core.identities import DatasetMode
 from crypto_analyzer.core.service_key import (
@@ -151,7 +150,7 @@ def doctor(settings: Settings, *, full_integrity: bool = False) -> DoctorReport:
     except CryptoAnalyzerError as exc:
         checks.append(HealthCheck("database reachable", False, str(exc)))
     try:
-        ok, detail = check_location(parse_location(settings.artifacts))
+        ok, detail = check_store_url(settings.artifacts)
     except CryptoAnalyzerError as exc:
         ok, detail = False, str(exc)
     checks.append(HealthCheck("artifact store", ok, detail))
@@ -159,6 +158,7 @@ def doctor(settings: Settings, *, full_integrity: bool = False) -> DoctorReport:
     from crypto_analyzer.plugins.signal_discovery import check_installed_signals
 
     checks.append(HealthCheck("signal plugins", *check_installed_signals()))
+    checks.append(_plugins_check())
     return DoctorReport(
         settings={
             "artifacts": settings.artifacts,
@@ -343,4 +343,24 @@ def _resolve_as_of(engine: Engine, tenant_id: str, as_of: int | str) -> AsOfRefe
         )
     return AsOfReference(
         given, "report_run", run.data_watermark, run.run_instance_id, run.dataset_id
+    )
+
+
+def _plugins_check() -> HealthCheck:
+    """Every registry loads its plugins: a broken or clashing plugin is a failed check."""
+    # imported here: the registries pull in the statistics stack, which most commands skip
+    from crypto_analyzer.governance.policy.rule_registry import default_rule_registry
+    from crypto_analyzer.stats.procedures import default_registry
+
+    try:
+        procedures = default_registry().names()
+        kinds = default_rule_registry().kinds()
+        schemes = tuple(registered_schemes())
+    except CryptoAnalyzerError as exc:
+        return HealthCheck("plugins", False, str(exc))
+    return HealthCheck(
+        "plugins",
+        True,
+        f"{len(procedures)} statistical procedures, {len(kinds)} policy rule kind(s), "
+        f"artifact store schemes {', '.join(s + '://' for s in schemes)}",
     )

@@ -19,9 +19,9 @@ from crypto_analyzer.cli.app import app
 from crypto_analyzer.core.errors import ValidationError
 from crypto_analyzer.core.settings import Settings
 from crypto_analyzer.db.engine import create_db_engine
-from crypto_analyzer.pipeline.report import stat_stages
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.run import run_report
+from crypto_analyzer.stats.procedures import builtins_family
 
 
 def _runs(settings: Settings) -> list[tuple[str, str | None]]:
@@ -51,7 +51,8 @@ def test_a_value_error_inside_the_computation_is_a_fault_not_a_config_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = workspace(tmp_path)
-    monkeypatch.setattr(stat_stages, "family_tests", _boom)
+    # The report computes RC/SPA/StepM through the registry's family_tests procedure.
+    monkeypatch.setattr(builtins_family, "family_tests", _boom)
     with pytest.raises(ValueError, match="internal invariant") as caught:
         run_report(settings, ReportConfig.model_validate(SMALL), actor="alice")
     assert not isinstance(caught.value, ValidationError)

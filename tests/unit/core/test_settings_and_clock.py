@@ -55,7 +55,8 @@ def test_explicit_config_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
         ("DB_URL", "not a url", "CRYPTO_ANALYZER_DB_URL.*not a database URL"),
         ("DB_URL", "mysql://u@h/db", "CRYPTO_ANALYZER_DB_URL.*backend 'mysql'"),
         ("DB_URL", "sqlite://", "CRYPTO_ANALYZER_DB_URL.*names no file"),
-        ("ARTIFACTS", "ftp://x", "CRYPTO_ANALYZER_ARTIFACTS"),
+        # Syntax only: an unknown scheme is refused by the store registry when opened.
+        ("ARTIFACTS", "artifacts-without-scheme", "CRYPTO_ANALYZER_ARTIFACTS.*SCHEME://"),
         ("TENANT", "Bad Tenant", "CRYPTO_ANALYZER_TENANT"),
         (
             "FIXED_TIME",

@@ -34,6 +34,7 @@ __all__ = [
     "LevelThresholds",
     "PolicyConfig",
     "ProvenanceConfig",
+    "RuleSpec",
     "lists_to_tuples",
     "load_policy_config",
     "parse_policy_config",
@@ -157,6 +158,20 @@ class HistorySettings(_Config):
         return self
 
 
+class RuleSpec(_Config):
+    """A ``[[rules]]`` table: a registered rule kind, the levels it gates and its settings.
+
+    The kind's registry (``governance.policy.rule_registry``) validates the settings when the
+    policy is built; an unknown kind or bad settings is a policy configuration error.
+    """
+
+    kind: Name
+    levels: Annotated[
+        tuple[Literal["candidate", "accepted"], ...], Field(min_length=1, max_length=2)
+    ]
+    settings: dict[Name, Any] = Field(default_factory=dict, max_length=MAX_POLICY_LIST)
+
+
 class Levels(_Config):
     candidate: LevelThresholds
     accepted: LevelThresholds
@@ -178,6 +193,8 @@ class PolicyConfig(_Config):
         default_factory=dict, max_length=MAX_POLICY_LIST
     )
     external: ExternalServiceConfig | None = None
+    rules: Annotated[tuple[RuleSpec, ...], Field(max_length=MAX_POLICY_LIST)] = ()
+    """Extra rules of registered kinds (e.g. bounds on a plugin procedure's result)."""
 
     def thresholds(self, level: str) -> LevelThresholds:
         if level == "candidate":
@@ -186,9 +203,17 @@ class PolicyConfig(_Config):
             return self.levels.accepted
         raise PolicyConfigError(f"policy has no level {level!r}", "use candidate or accepted")
 
+    def canonical_dict(self) -> dict[str, Any]:
+        """The validated content as plain JSON: what :meth:`digest` hashes and what is stored.
+
+        An empty ``rules`` list is left out, so policy files written before rules existed keep
+        the digest (and stored document) their eligibility reports recorded.
+        """
+        return self.model_dump(mode="json", exclude=set() if self.rules else {"rules"})
+
     def digest(self) -> str:
         """SHA-256 of the validated file content; stored in every eligibility report."""
-        return sha256_json(self.model_dump(mode="json"))
+        return sha256_json(self.canonical_dict())
 
 
 def parse_policy_config(text: str, *, source: str = "policy file") -> PolicyConfig:

@@ -12,6 +12,11 @@ from collections.abc import Callable
 from crypto_analyzer.governance.evidence import ValidationBundle
 from crypto_analyzer.governance.policy.base import Decision, EvaluationContext
 from crypto_analyzer.governance.policy.config import PolicyConfig
+from crypto_analyzer.governance.policy.rule_registry import (
+    HorizonRule,
+    RuleRegistry,
+    default_rule_registry,
+)
 from crypto_analyzer.governance.policy.rules import (
     Findings,
     RuleInputs,
@@ -37,8 +42,15 @@ class DefaultPolicy:
     """Provenance, sample, effect, data snooping, execution, regime, causality, duties and the
     research history (the candidate judged against every trial in its scope)."""
 
-    def __init__(self, config: PolicyConfig) -> None:
+    def __init__(self, config: PolicyConfig, rule_registry: RuleRegistry | None = None) -> None:
         self._config = config
+        # Built when the policy is built, so an unknown kind or bad settings is a configuration
+        # error up front, never a surprise during an evaluation.
+        registry = rule_registry or (default_rule_registry() if config.rules else RuleRegistry())
+        self._rules: tuple[tuple[str, tuple[str, ...], HorizonRule], ...] = tuple(
+            (spec.kind, spec.levels, registry.create(spec.kind, spec.settings))
+            for spec in config.rules
+        )
 
     @property
     def policy_id(self) -> str:
@@ -115,6 +127,13 @@ class DefaultPolicy:
         ):
             # mypy cannot infer a lambda whose defaults bind loop variables
             self._guarded(out, family, lambda rule=rule: rule(inputs, horizon, out))  # type: ignore[misc]
+        for index, (kind, levels, configured) in enumerate(self._rules):
+            if level in levels:
+                self._guarded(
+                    out,
+                    f"rules[{index}].{kind}",
+                    lambda c=configured: c.check(inputs, horizon, out),  # type: ignore[misc]
+                )
 
     @staticmethod
     def _guarded(out: Findings, family: str, run: Callable[[], None]) -> None:

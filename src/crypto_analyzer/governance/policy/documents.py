@@ -37,7 +37,7 @@ def policy_document_key(digest: str) -> str:
 
 def policy_document_bytes(config: PolicyConfig) -> bytes:
     """The canonical JSON whose SHA-256 is ``config.digest()``."""
-    return canonical_bytes(config.model_dump(mode="json"))
+    return canonical_bytes(config.canonical_dict())
 
 
 def store_policy_document(store: ArtifactStore, config: PolicyConfig) -> str:

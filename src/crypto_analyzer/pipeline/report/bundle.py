@@ -21,6 +21,7 @@ from crypto_analyzer.governance.evidence import (
     IcSummary,
     MultipleTesting,
     Overfitting,
+    ProcedureEvidence,
     RegimeEvidence,
     SeedUse,
     ValidationBundle,
@@ -35,6 +36,7 @@ from crypto_analyzer.pipeline.report.writer import RunArtifacts
 
 __all__ = [
     "ATTESTATION_NAME",
+    "PROCEDURES_NAME",
     "SPLIT_PLAN_NAME",
     "build_bundle",
     "family_p",
@@ -43,6 +45,8 @@ __all__ = [
 
 ATTESTATION_NAME = "attestation/fold_causality.json"
 SPLIT_PLAN_NAME = "split_plan.json"
+PROCEDURES_NAME = "stats/procedures.json"
+"""Full results of the procedures selected in ``procedures.extra`` (written only when any are)."""
 
 
 def family_p(computation: ReportComputation, which: str) -> float | None:
@@ -115,7 +119,21 @@ def horizon_evidence(
             else None
         ),
         regime=_regime(result, computation),
+        procedures=_procedures(hypothesis_id(result.signal, result.horizon), computation),
     )
+
+
+def _procedures(name: str, computation: ReportComputation) -> dict[str, ProcedureEvidence]:
+    """Each selected procedure's fields for hypothesis ``name``, as the procedure labelled them."""
+    out = {}
+    for procedure, run in sorted(computation.procedures.items()):
+        result = run.result
+        out[procedure] = ProcedureEvidence(
+            version=run.version,
+            fields=result.fields_for(name),
+            missing_reason=result.missing_reason or result.hypothesis_missing.get(name),
+        )
+    return out
 
 
 def _regime(result: HypothesisResult, computation: ReportComputation) -> RegimeEvidence | None:
@@ -164,6 +182,7 @@ def build_bundle(
                 "stats/pbo.json",
                 "stats/breaks.json",
                 "stats/regimes.json",
+                PROCEDURES_NAME,
             )
             if name in written.refs
         ),

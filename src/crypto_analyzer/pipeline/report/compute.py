@@ -10,18 +10,22 @@ seeds used are returned so the bundle can record them. A statistic that could no
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.preflight import check_signals
+from crypto_analyzer.pipeline.report.procedure_stage import ProcedureRun, extra_procedures_stage
 from crypto_analyzer.pipeline.report.regime_stage import RegimeIc, RegimeStage, regime_stage
 from crypto_analyzer.pipeline.report.stages import (
     FactorFitter,
     IcStats,
     Key,
+    PreparedData,
     compute_signals,
     evaluate_ic,
     evaluate_portfolios,
@@ -32,6 +36,7 @@ from crypto_analyzer.pipeline.report.stat_stages import (
     SeedLog,
     SharpeStats,
     break_diagnostics,
+    family_inputs,
     family_stage,
     multiple_testing_stage,
     sharpe_stage,
@@ -40,9 +45,11 @@ from crypto_analyzer.research import (
     SplitPlan,
     build_attestation,
     fit_factor_model,
+    forward_returns,
     validate_attestation,
 )
 from crypto_analyzer.stats import FamilyTestsResult, PboResult
+from crypto_analyzer.stats.procedures import ProcedureRunner
 
 __all__ = [
     "FactorFitter",
@@ -108,6 +115,8 @@ class ReportComputation:
     """The signals evaluated (factor-based ones are skipped when no factor instrument exists)."""
     notes: tuple[str, ...] = ()
     """Data notes the report states (calendar, gap rule, long gaps, skipped signals)."""
+    procedures: dict[str, ProcedureRun] = field(default_factory=dict)
+    """Results of the procedures selected by name in ``procedures.extra``."""
 
 
 def compute_report(
@@ -118,27 +127,40 @@ def compute_report(
     run_key: str,
     dataset_id: str,
     fit_factors: FactorFitter = fit_factor_model,
+    runner: ProcedureRunner | None = None,
 ) -> ReportComputation:
     """Run universe → signals → walk-forward IC → portfolios → regimes → statistics.
 
     ``fit_factors`` has :func:`fit_factor_model`'s signature; the report run passes one that
-    reads and stores factor runs in the database.
+    reads and stores factor runs in the database. Every statistic is computed by a registry
+    procedure through ``runner`` (default: the default registry, determinism re-checked).
     """
+    runner = runner or ProcedureRunner()
     prepared = prepare_data(bars, instruments, config, fit_factors=fit_factors)
     signals = compute_signals(prepared, config)
     check_signals(signals, prepared.panel, prepared.in_test, config)
     horizons = config.horizons
     keys: list[Key] = [(s, h) for s in prepared.signals for h in horizons]
     ic = evaluate_ic(
-        prepared, signals, config, horizons=horizons, run_key=run_key, dataset_id=dataset_id
+        prepared,
+        signals,
+        config,
+        horizons=horizons,
+        run_key=run_key,
+        dataset_id=dataset_id,
+        runner=runner,
     )
     portfolios = evaluate_portfolios(prepared, signals, config, horizons=horizons)
+    inputs = family_inputs(ic.oos_ic, ic.stats, portfolios.net_returns, keys)
     seeds: SeedLog = []
-    family = family_stage(ic.oos_ic, keys, config, run_key, seeds)
-    testing = multiple_testing_stage(ic.stats, keys)
-    sharpe = sharpe_stage(portfolios.net_returns, keys, config)
-    breaks = break_diagnostics(ic.oos_ic, keys, config, run_key, seeds)
+    family = family_stage(inputs, config, run_key, seeds, runner)
+    testing = multiple_testing_stage(inputs, ic.stats, keys, runner)
+    sharpe = sharpe_stage(inputs, keys, config, runner)
+    breaks = break_diagnostics(inputs, config, run_key, seeds, runner)
     regimes = regime_stage(prepared, ic.oos_ic, keys, config, run_key, seeds)
+    extra = extra_procedures_stage(
+        inputs, config, run_key, seeds, runner, lambda: _panels(prepared, signals, keys)
+    )
     panel = prepared.panel
     times = panel.times
     attestation = build_attestation(
@@ -195,4 +217,23 @@ def compute_report(
         pbo_skip_reason=sharpe.pbo_skip_reason,
         signals=prepared.signals,
         notes=prepared.notes,
+        procedures=extra,
     )
+
+
+def _panels(
+    prepared: PreparedData, signals: Mapping[str, pd.DataFrame], keys: Sequence[Key]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each hypothesis' signal and forward-return panels on the test rows (for procedures that
+    need the cross-sections, e.g. the null suite)."""
+    forward = forward_returns(prepared.panel, horizons=sorted({h for _, h in keys}))
+    rows = prepared.in_test
+    out = {}
+    for signal, horizon in keys:
+        frame = signals[signal]
+        label = forward[horizon].reindex(index=frame.index, columns=frame.columns)
+        out[hypothesis_id(signal, horizon)] = (
+            frame.to_numpy(dtype=float)[rows],
+            label.to_numpy(dtype=float)[rows],
+        )
+    return out

@@ -36,7 +36,7 @@ from crypto_analyzer.core.config_files import (
     parse_toml,
     read_config_file,
 )
-from crypto_analyzer.core.errors import ConfigError
+from crypto_analyzer.core.errors import ConfigError, PluginError
 from crypto_analyzer.pipeline.report.limits import (
     MAX_BARS,
     MAX_BLOCK_LENGTH,
@@ -50,6 +50,7 @@ from crypto_analyzer.pipeline.report.limits import (
     MAX_NAME_CHARS,
     MAX_NAMES_PER_SIDE,
     MAX_PBO_BLOCKS,
+    MAX_PROCEDURES,
     MAX_SIGNALS,
     MAX_TAG_CHARS,
     MAX_TAGS,
@@ -61,8 +62,10 @@ from crypto_analyzer.plugins.signal_discovery import (
 )
 from crypto_analyzer.plugins.signals import SignalPluginError
 from crypto_analyzer.research.signal_registry import SIGNALS, SignalSpec
+from crypto_analyzer.stats.procedures import default_registry
 
 __all__ = [
+    "REPORT_PROCEDURES",
     "CalendarConfig",
     "CostConfig",
     "EvaluationConfig",
@@ -85,6 +88,19 @@ checks its parameters."""
 PluginFile = Annotated[str, Field(min_length=1, max_length=1024)]
 PinValue = Annotated[str, Field(max_length=1024)] | None
 Amount = Annotated[float, Field(gt=0, le=MAX_CAPITAL)]
+
+REPORT_PROCEDURES = (
+    "bh",
+    "by",
+    "cusum",
+    "dsr",
+    "family_tests",
+    "hac",
+    "pbo_cscv",
+    "psr",
+    "sup_f",
+)
+"""Registry procedures every report runs; their evidence has typed fields in the bundle."""
 
 
 class _Model(BaseModel):
@@ -172,6 +188,33 @@ class ProcedureConfig(_Model):
     break_min_obs: int = Field(
         20, ge=10, le=MAX_BARS, description="OOS IC values a break test needs"
     )
+    extra: dict[SignalName, dict[str, Any]] = Field(
+        default_factory=dict,
+        max_length=MAX_PROCEDURES,
+        description="more registered procedures by name -> their parameters; each result is "
+        "carried in the bundle under `procedures.<name>` and can be judged by a policy rule",
+    )
+
+    @field_validator("extra")
+    @classmethod
+    def _registered(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        registry = default_registry()  # a broken plugin raises PluginError here, unwrapped
+        for name, params in value.items():
+            try:
+                registry.params(name, params)
+            except PluginError:
+                raise
+            except ConfigError as exc:
+                raise ValueError(exc.problem) from None
+        return value
+
+    def resolved_extra(self) -> dict[str, dict[str, Any]]:
+        """Each selected procedure's parameters with every default filled in."""
+        registry = default_registry()
+        return {
+            name: registry.params(name, params).model_dump(mode="json")
+            for name, params in sorted(self.extra.items())
+        }
 
     @field_validator("pbo_blocks")
     @classmethod
@@ -277,6 +320,13 @@ class ReportConfig(_Model):
     universe: UniverseConfig = UniverseConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     regimes: RegimeConfig = RegimeConfig()
+    stat_procedures: tuple[dict[str, Any], ...] | None = Field(
+        None,
+        max_length=len(REPORT_PROCEDURES) + MAX_PROCEDURES,
+        description="the procedure manifest of a resolved config; derived from the installed "
+        "code, so on input it must match it (a config resolved with other procedure code is "
+        "refused rather than silently given another meaning)",
+    )
     hypothesis: str | None = Field(None, max_length=MAX_HYPOTHESIS_CHARS)
     tags: tuple[Annotated[str, Field(max_length=MAX_TAG_CHARS)], ...] = Field(
         (), max_length=MAX_TAGS
@@ -325,6 +375,26 @@ class ReportConfig(_Model):
             _check_pins(self.signal_plugins, self._used_plugins())
         return self
 
+    @model_validator(mode="after")
+    def _manifest_matches_the_code(self) -> ReportConfig:
+        if self.stat_procedures is None:
+            return self
+        expected = {entry["name"]: entry for entry in self._manifest()}
+        given = {str(entry.get("name")): entry for entry in self.stat_procedures}
+        differ = sorted(
+            name for name in set(expected) | set(given) if expected.get(name) != given.get(name)
+        )
+        if differ:
+            raise ValueError(
+                "the config was resolved with other statistical procedure code than is installed "
+                f"(differs: {', '.join(differ)}); drop `stat_procedures` to use the installed "
+                "code, which gives another run key"
+            )
+        return self
+
+    def _manifest(self) -> list[dict[str, Any]]:
+        return default_registry().manifest((*REPORT_PROCEDURES, *self.procedures.extra))
+
     @property
     def purge(self) -> int:
         return self.splits.purge if self.splits.purge is not None else max(self.horizons)
@@ -360,13 +430,19 @@ class ReportConfig(_Model):
 
         Signal parameters are filled in from the signal functions' defaults and the purge from the
         longest horizon, so a default changed in code changes the run key; each signal plugin used
-        is recorded with its code digest (``signal_plugins``), so changed plugin code does too.
+        is recorded with its code digest (``signal_plugins``), and so is the code of every
+        statistical procedure the report runs (``stat_procedures``: the registry's manifest,
+        with the digest of its source), so changed plugin or procedure code does too.
         The hypothesis text and tags are run metadata, not result-affecting, so they are left out.
         """
         out = self.model_dump(mode="json", exclude={"hypothesis", "tags"})
         out["signal_params"] = {name: self.signal_parameters(name) for name in self.signals}
         out["signal_plugins"] = self._used_plugins()
         out["splits"]["purge"] = self.purge
+        out["procedures"]["extra"] = self.procedures.resolved_extra()
+        # Which code computes the statistics is part of the identity: the manifest names each
+        # procedure's version, distribution and a digest of its source.
+        out["stat_procedures"] = self._manifest()
         return out
 
 

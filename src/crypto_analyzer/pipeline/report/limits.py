@@ -24,6 +24,7 @@ __all__ = [
     "MAX_NAMES_PER_SIDE",
     "MAX_NAME_CHARS",
     "MAX_PBO_BLOCKS",
+    "MAX_PROCEDURES",
     "MAX_SIGNALS",
     "MAX_TAGS",
     "MAX_TAG_CHARS",
@@ -44,6 +45,8 @@ MAX_PBO_BLOCKS = 16
 """CSCV blocks (even): all C(16, 8) = 12,870 splits are enumerated; more blocks need sampling."""
 
 MAX_SIGNALS = 32
+MAX_PROCEDURES = 16
+"""Statistical procedures a report config may select beyond the built-in ones."""
 MAX_HORIZONS = 16
 """The family is signals × horizons hypotheses: at most 512."""
 

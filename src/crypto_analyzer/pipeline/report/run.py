@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from crypto_analyzer.artifacts.store import ArtifactStore, open_settings_store
+from crypto_analyzer.artifacts import ArtifactStore, open_settings_store
 from crypto_analyzer.attest.keys import SigningKey
 from crypto_analyzer.attest.statement import BUNDLE_PREDICATE, FOLD_CAUSALITY_PREDICATE
 from crypto_analyzer.core.clock import now, to_iso
@@ -46,6 +46,7 @@ from crypto_analyzer.pipeline.factor_runs import MaterializedFactorFits
 from crypto_analyzer.pipeline.report import figures
 from crypto_analyzer.pipeline.report.bundle import (
     ATTESTATION_NAME,
+    PROCEDURES_NAME,
     SPLIT_PLAN_NAME,
     build_bundle,
 )
@@ -64,6 +65,7 @@ from crypto_analyzer.pipeline.report.plugin_check import (
 )
 from crypto_analyzer.pipeline.report.power import power_analysis, power_curve_figure
 from crypto_analyzer.pipeline.report.preflight import effective_signals
+from crypto_analyzer.pipeline.report.procedure_stage import procedure_rows, procedures_document
 from crypto_analyzer.pipeline.report.render import render_html, render_markdown
 from crypto_analyzer.pipeline.report.trials import record_trials, run_trials
 from crypto_analyzer.pipeline.report.writer import RunArtifacts
@@ -285,7 +287,9 @@ def _write_artifacts(
 ) -> tuple[dict[str, Any], dict[str, ValidationBundle], dict[str, float | None]]:
     digest = config_digest(resolved)
     base_edges = (("uses_dataset", dataset.dataset_id.value), ("uses_config", digest))
-    written.put_json("config.json", resolved, artifact_type="config", edges=base_edges)
+    plugins = {"stat_procedures": resolved["stat_procedures"]}
+    written.put_json("config.json", resolved, artifact_type="config", edges=base_edges,
+                     plugin_manifest=plugins)  # fmt: skip
     write_plugin_record(written, plugin_record, resolved["signal_plugins"], base_edges)
     plan_doc = computation.plan.to_dict()
     written.put_json(
@@ -338,6 +342,14 @@ def _write_artifacts(
                          edges=(("derived_from", "ic/oos_ic.csv"),
                                 ("uses_folds", SPLIT_PLAN_NAME)))  # fmt: skip
 
+    if computation.procedures:
+        selected = [e for e in resolved["stat_procedures"] if e["name"] in computation.procedures]
+        written.put_json(PROCEDURES_NAME, procedures_document(computation.procedures, selected),
+                         artifact_type="stat_procedures", schema_version="1",
+                         edges=(("derived_from", "ic/oos_ic.csv"),
+                                ("derived_from", "portfolio/net_returns.csv")),
+                         plugin_manifest={"stat_procedures": selected})  # fmt: skip
+
     bundles = {
         signal: build_bundle(signal, computation, config, written, key, instance, dataset,
                              digest, attestation.sha256, attestation_envelope.signed)
@@ -350,6 +362,8 @@ def _write_artifacts(
     written.put_json("stats/power.json", power, artifact_type="power_analysis", schema_version="1",
                      edges=(("derived_from", "ic/oos_ic.csv"),))  # fmt: skip
     summary["power"] = power
+    if computation.procedures:  # only then: a report without them keeps its bytes
+        summary["procedures"] = procedure_rows(computation)
     figure_bytes = _figures(computation)
     figure_bytes["power_curve"] = power_curve_figure(power)
     for name, data in figure_bytes.items():
@@ -369,7 +383,7 @@ def _write_artifacts(
             artifact_type="validation_bundle",
             schema_version=str(BUNDLE_SCHEMA_VERSION),
             edges=(*base_edges, ("uses_folds", SPLIT_PLAN_NAME), *evidence),
-            plugin_manifest=plugin,
+            plugin_manifest={**plugins, **(plugin or {})},
         )
         put_envelope(written, bundle_logical_name(signal), bundle_ref, BUNDLE_PREDICATE,
                      signing_key)  # fmt: skip

@@ -41,6 +41,7 @@ from crypto_analyzer.research import (
     portfolio_weights,
     walk_forward_plan,
 )
+from crypto_analyzer.stats.procedures import ProcedureInputs, ProcedureRunner
 
 __all__ = [
     "FactorFitter",
@@ -268,6 +269,7 @@ def evaluate_ic(
     horizons: Sequence[int],
     run_key: str,
     dataset_id: str,
+    runner: ProcedureRunner | None = None,
 ) -> IcStage:
     """Walk-forward OOS IC of ``signals`` at ``horizons`` in the configured IC method."""
     method = config.evaluation.ic_method
@@ -283,25 +285,38 @@ def evaluate_ic(
     )
     oos = evaluation.oos_ic.xs(method, axis=1, level=2)
     summary = evaluation.summary.xs(method, level=2)
+    keys = [(name, int(horizon)) for name in signals for horizon in horizons]
+    # The HAC t of the mean IC comes from the registry's ``hac`` procedure (lags >= h - 1).
+    hac = (runner or ProcedureRunner()).run(
+        "hac",
+        ProcedureInputs(
+            hypothesis_ids=tuple(hypothesis_id(*key) for key in keys),
+            horizons=tuple(key[1] for key in keys),
+            oos_ic=oos[keys].to_numpy(dtype=float),
+            net_returns=np.empty((0, len(keys))),
+            p_values=(None,) * len(keys),
+        ),
+        seed=0,
+    )
     stats: dict[Key, IcStats] = {}
-    for name in signals:
-        for horizon in horizons:
-            row = summary.loc[(name, horizon)]
-            lags = row["hac_lags"]
-            stats[(name, horizon)] = IcStats(
-                method=method,
-                horizon=int(horizon),
-                mean=_finite(row["mean"]),
-                std=_finite(row["std"]),
-                t_naive=_finite(row["t_naive"]),
-                t_hac=_finite(row["t_hac"]),
-                se_hac=_finite(row["se_hac"]),
-                p_hac=_finite(row["p_hac"]),
-                hac_lags=None if lags is None or pd.isna(lags) else int(lags),
-                hit_rate=_finite(row["hit_rate"]),
-                n_obs=int(row["n_obs"]),
-                lookahead_suspect=bool(row["lookahead_suspect"]),
-            )
+    for name, horizon in keys:
+        row = summary.loc[(name, horizon)]
+        fields = hac.hypotheses[hypothesis_id(name, horizon)]
+        lags = fields["hac_lags"]
+        stats[(name, horizon)] = IcStats(
+            method=method,
+            horizon=int(horizon),
+            mean=_finite(row["mean"]),
+            std=_finite(row["std"]),
+            t_naive=_finite(row["t_naive"]),
+            t_hac=_finite(fields["t_hac"]),
+            se_hac=_finite(fields["se_hac"]),
+            p_hac=_finite(fields["p_hac"]),
+            hac_lags=None if lags is None else int(lags),
+            hit_rate=_finite(row["hit_rate"]),
+            n_obs=int(row["n_obs"]),
+            lookahead_suspect=bool(row["lookahead_suspect"]),
+        )
     decay = pd.DataFrame(
         {h: [stats[(s, h)].mean for s in signals] for h in horizons},
         index=list(signals),

@@ -1,8 +1,11 @@
 """Statistics stages of a report: multiplicity, data snooping, Sharpe deflation, PBO, breaks.
 
-Each stage takes earlier stage results and the config and returns a frozen result. A statistic
-that cannot be computed stays ``None`` together with the reason, all the way into the bundle: the
-policy then denies *because it is missing*, never because of a made-up value.
+Each stage takes earlier stage results and the config and returns a frozen result. Every
+statistic is computed by a procedure of the one registry (:mod:`crypto_analyzer.stats.procedures`)
+through a :class:`ProcedureRunner`, selected by name with its parameters from the config, so the
+report computes nothing the registry does not know (and the runner re-checks determinism). A
+statistic that cannot be computed stays ``None`` together with the reason, all the way into the
+bundle: the policy then denies *because it is missing*, never because of a made-up value.
 """
 
 from __future__ import annotations
@@ -18,20 +21,8 @@ from crypto_analyzer.core.seeding import derive_seed
 from crypto_analyzer.core.versions import SEED_VERSION
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.stages import IcStats, Key, hypothesis_id
-from crypto_analyzer.stats import (
-    FamilyTestsResult,
-    PboResult,
-    adjust_pvalues,
-    cusum_test,
-    deflated_sharpe_ratio,
-    effective_number_of_trials,
-    family_tests,
-    pbo_cscv,
-    probabilistic_sharpe_ratio,
-    sharpe_moments,
-    sup_f_test,
-    t_upper_p_value,
-)
+from crypto_analyzer.stats import FamilyTestsResult, PboResult, t_upper_p_value
+from crypto_analyzer.stats.procedures import ProcedureInputs, ProcedureRunner
 
 __all__ = [
     "FamilyStage",
@@ -40,6 +31,7 @@ __all__ = [
     "SharpeStage",
     "SharpeStats",
     "break_diagnostics",
+    "family_inputs",
     "family_stage",
     "multiple_testing_stage",
     "sharpe_stage",
@@ -103,120 +95,146 @@ class SharpeStage:
     pbo_skip_reason: str | None
 
 
-def multiple_testing_stage(ic: Mapping[Key, IcStats], keys: Sequence[Key]) -> MultipleTestingStage:
-    """p-values from the HAC t; members without one count as p = 1 in the others' adjustment
-    (conservative) and keep ``None`` as their own p-value, with the reason."""
-    raw = {key: t_upper_p_value(ic[key].t_hac) for key in keys}
-    filled = np.asarray([1.0 if raw[key] is None else raw[key] for key in keys], dtype=float)
-    bh = adjust_pvalues(filled, method="bh").adjusted
-    by = adjust_pvalues(filled, method="by").adjusted
+def family_inputs(
+    oos_ic: pd.DataFrame,
+    ic: Mapping[Key, IcStats],
+    net_returns: Mapping[Key, pd.Series],
+    keys: Sequence[Key],
+) -> ProcedureInputs:
+    """The family as every procedure sees it: OOS IC and net returns, one column per hypothesis.
+
+    Net returns are aligned on the union of their test rows (NaN where one has none); the
+    procedures pick the common rows. p-values are one-sided from the HAC t of the mean IC.
+    """
+    ids = tuple(hypothesis_id(*key) for key in keys)
+    returns = pd.DataFrame({hypothesis_id(*key): net_returns[key] for key in keys})
+    return ProcedureInputs(
+        hypothesis_ids=ids,
+        horizons=tuple(int(key[1]) for key in keys),
+        oos_ic=oos_ic[list(keys)].to_numpy(dtype=float),
+        net_returns=returns[list(ids)].to_numpy(dtype=float),
+        p_values=tuple(t_upper_p_value(ic[key].t_hac) for key in keys),
+    )
+
+
+def multiple_testing_stage(
+    inputs: ProcedureInputs, ic: Mapping[Key, IcStats], keys: Sequence[Key], runner: ProcedureRunner
+) -> MultipleTestingStage:
+    """BH and BY over the family's p-values; members without one count as p = 1 in the others'
+    adjustment (conservative) and keep ``None`` as their own p-value, with the reason."""
+    alpha = {"alpha": 0.05}
+    bh = runner.run("bh", inputs, seed=0, params=alpha)
+    by = runner.run("by", inputs, seed=0, params=alpha)
+    raw = dict(zip(keys, inputs.p_values, strict=True))
     missing = {
         key: f"no HAC t-statistic: {ic[key].missing_reason}" for key in keys if raw[key] is None
     }
     return MultipleTestingStage(
         p_values=raw,
-        bh={k: None if raw[k] is None else float(bh[i]) for i, k in enumerate(keys)},
-        by={k: None if raw[k] is None else float(by[i]) for i, k in enumerate(keys)},
+        bh={k: _field(bh.hypotheses, k, "adjusted_p") for k in keys},
+        by={k: _field(by.hypotheses, k, "adjusted_p") for k in keys},
         missing_reason=missing,
     )
 
 
+def _field(per: Mapping[str, Mapping[str, Any]], key: Key, name: str) -> Any:
+    return per.get(hypothesis_id(*key), {}).get(name)
+
+
+def family_params(config: ReportConfig) -> dict[str, Any]:
+    """Parameters of the ``family_tests`` procedure from the report config."""
+    procedures = config.procedures
+    return {
+        "reps": procedures.bootstrap_reps,
+        "alpha": procedures.alpha,
+        "block_length": procedures.block_length,
+        "bootstrap": procedures.bootstrap,
+        "studentize": procedures.studentize,
+        "recentring": procedures.stepm_recentring,
+        "min_obs": procedures.family_min_obs,
+    }
+
+
 def family_stage(
-    oos_ic: pd.DataFrame, keys: Sequence[Key], config: ReportConfig, run_key: str, seeds: SeedLog
+    inputs: ProcedureInputs,
+    config: ReportConfig,
+    run_key: str,
+    seeds: SeedLog,
+    runner: ProcedureRunner,
 ) -> FamilyStage:
-    """RC/SPA/StepM on the rows where every hypothesis has an OOS IC."""
-    if len(keys) < 2:
+    """RC/SPA/StepM (``family_tests``) on the rows where every hypothesis has an OOS IC."""
+    if len(inputs.hypothesis_ids) < 2:
         return FamilyStage(None, "the family has a single hypothesis")
-    matrix = oos_ic[list(keys)].to_numpy(dtype=float)
-    matrix = matrix[~np.isnan(matrix).any(axis=1)]
     seed = derive_seed(run_key, "bootstrap", version=SEED_VERSION)
     seeds.append(("bootstrap", None, seed))
-    procedures = config.procedures
-    result = family_tests(
-        matrix,
-        seed=seed,
-        reps=procedures.bootstrap_reps,
-        alpha=procedures.alpha,
-        block_length=procedures.block_length,
-        bootstrap=procedures.bootstrap,
-        studentize=procedures.studentize,
-        recentring=procedures.stepm_recentring,
-        hypothesis_ids=[hypothesis_id(*key) for key in keys],
-        min_obs=procedures.family_min_obs,
-    )
-    return FamilyStage(result, result.reality_check.skip_reason)
+    result = runner.run("family_tests", inputs, seed=seed, params=family_params(config))
+    family = result.detail
+    assert isinstance(family, FamilyTestsResult)
+    return FamilyStage(family, family.reality_check.skip_reason)
 
 
 def sharpe_stage(
-    net_returns: Mapping[Key, pd.Series], keys: Sequence[Key], config: ReportConfig
+    inputs: ProcedureInputs, keys: Sequence[Key], config: ReportConfig, runner: ProcedureRunner
 ) -> SharpeStage:
     """DSR/PSR per hypothesis over the rows where every portfolio has a return, and PBO."""
-    matrix = pd.DataFrame({hypothesis_id(*key): net_returns[key] for key in keys}).dropna()
-    trial_sharpes = matrix.mean() / matrix.std(ddof=1)
-    family = matrix.shape[1]
-    effective = float(effective_number_of_trials(matrix.to_numpy()).n_eff) if family >= 2 else 1.0
+    dsr = runner.run("dsr", inputs, seed=0)
+    psr = runner.run("psr", inputs, seed=0, params={"benchmark_sharpe": 0.0})
+    pbo = runner.run("pbo_cscv", inputs, seed=0, params={"n_blocks": config.procedures.pbo_blocks})
     stats = {}
     for key in keys:
         name = hypothesis_id(*key)
-        series = matrix[name].to_numpy(dtype=float)
-        sharpe = _finite(trial_sharpes.get(name))
-        stats[key] = _sharpe_stats(series, sharpe, trial_sharpes, max(effective, 1.0))
-    blocks = config.procedures.pbo_blocks
-    pbo: PboResult | None = None
-    pbo_skip = None
-    if family < 2:
-        pbo_skip = "PBO needs a family of at least 2"
-    elif len(matrix) < 2 * blocks:
-        pbo_skip = f"{len(matrix)} common return rows, fewer than 2 x pbo_blocks = {2 * blocks}"
-    else:
-        pbo = pbo_cscv(matrix.to_numpy(), n_blocks=blocks, metric="sharpe")
-    return SharpeStage(stats, effective, pbo, pbo_skip)
-
-
-def _sharpe_stats(
-    series: np.ndarray, sharpe: float | None, trial_sharpes: pd.Series, n_trials: float
-) -> SharpeStats:
-    if series.size < 3:
-        why = f"{series.size} common OOS net returns; at least 3 are needed"
-        return SharpeStats(sharpe, None, None, None, why)
-    if np.ptp(series) == 0:
-        why = f"the {series.size} OOS net returns are constant (no position was held)"
-        return SharpeStats(sharpe, None, None, None, why)
-    moments = sharpe_moments(series)
-    if len(trial_sharpes) < 2:
-        why = "the deflated Sharpe ratio needs a family of at least 2 trials"
-        return SharpeStats(sharpe, None, None, moments, why)
-    dsr = float(
-        deflated_sharpe_ratio(series, trial_sharpes=trial_sharpes.to_numpy(), n_trials=n_trials).dsr
-    )
-    psr = float(probabilistic_sharpe_ratio(series).psr)
-    return SharpeStats(sharpe, dsr, psr, moments, None)
-
-
-def _finite(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return number if np.isfinite(number) else None
+        fields = dsr.hypotheses[name]
+        value = fields.get("dsr")
+        moments = None
+        if "n_obs" in fields:
+            moments = (fields["moment_sharpe"], fields["skewness"], fields["kurtosis"],
+                       fields["n_obs"])  # fmt: skip
+        stats[key] = SharpeStats(
+            sharpe_per_period=fields["sharpe"],  # type: ignore[arg-type]
+            dsr=value,  # type: ignore[arg-type]
+            # PSR is reported with the DSR it accompanies: both or neither.
+            psr=None if value is None else psr.hypotheses[name]["psr"],  # type: ignore[arg-type]
+            moments=moments,  # type: ignore[arg-type]
+            missing_reason=dsr.hypothesis_missing.get(name),
+        )
+    detail = pbo.detail
+    assert detail is None or isinstance(detail, PboResult)
+    effective = dsr.family["effective_trials"]
+    assert isinstance(effective, float)
+    return SharpeStage(stats, effective, detail, pbo.missing_reason)
 
 
 def break_diagnostics(
-    oos_ic: pd.DataFrame, keys: Sequence[Key], config: ReportConfig, run_key: str, seeds: SeedLog
+    inputs: ProcedureInputs,
+    config: ReportConfig,
+    run_key: str,
+    seeds: SeedLog,
+    runner: ProcedureRunner,
 ) -> dict[str, dict[str, Any]]:
     """Did the OOS IC of a hypothesis change during the sample? CUSUM with a long-run variance
     and Andrews' sup-F as a HAC sup-Wald (long-run variance): both keep their size under the
     autocorrelation that overlapping labels create, so only these robust versions are reported."""
     out: dict[str, dict[str, Any]] = {}
     procedures = config.procedures
-    for index, key in enumerate(keys):
-        series = oos_ic[key].dropna().to_numpy(dtype=float)
-        name = hypothesis_id(*key)
+    for index, name in enumerate(inputs.hypothesis_ids):
+        column = inputs.oos_ic[:, index]
+        series = column[~np.isnan(column)]
         if series.size < procedures.break_min_obs or np.ptp(series) == 0:
             out[name] = {"skip_reason": f"{series.size} OOS IC values, too few or constant"}
             continue
         seed = derive_seed(run_key, "breaks", index, version=SEED_VERSION)
         seeds.append(("breaks", index, seed))
-        cusum = cusum_test(series, long_run_variance=True)
-        supf = sup_f_test(series, seed=seed, reps=procedures.break_reps, long_run_variance=True)
-        out[name] = {"cusum": cusum.to_dict(), "skip_reason": None, "sup_f": supf.to_dict()}
+        one = inputs.select(index)
+        cusum = runner.run("cusum", one, seed=seed, params={"long_run_variance": True})
+        supf = runner.run(
+            "sup_f",
+            one,
+            seed=seed,
+            params={"reps": procedures.break_reps, "long_run_variance": True},
+        )
+        out[name] = {
+            "cusum": cusum.detail[name].to_dict(),
+            "skip_reason": None,
+            "sup_f": supf.detail[name].to_dict(),
+        }
     return out

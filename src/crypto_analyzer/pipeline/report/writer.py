@@ -56,8 +56,11 @@ class RunArtifacts:
         edges: tuple[tuple[str, str], ...] = (),
         plugin_manifest: dict[str, Any] | None = None,
     ) -> ArtifactRef:
-        """Store ``data`` as artifact ``name`` and record its lineage and edges (and, for an
-        artifact a plugin's code shaped, that plugin's origin and code digest)."""
+        """Store ``data`` as artifact ``name`` and record its lineage and edges.
+
+        ``plugin_manifest`` (plugin group -> manifest entries) goes into the lineage row, so the
+        code that produced an artifact is on record next to it.
+        """
         ref = self.store.put(self.key(name), data)
         self.refs[name] = ref
         self.records.append(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crypto_analyzer.artifacts.store import ArtifactStore, open_settings_store
+from crypto_analyzer.artifacts import ArtifactStore, open_settings_store
 from crypto_analyzer.core.clock import now, to_iso
 from crypto_analyzer.core.errors import CryptoAnalyzerError, ValidationError
 from crypto_analyzer.core.identities import DatasetMode, config_digest, run_key

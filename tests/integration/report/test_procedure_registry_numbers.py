@@ -1,0 +1,48 @@
+"""The move of the report's statistics to the procedure registry changed no number.
+
+The code of the commit just before the move is taken from git (``git archive``) into a temporary
+directory; the same script (``report_numbers.py``: a small report computation with a pinned run
+key, every statistic, seed, artifact summary and bundle evidence as canonical JSON) runs once on
+that code and once on the current code, and the two outputs must be byte-identical. The only
+additions of the registry — the manifest in the resolved config and the generic ``procedures``
+field — are outside what the script prints (the field is empty without selected procedures, and
+the bundle bytes then leave it out: ``tests/unit/governance/test_gov_procedure_rules.py``).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+from plugin_install import REPO
+
+BEFORE_REGISTRY = "16531d55579daf142693bf03ae7233f1f842f147"
+"""Last commit whose report called the statistics directly (issue 15's finished report)."""
+SCRIPT = Path(__file__).resolve().parent / "report_numbers.py"
+
+
+def _numbers(src: Path) -> bytes:
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT)], capture_output=True, env=env, timeout=600, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    return done.stdout
+
+
+def test_report_numbers_are_byte_identical_before_and_after_the_registry(tmp_path: Path) -> None:
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", BEFORE_REGISTRY, "src"],
+        capture_output=True, check=True, timeout=120,
+    )  # fmt: skip
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(tmp_path, filter="data")
+    before = tmp_path / "src"
+    assert not (before / "crypto_analyzer" / "stats" / "procedures").exists()
+    old, new = _numbers(before), _numbers(REPO / "src")
+    assert b'"rc_p":' in new and b'"sup_f":' in new and b'"dsr":' in new  # numbers are there
+    assert old == new
