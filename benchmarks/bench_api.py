@@ -20,6 +20,8 @@ the load generator: the **in-process service time** of each route — the app bu
 time and this process's CPU time per request. With 2 workers the CPU time says how much of two
 cores 200 req/s needs (``cpu ms × 200 / 1000`` cores), which predicts the result on an idle
 machine: well under one core busy means queueing stays short and p99 stays a few service times.
+The load table's ``srv cpu ms`` is the same figure measured on the real server (both uvicorn
+workers' CPU time over the route's rounds, per request sent): service time plus HTTP parsing.
 
 Usage: python benchmarks/bench_api.py [--rate 200] [--seconds 5] [--repeat 3] [--evaluate-rate 20]
        [--service-only]
@@ -137,6 +139,7 @@ def load(base: str, method: str, path: str, headers: dict[str, str], body: dict 
     start = time.perf_counter() + 0.2
     latencies: list[float] = []
     errors = 0
+    failures: dict[int, int] = {}
     lock = threading.Lock()
     counter = iter(range(total))
 
@@ -155,6 +158,8 @@ def load(base: str, method: str, path: str, headers: dict[str, str], body: dict 
                 with lock:
                     latencies.append(took)
                     errors += response.status_code >= 400
+                    if response.status_code >= 400:
+                        failures[response.status_code] = failures.get(response.status_code, 0) + 1
 
     pool = [threading.Thread(target=worker) for _ in range(threads)]
     for thread in pool:
@@ -164,7 +169,28 @@ def load(base: str, method: str, path: str, headers: dict[str, str], body: dict 
     elapsed = time.perf_counter() - start
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    if failures:
+        print(f"  {method} {path}: error statuses {dict(sorted(failures.items()))}")
     return len(ordered) / elapsed, statistics.median(ordered) * 1e3, p99 * 1e3, errors
+
+
+def _server_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) of process ``pid`` and its children so far (Linux /proc)."""
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        pids = [pid]
+        total = 0.0
+        while pids:
+            current = pids.pop()
+            with open(f"/proc/{current}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    pids.extend(int(item) for item in handle.read().split())
+        return total
+    except (OSError, ValueError):
+        return None
 
 
 async def _asgi(app: object, method: str, path: str, headers: dict[str, str],
@@ -271,11 +297,21 @@ def main() -> None:
                  {"target": "candidate"}, args.evaluate_rate),
             ]  # fmt: skip
             if not args.service_only:
-                print(f"{'route':38} {'target/s':>8} {'req/s':>8} {'of tgt':>6} {'p50 ms':>8} "
-                      f"{'p99 ms':>8} {'goal':>5} err  load avg (1 min)")  # fmt: skip
+                print(
+                    f"{'route':38} {'target/s':>8} {'req/s':>8} {'of tgt':>6} {'p50 ms':>8} "
+                    f"{'p99 ms':>8} {'goal':>5} err {'srv cpu ms':>10}  load avg (1 min)"
+                )
                 for label, method, path, headers, body, rate in routes:
+                    before = _server_cpu(server.pid)
                     rounds = [load(base, method, path, headers, body, rate, args.seconds)
                               for _ in range(args.repeat)]  # fmt: skip
+                    after = _server_cpu(server.pid)
+                    sent = int(rate * args.seconds) * args.repeat  # load() sends exactly this
+                    cpu = (
+                        "n/a"
+                        if before is None or after is None
+                        else (f"{(after - before) / max(1, sent) * 1e3:.2f}")
+                    )
                     best = min(rounds, key=lambda item: item[2])
                     goal = (
                         "-"
@@ -283,7 +319,7 @@ def main() -> None:
                         else ("met" if best[2] <= 50.0 and best[0] >= 0.95 * rate else "MISS")
                     )
                     print(f"{label:38} {rate:8.0f} {best[0]:8.1f} {best[0] / rate:6.0%} "
-                          f"{best[1]:8.2f} {best[2]:8.2f} {goal:>5} {best[3]:3d}  "
+                          f"{best[1]:8.2f} {best[2]:8.2f} {goal:>5} {best[3]:3d} {cpu:>10}  "
                           f"{os.getloadavg()[0]:.2f}")  # fmt: skip
         finally:
             server.terminate()
