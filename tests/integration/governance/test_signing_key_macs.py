@@ -8,14 +8,20 @@ denied with ``key_record_unverified`` (not ``unknown_key``, not a pass).
 
 from __future__ import annotations
 
+import json
+
+import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gov_workspace import seed_run
 from test_gov_signatures import _codes, _envelopes, _evaluate, _register, _service
+from typer.testing import CliRunner
 
 from crypto_analyzer.artifacts import ArtifactStore
 from crypto_analyzer.attest import SigningKey
 from crypto_analyzer.attest.registry import get_key
+from crypto_analyzer.cli.app import app
+from crypto_analyzer.core.settings import reset_settings_cache
 from crypto_analyzer.governance.audit import verify_workspace
 from crypto_analyzer.governance.signing_keys import revoke_any_key, seal_signing_keys
 
@@ -143,3 +149,29 @@ def test_revocation_rewrites_the_mac_and_legacy_rows_can_be_sealed(
     with backend_engine.connect() as connection:
         revoked = get_key(connection, "default", legacy_revoked.key_id)
     assert revoked is not None and revoked.revoked_at == "2021-01-01T00:00:00.000000Z"
+
+
+def test_keys_seal_on_the_command_line(
+    backend_engine: sa.Engine,
+    backend_url: str,
+    store: ArtifactStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    legacy = _key()
+    with backend_engine.begin() as connection:
+        connection.execute(
+            sa.text(_FORGED),
+            {"key_id": legacy.key_id, "public": legacy.public.hex, "mac": None, "kid": None},
+        )
+    monkeypatch.setenv("CRYPTO_ANALYZER_DB_URL", backend_url)
+    monkeypatch.setenv("CRYPTO_ANALYZER_ARTIFACTS", store.url)
+    reset_settings_cache()
+    result = CliRunner().invoke(app, ["keys", "seal", "--json"], env={"CRYPTO_ANALYZER_TOKEN": ""})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"sealed": [legacy.key_id]}
+    assert _signing_findings(backend_engine, store) == []
+    # without the service key there is nothing to seal with: a clear error, exit 2
+    monkeypatch.delenv("CRYPTO_ANALYZER_SERVICE_KEY_FILE")
+    reset_settings_cache()
+    refused = CliRunner().invoke(app, ["keys", "seal"], env={"CRYPTO_ANALYZER_TOKEN": ""})
+    assert refused.exit_code == 2 and "service key" in refused.output
