@@ -17,11 +17,14 @@ import sqlalchemy as sa
 from api_server import ApiWorkspace, admin_token, serve
 
 from crypto_analyzer.api import ApiConfig
+from crypto_analyzer.api.keycache import KeyCache
 from crypto_analyzer.governance.principal_store import (
+    KeyIdentity,
     register_principal,
     revoke_api_key,
     token_hash,
 )
+from crypto_analyzer.governance.principals import Principal
 
 _LIMITS = {"rate_per_minute": 100_000, "burst": 10_000}
 
@@ -112,3 +115,30 @@ def test_health_probes_at_most_once_per_interval(workspace: ApiWorkspace) -> Non
         bodies = [api.get("/health") for _ in range(20)]
     assert all(item.status_code == 200 and item.json()["ok"] for item in bodies)
     assert sum(1 for text in statements if text.strip() == "SELECT 1") == 1
+
+
+def test_key_cache_expiry_reset_and_forgetting_a_principal() -> None:
+    now = [100.0]
+    cache = KeyCache(2.0, clock=lambda: now[0], max_entries=3)
+    alice = Principal("alice", "Alice", "researcher", "token")
+    bob = Principal("bob", "Bob", "reviewer", "token")
+    cache.put("ca_a1", KeyIdentity("default", "key_a1", alice))
+    cache.put("ca_a2", KeyIdentity("default", "key_a2", alice))
+    cache.put("ca_b", KeyIdentity("default", "key_b", bob))
+    assert cache.get("ca_a1") is not None and cache.get("ca_unknown") is None
+    cache.forget("other", principal_id="alice")  # another tenant's alice: nothing dropped
+    assert len(cache) == 3
+    cache.forget("default", principal_id="alice")
+    assert cache.get("ca_a1") is None and cache.get("ca_a2") is None
+    assert cache.get("ca_b") is not None
+    now[0] += 2.0  # the interval is over: looked up again
+    assert cache.get("ca_b") is None and len(cache) == 0
+    expired = KeyIdentity("default", "key_x", bob, expires_at="2000-01-01T00:00:00.000000Z")
+    cache.put("ca_x", expired)
+    assert cache.get("ca_x") is None  # its own expiry is checked on every hit
+    for index in range(4):  # over max_entries: emptied, never unbounded
+        cache.put(f"ca_{index}", KeyIdentity("default", f"key_{index}", bob))
+    assert len(cache) <= 3
+    off = KeyCache(0)
+    off.put("ca_b", KeyIdentity("default", "key_b", bob))
+    assert off.get("ca_b") is None and len(off) == 0
