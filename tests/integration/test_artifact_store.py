@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -29,7 +30,8 @@ def test_put_returns_a_content_reference(store: ArtifactStore) -> None:
     assert ref.size == 7
     assert ref.uri == f"{store.url}/run-1/bundle.json"
     assert store.get("run-1/bundle.json") == b'{"a":1}'
-    assert store.open("run-1/bundle.json").read() == b'{"a":1}'
+    with store.open("run-1/bundle.json") as stream:  # a real stream: close it
+        assert stream.read() == b'{"a":1}'
     assert store.ref("run-1/bundle.json") == ref
 
 
@@ -85,3 +87,18 @@ def test_settings_select_the_store(s3_bucket: str, s3_endpoint: str) -> None:
     store = open_settings_store(settings)
     ref = store.put("x.txt", b"hello")
     assert ref.uri == f"s3://{s3_bucket}/p/x.txt"
+
+
+def test_open_streams_without_reading_the_whole_object(store: ArtifactStore) -> None:
+    data = bytes(range(256)) * 8192  # 2 MiB
+    store.put("big/blob.bin", data)
+    stream = store.open("big/blob.bin")
+    try:
+        assert not isinstance(stream, io.BytesIO)  # the backend's own stream, not a copy
+        first = stream.read(1000)
+        rest = b"".join(iter(lambda: stream.read(65536), b""))
+    finally:
+        stream.close()
+    assert first + rest == data and len(first) == 1000
+    with pytest.raises(NotFoundError, match="does not exist"):
+        store.open("big/missing.bin")

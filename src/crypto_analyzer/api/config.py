@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from crypto_analyzer.api.keycache import DEFAULT_KEY_CACHE_SECONDS
 from crypto_analyzer.core.errors import ConfigError
 
 __all__ = ["ApiConfig", "api_config_from_env"]
@@ -27,6 +28,10 @@ class ApiConfig:
     own buckets); ``burst`` is how many requests a key may send at once. ``cors_origins`` empty
     means no CORS headers at all. ``idempotency_wait`` is how long a replay waits for the
     original request of the same key to finish before answering 409.
+
+    ``key_cache_seconds`` is how long a worker trusts an API key it has verified (``api.keycache``:
+    a key revoked by another process is refused at most this long after; 0 = look up every
+    request). ``health_cache_seconds`` is how long ``/health`` reuses its last probe.
     """
 
     rate_per_minute: int = _RATE
@@ -36,6 +41,8 @@ class ApiConfig:
     policy_path: Path | None = None
     idempotency_wait: float = 30.0
     docs: bool = True
+    key_cache_seconds: float = DEFAULT_KEY_CACHE_SECONDS
+    health_cache_seconds: float = 1.0
 
     def __post_init__(self) -> None:
         if self.rate_per_minute < 1 or self.burst < 1:
@@ -46,6 +53,13 @@ class ApiConfig:
             raise ConfigError(f"body limit {self.max_body_bytes} bytes must be ≥ 1")
         if self.idempotency_wait < 0:
             raise ConfigError(f"idempotency wait {self.idempotency_wait} s must be ≥ 0")
+        if not 0 <= self.key_cache_seconds <= 60:
+            raise ConfigError(
+                f"API key cache of {self.key_cache_seconds} s must be within 0..60",
+                "set CRYPTO_ANALYZER_API_KEY_CACHE_SECONDS to a few seconds (0 = off)",
+            )
+        if not 0 <= self.health_cache_seconds <= 60:
+            raise ConfigError(f"health cache of {self.health_cache_seconds} s must be within 0..60")
 
 
 _PREFIX = "CRYPTO_ANALYZER_API_"
@@ -63,9 +77,22 @@ def _int(name: str, default: int) -> int:
         ) from None
 
 
+def _float(name: str, default: float) -> float:
+    text = os.environ.get(_PREFIX + name, "").strip()
+    if not text:
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(
+            f"{_PREFIX + name}={text!r} is not a number", "set it to seconds, e.g. 2, or unset it"
+        ) from None
+
+
 def api_config_from_env() -> ApiConfig:
     """``ApiConfig`` from ``CRYPTO_ANALYZER_API_RATE_PER_MINUTE``, ``…_BURST``,
-    ``…_MAX_BODY_BYTES``, ``…_CORS_ORIGINS`` (comma-separated) and ``…_POLICY`` (a policy file)."""
+    ``…_MAX_BODY_BYTES``, ``…_CORS_ORIGINS`` (comma-separated), ``…_POLICY`` (a policy file) and
+    ``…_KEY_CACHE_SECONDS``."""
     origins = tuple(
         item.strip()
         for item in os.environ.get(_PREFIX + "CORS_ORIGINS", "").split(",")
@@ -78,4 +105,5 @@ def api_config_from_env() -> ApiConfig:
         max_body_bytes=_int("MAX_BODY_BYTES", _MAX_BODY),
         cors_origins=origins,
         policy_path=Path(policy) if policy else None,
+        key_cache_seconds=_float("KEY_CACHE_SECONDS", DEFAULT_KEY_CACHE_SECONDS),
     )

@@ -1,8 +1,9 @@
 """Dependencies shared by the routers: the app state, the caller behind the bearer key, paging.
 
 The caller is only ever who the API key says: :func:`caller` authenticates the bearer token
-(``governance.principal_store.authenticate_bearer``), which yields the tenant, the key id and the
-principal with its role — no header, path or query parameter can choose a tenant. Then the key's
+(``governance.principal_store.authenticate_bearer``, remembered for a few seconds by
+``api.keycache``), which yields the tenant, the key id and the principal with its role — no
+header, path or query parameter can choose a tenant. Then the key's
 rate limit is taken. Which *action* a role may perform is decided by
 ``governance.principals.authorize``, the same rule the service applies (:class:`Authorized`).
 """
@@ -69,8 +70,12 @@ def caller(
         raise AuthenticationError(
             "this route needs an API key", "send `Authorization: Bearer <token>`"
         )
-    with state.reader.connect() as connection:
-        identity = authenticate_bearer(connection, credentials.credentials)
+    token = credentials.credentials
+    identity = state.keys.get(token)
+    if identity is None:
+        with state.reader.connect() as connection:
+            identity = authenticate_bearer(connection, token)
+        state.keys.put(token, identity)
     request.state.key_id = identity.key_id
     request.state.tenant_id = identity.tenant_id
     wait = state.limiter.acquire(identity.key_id)

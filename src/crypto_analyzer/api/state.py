@@ -9,14 +9,17 @@ a database behind head answers 503 until ``crypto-analyzer db upgrade`` has run.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
 from crypto_analyzer.api.config import ApiConfig
 from crypto_analyzer.api.idempotency import IdempotencyStore
+from crypto_analyzer.api.keycache import KeyCache
 from crypto_analyzer.api.ratelimit import RateLimiter
 from crypto_analyzer.artifacts import ArtifactStore, open_settings_store
 from crypto_analyzer.core.errors import SchemaNotReadyError
@@ -26,6 +29,8 @@ from crypto_analyzer.db.engine import create_db_engine
 from crypto_analyzer.db.migrate import current_revision, head_revision
 from crypto_analyzer.governance import GovernanceService
 from crypto_analyzer.governance.policy import PolicySet, load_policy_set
+from crypto_analyzer.governance.principal_store import add_key_listener
+from crypto_analyzer.pipeline.readiness import HealthCheck, readiness
 
 __all__ = ["AppState", "open_state"]
 
@@ -44,7 +49,10 @@ class AppState:
     head: str
     limiter: RateLimiter
     idempotency: IdempotencyStore
+    keys: KeyCache = field(default_factory=KeyCache)
     schema_ready: bool = False
+    _health: tuple[float, list[HealthCheck]] | None = None
+    _health_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def require_schema(self) -> None:
         """Refuse (503) while the database is not at the head this code expects; once it is, the
@@ -58,6 +66,24 @@ class AppState:
                 "run `crypto-analyzer db upgrade`, then retry",
             )
         self.schema_ready = True
+
+    def health(self) -> list[HealthCheck]:
+        """The readiness checks, re-run at most every ``config.health_cache_seconds``.
+
+        A load balancer polling ``/health`` hundreds of times a second then costs one real probe
+        (``SELECT 1``, the stored revision, the artifact store) per interval, not one per request;
+        a failure shows within that interval, and a fresh state (a restarted worker) probes at
+        once. Concurrent callers after expiry may each probe; that is harmless.
+        """
+        ttl = self.config.health_cache_seconds
+        now = time.monotonic()
+        cached = self._health
+        if cached is not None and now - cached[0] < ttl:
+            return cached[1]
+        checks = readiness(self.reader, self.store, head=self.head)
+        with self._health_lock:
+            self._health = (now, checks)
+        return checks
 
     def reading(self, tenant_id: str) -> GovernanceService:
         """The governance service for reads in ``tenant_id`` (no policy, no key needed)."""
@@ -84,6 +110,12 @@ def open_state(settings: Settings, config: ApiConfig) -> Iterator[AppState]:
     store = open_settings_store(settings)
     reader = create_db_engine(settings.db_url, read_only=True)
     writer = create_db_engine(settings.db_url, read_only=False, must_exist=True)
+    keys = KeyCache(config.key_cache_seconds)
+    forget = add_key_listener(
+        lambda tenant, key_id, principal_id: keys.forget(
+            tenant, key_id=key_id, principal_id=principal_id
+        )
+    )
     try:
         yield AppState(
             settings=settings,
@@ -96,7 +128,9 @@ def open_state(settings: Settings, config: ApiConfig) -> Iterator[AppState]:
             head=head_revision(),
             limiter=RateLimiter(config.rate_per_minute, config.burst),
             idempotency=IdempotencyStore(writer, wait=config.idempotency_wait),
+            keys=keys,
         )
     finally:
+        forget()
         reader.dispose()
         writer.dispose()

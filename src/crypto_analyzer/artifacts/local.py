@@ -22,6 +22,7 @@ import os
 import secrets
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from crypto_analyzer.artifacts.location import check_root, parse_root_url
 from crypto_analyzer.artifacts.store import MAX_KEY_BYTES, RESERVED_SEGMENT_PREFIX, ArtifactStore
@@ -217,6 +218,29 @@ class LocalArtifactStore(ArtifactStore):
                 if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
                     return None
                 return stream.read()
+        finally:
+            os.close(directory)
+
+    def _open(self, key: str) -> BinaryIO | None:
+        """The file itself, opened by the same link-refusing walk as :meth:`_read`."""
+        *parents, name = key.split("/")
+        directory = self._open_directory(parents, create=False)
+        if directory is None:
+            return None
+        try:
+            try:
+                handle = os.open(name, _READ_FLAGS, dir_fd=directory)
+            except FileNotFoundError:
+                return None
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise _link_refused(self.url, key) from exc
+                raise self._failure("read", key, exc) from exc
+            stream = os.fdopen(handle, "rb")
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                stream.close()
+                return None
+            return stream
         finally:
             os.close(directory)
 

@@ -9,7 +9,7 @@ class still verifies the stored bytes' hash after a refused write.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from crypto_analyzer.artifacts.location import parse_bucket_url
 from crypto_analyzer.artifacts.store import MAX_KEY_BYTES, ArtifactStore
@@ -107,6 +107,20 @@ class S3ArtifactStore(ArtifactStore):
         except BotoCoreError as exc:
             raise ArtifactStoreError(f"cannot read {self.uri_for(key)}: {exc}") from exc
         return bytes(response["Body"].read())
+
+    def _open(self, key: str) -> BinaryIO | None:
+        """The response body as it arrives (botocore StreamingBody: ``read(n)``, ``close``)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response = self._s3.get_object(Bucket=self.bucket, Key=self._object_key(key))
+        except ClientError as exc:
+            if self._error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise ArtifactStoreError(f"cannot read {self.uri_for(key)}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise ArtifactStoreError(f"cannot read {self.uri_for(key)}: {exc}") from exc
+        return cast(BinaryIO, response["Body"])
 
     def _exists(self, key: str) -> bool:
         from botocore.exceptions import BotoCoreError, ClientError

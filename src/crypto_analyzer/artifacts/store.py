@@ -95,8 +95,14 @@ class ArtifactStore(abc.ABC):
         return data
 
     def open(self, key: str) -> BinaryIO:
-        """A read-only binary stream over the artifact."""
-        return io.BytesIO(self.get(key))
+        """A read-only binary stream over the artifact, read from the backend as it is consumed
+        where the backend can (a local file, an S3 response body) — so a large artifact is never
+        held in memory whole. Close it when done; :class:`NotFoundError` when absent."""
+        checked = self._checked(key)
+        stream = self._open(checked)
+        if stream is None:
+            raise NotFoundError(f"artifact {self.uri_for(checked)} does not exist")
+        return stream
 
     def exists(self, key: str) -> bool:
         return self._exists(self._checked(key))
@@ -132,6 +138,12 @@ class ArtifactStore(abc.ABC):
     @abc.abstractmethod
     def _read(self, key: str) -> bytes | None:
         """The stored bytes, or None."""
+
+    def _open(self, key: str) -> BinaryIO | None:
+        """A stream over the stored bytes, or None. This default reads them all; backends that
+        can read incrementally override it."""
+        data = self._read(key)
+        return None if data is None else io.BytesIO(data)
 
     @abc.abstractmethod
     def _exists(self, key: str) -> bool: ...

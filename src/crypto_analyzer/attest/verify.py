@@ -13,7 +13,9 @@ of the checks makes each tamper case name itself:
    cover are already known to be wrong;
 6. per signature: ``unknown_key`` (no trusted key with that id), ``bad_signature`` (Ed25519 over
    ``PAE(payloadType, payload)`` fails — an edited signature, or a payload edited where the
-   artifact is not at hand), then the key's status at the time ``at``: ``key_not_yet_valid``,
+   artifact is not at hand), then ``key_record_unverified`` (the registry row of the key does not
+   carry a valid service-key MAC: forged or edited with database rights only), then the key's
+   status at the time ``at``: ``key_not_yet_valid``,
    ``key_expired`` (``valid_until`` is exclusive), ``key_revoked`` (from ``revoked_at`` on; a key
    revoked later still verifies evaluations made before);
 7. ``unsigned`` — no signatures at all (only a problem where a signature is required).
@@ -65,7 +67,15 @@ INTEGRITY_CODES = frozenset(
 )
 """The envelope or what it covers was altered: a denial whether or not signatures are required."""
 TRUST_CODES = frozenset(
-    {"unsigned", "unknown_key", "key_revoked", "key_not_yet_valid", "key_expired", "missing"}
+    {
+        "unsigned",
+        "unknown_key",
+        "key_record_unverified",
+        "key_revoked",
+        "key_not_yet_valid",
+        "key_expired",
+        "missing",
+    }
 )
 """The envelope is intact but not (validly) signed: a denial only where signatures are required."""
 
@@ -86,7 +96,11 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class TrustedKey:
-    """A public key a verifier trusts, with its validity window and revocation (ISO UTC text)."""
+    """A public key a verifier trusts, with its validity window and revocation (ISO UTC text).
+
+    ``record_problem`` says why the record the key came from cannot be trusted (its registry
+    row's MAC does not vouch for it); such a key vouches for nothing, at any time.
+    """
 
     public: PublicKey
     owner: str = ""
@@ -94,10 +108,13 @@ class TrustedKey:
     valid_until: str | None = None
     revoked_at: str | None = None
     revocation_reason: str | None = None
+    record_problem: str | None = None
 
     def problem(self, at: datetime) -> Finding | None:
         """Why this key may not vouch for anything at ``at``, or None."""
         key = self.public.key_id[:16]
+        if self.record_problem is not None:
+            return Finding("key_record_unverified", self.record_problem)
         if self.revoked_at is not None and at >= from_iso(self.revoked_at):
             return Finding(
                 "key_revoked",

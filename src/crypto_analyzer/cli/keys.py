@@ -6,6 +6,8 @@
 * ``generate`` creates an Ed25519 signing key (private key in a 0600 file, never in the database)
   and registers its public half in ``signing_keys``; ``export-public`` prints the public key for
   third parties (``attest verify --key``).
+* ``seal`` MACs signing keys registered before revision 0017 with the service key (a migration
+  cannot: it never holds the key); until sealed, a governed tenant trusts none of their signatures.
 * ``list`` and ``revoke`` cover signing keys *and* API keys. The id says which: a signing key id is
   64 lowercase hex characters (SHA-256 of the public key), an API key id starts with ``key_``.
 """
@@ -49,6 +51,7 @@ from crypto_analyzer.governance.signing_keys import (
     public_key_of,
     register_signing_key,
     revoke_any_key,
+    seal_signing_keys,
 )
 
 __all__ = ["app"]
@@ -257,6 +260,24 @@ def revoke_command(
     stdout.print(
         f"revoked {row.kind} key {printable(row.key_id)} at {row.revoked_at}", highlight=False
     )
+
+
+@app.command("seal")
+@command_boundary
+def seal_command(*, db: DbUrlOpt = None, tenant: TenantOpt = None, json: JsonOpt = False) -> None:
+    """MAC the signing keys that have no MAC yet (registered before revision 0017) with the
+    service key; admin token once principals exist. Check `keys list` first: sealing vouches
+    for the rows as they stand."""
+    settings = resolve_settings(db, tenant)
+    announce(settings)
+    with _engine(settings, read_only=False) as engine:
+        sealed = seal_signing_keys(engine, settings.tenant, token=principal_token())
+    if json:
+        emit_json({"sealed": sealed})
+        return
+    stderr.print(f"sealed {len(sealed)} signing key(s)", highlight=False)
+    for key_id in sealed:
+        stdout.print(printable(key_id), highlight=False)
 
 
 @app.command("export-public")

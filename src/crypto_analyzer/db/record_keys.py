@@ -22,6 +22,7 @@ __all__ = [
     "EVENT_MAC",
     "KEY_FROM_ENVIRONMENT",
     "REPORT_MAC",
+    "SIGNING_KEY_MAC",
     "TRIAL_MAC",
     "KeyArgument",
     "engine_key",
@@ -32,6 +33,7 @@ __all__ = [
 EVENT_MAC: Final = "governance_event"
 REPORT_MAC: Final = "eligibility_report"
 TRIAL_MAC: Final = "trial_ledger"
+SIGNING_KEY_MAC: Final = "signing_key"
 """MAC domains: a MAC of one kind never verifies as another."""
 
 

@@ -529,7 +529,7 @@ TRIGGERS: dict[str, dict[str, dict[str, str]]] = {
             "table": "signing_keys",
         },
         "trg_signing_keys_guard_update": {
-            "digest": "e88caf9405a070de99dc6567b44171caa019a28ac3c8af10d86069a723bdae99",
+            "digest": "dafda935ebf6bf4fdc1e7f156c821e7bf648e2cb01434256ff69b04b0e19672b",
             "enabled": "always",
             "table": "signing_keys",
         },
@@ -637,7 +637,7 @@ FUNCTIONS: dict[str, dict[str, dict[str, str]]] = {
             "digest": "b24788ac2949846865da29515b628cf88e1c2576618b971744e203a7995f67b9",
         },
         "ca_guard_signing_key_update": {
-            "digest": "f5d5abe3e37ba1f2da5a4dffc864e2f29011ba425cab47eb633c315f732edab3",
+            "digest": "aeef0cb6548b0f785a21ad773363c20d7a004621978365f216e5b244ae40ce42",
         },
         "ca_guard_tenant_insert": {
             "digest": "edde89d6fc2676e7153c4c5bb566f218084ecb186497854c9a95ea0a7450a18c",

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from crypto_analyzer.artifacts import ArtifactStore
+from crypto_analyzer.attest.registry import key_record_problem, list_keys
 from crypto_analyzer.core.hashing import GENESIS_HASH, sha256_bytes
 from crypto_analyzer.core.service_key import ServiceKey
 from crypto_analyzer.db.health import expected_triggers, trigger_findings
@@ -154,7 +155,8 @@ def verify_workspace(
         _check_consistency(report, candidates, reports, events)
         for message in replay_findings(candidates, reports, events):
             report.add("consistency", message)
-        rederived = rederive_reports(connection, store, tenant_id, candidates, reports, events)
+        _check_signing_keys(report, connection, key, mode)
+        rederived = rederive_reports(connection, store, tenant_id, candidates, reports, events, key)
         report.checked["rederived"] = rederived.checked
         for message in rederived.findings:
             report.add("rederive", message)
@@ -174,6 +176,21 @@ def verify_workspace(
         for candidate in accepted:
             _check_lineage(report, connection, store, candidate)
     return report
+
+
+def _check_signing_keys(
+    report: VerifyReport, connection: Connection, key: ServiceKey | None, mode: WorkspaceMode
+) -> None:
+    """Every signing key's row must carry the service key's MAC (revision 0017): a key someone
+    registered or edited with database rights only would otherwise verify attestations."""
+    records = list_keys(connection, report.tenant_id)
+    report.checked["signing_keys"] = len(records)
+    for record in records:
+        problem = key_record_problem(record, key, mode)
+        if problem is not None:
+            report.add("signing_keys", problem)
+        elif record.mac is None:
+            report.warn("signing_keys", f"signing key {record.key_id[:16]}… has no MAC (sandbox)")
 
 
 def _check_keyed(

@@ -25,6 +25,7 @@ from crypto_analyzer.artifacts import ArtifactStore
 from crypto_analyzer.attest.registry import key_time
 from crypto_analyzer.attest.verify import EnvelopeCheck
 from crypto_analyzer.core.clock import from_iso, to_iso
+from crypto_analyzer.core.service_key import ServiceKey
 from crypto_analyzer.core.versions import ENGINE_VERSION, SEED_VERSION, SPEC_VERSION
 from crypto_analyzer.db.market_history import current_watermark
 from crypto_analyzer.governance import repository as repo
@@ -100,8 +101,10 @@ def gather(
     tenant_id: str,
     candidate: CandidateRecord,
     settings: HistorySettings,
+    service_key: ServiceKey | None = None,
 ) -> EvaluationInputs:
-    """Read the inputs of one evaluation of ``candidate``; failures become ``None`` + reason."""
+    """Read the inputs of one evaluation of ``candidate``; failures become ``None`` + reason.
+    ``service_key`` checks the signing keys' MACs (none: a governed tenant trusts no key)."""
     try:
         watermark: int | None = current_watermark(connection, tenant_id)
     except Exception:
@@ -127,7 +130,9 @@ def gather(
             staleness = candidate_staleness(connection, tenant_id, candidate, as_of=watermark)
         except Exception:  # fail closed: the restatement rule denies (or warns) unchecked
             _LOG.exception("restatements under %s could not be checked", candidate.candidate_id)
-    signatures, signatures_at = judge_signatures(connection, store, tenant_id, loaded)
+    signatures, signatures_at = judge_signatures(
+        connection, store, tenant_id, loaded, service_key=service_key
+    )
     return EvaluationInputs(
         run=repo.run_row(connection, tenant_id, candidate.run_instance_id),
         first_promoter=repo.first_promoter(connection, tenant_id, candidate.candidate_id),
@@ -147,6 +152,8 @@ def judge_signatures(
     tenant_id: str,
     loaded: LoadedBundle | None,
     at: str | None = None,
+    *,
+    service_key: ServiceKey | None = None,
 ) -> tuple[dict[str, EnvelopeCheck] | None, str | None]:
     """The run's envelopes verified at ``at`` (default: now, by the tenant's clock rule).
 
@@ -158,7 +165,8 @@ def judge_signatures(
     try:
         if at is None:
             at = to_iso(key_time(connection, tenant_id))
-        return signature_checks(connection, store, tenant_id, loaded, from_iso(at)), at
+        checks = signature_checks(connection, store, tenant_id, loaded, from_iso(at), service_key)
+        return checks, at
     except Exception:  # fail closed: unchecked signatures never count as verified
         _LOG.exception("the envelopes of %s could not be checked", loaded.logical_name)
         return None, at

@@ -46,6 +46,7 @@ __all__ = [
     "IssuedKey",
     "KeyIdentity",
     "PrincipalRow",
+    "add_key_listener",
     "authenticate",
     "authenticate_bearer",
     "disable_principal",
@@ -110,6 +111,29 @@ class KeyIdentity:
     tenant_id: str
     key_id: str
     principal: Principal
+    expires_at: str | None = None
+
+
+KeyListener = Callable[[str, str | None, str | None], None]
+_listeners: list[KeyListener] = []
+
+
+def add_key_listener(listener: KeyListener) -> Callable[[], None]:
+    """Call ``listener(tenant_id, key_id, principal_id)`` after a key is revoked or a principal is
+    disabled in this process (one of the two ids is ``None``); returns the function that removes
+    it. Caches of verified keys (the API's) use it to forget a revoked key at once."""
+    _listeners.append(listener)
+
+    def remove() -> None:
+        if listener in _listeners:
+            _listeners.remove(listener)
+
+    return remove
+
+
+def _notify(tenant_id: str, key_id: str | None, principal_id: str | None) -> None:
+    for listener in list(_listeners):
+        listener(tenant_id, key_id, principal_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +194,7 @@ def authenticate_bearer(connection: Connection, token: str) -> KeyIdentity:
     if row["expires_at"] is not None and row["expires_at"] <= to_iso(governed_now()):
         raise refused
     principal = Principal(row["principal_id"], row["display_name"], row["role"], "token")
-    return KeyIdentity(row["tenant_id"], row["key_id"], principal)
+    return KeyIdentity(row["tenant_id"], row["key_id"], principal, row["expires_at"])
 
 
 def authenticate(connection: Connection, tenant_id: str, token: str) -> Principal:
@@ -334,6 +358,7 @@ def disable_principal(
             )
         updated = _row(connection, tenant_id, principal_id)
     assert updated is not None  # it existed a moment ago inside the same transaction
+    _notify(tenant_id, None, principal_id)
     return updated
 
 
@@ -370,7 +395,9 @@ def revoke_api_key(engine: Engine, tenant_id: str, key_id: str, *, token: str | 
             .where(api_keys.c.revoked_at.is_(None))
             .values(revoked_at=to_iso(governed_now()))
         )
-        return _key_rows(connection, tenant_id, key_id)[0]
+        revoked = _key_rows(connection, tenant_id, key_id)[0]
+    _notify(tenant_id, key_id, None)
+    return revoked
 
 
 def list_api_keys(engine: Engine, tenant_id: str) -> list[ApiKeyRow]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -87,10 +88,16 @@ class CandidateRecord:
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> CandidateRecord:
-        return cls(**{item.name: row[item.name] for item in fields(cls)})
+        # names and getters built once (``fields()`` per row was a third of a page's cost)
+        return cls(*_candidate_items(row))
 
     def to_dict(self) -> dict[str, Any]:
-        return {item.name: getattr(self, item.name) for item in fields(self)}
+        return dict(zip(_CANDIDATE_FIELDS, _candidate_values(self), strict=True))
+
+
+_CANDIDATE_FIELDS = tuple(item.name for item in fields(CandidateRecord))
+_candidate_items = operator.itemgetter(*_CANDIDATE_FIELDS)
+_candidate_values = operator.attrgetter(*_CANDIDATE_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)

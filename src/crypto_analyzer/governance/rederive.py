@@ -35,6 +35,7 @@ from sqlalchemy.engine import Connection
 
 from crypto_analyzer.artifacts import ArtifactStore
 from crypto_analyzer.attest.verify import EnvelopeCheck
+from crypto_analyzer.core.service_key import ServiceKey
 from crypto_analyzer.core.versions import ENGINE_VERSION
 from crypto_analyzer.governance import repository as repo
 from crypto_analyzer.governance.bundles import LoadedBundle, StoreVerifier, load_bundle
@@ -120,7 +121,14 @@ def _first_promoter(events: Sequence[EventRecord], before: int) -> str | None:
 class _Judge:
     """Re-derives one tenant's reports on one connection."""
 
-    def __init__(self, connection: Connection, store: ArtifactStore, tenant_id: str) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        store: ArtifactStore,
+        tenant_id: str,
+        service_key: ServiceKey | None = None,
+    ) -> None:
+        self.service_key = service_key
         self.connection = connection
         self.store = store
         self.tenant = tenant_id
@@ -234,7 +242,9 @@ class _Judge:
         at = context.get("signatures_at")
         if not isinstance(at, str):  # not checked then (or before signatures existed)
             return None
-        checks, _ = judge_signatures(self.connection, self.store, self.tenant, loaded, at)
+        checks, _ = judge_signatures(
+            self.connection, self.store, self.tenant, loaded, at, service_key=self.service_key
+        )
         return checks
 
     def policy(self, report: ReportRecord, context: Mapping[str, Any]) -> PolicyConfig | None:
@@ -334,9 +344,10 @@ def rederive_reports(
     candidates: Sequence[CandidateRecord],
     reports: Mapping[str, ReportRecord],
     events: Sequence[EventRecord],
+    service_key: ServiceKey | None = None,
 ) -> Rederivation:
     """Re-derive every report that exactly one event records (the others are consistency
-    findings already)."""
+    findings already); ``service_key`` checks the signing keys' MACs as evaluation did."""
     if store is None:
         out = Rederivation()
         if reports:
@@ -345,7 +356,7 @@ def rederive_reports(
                 "and bundles live there)"
             )
         return out
-    judge = _Judge(connection, store, tenant_id)
+    judge = _Judge(connection, store, tenant_id, service_key)
     by_candidate = {candidate.candidate_id: candidate for candidate in candidates}
     deciding: dict[str, list[EventRecord]] = {}
     for event in events:

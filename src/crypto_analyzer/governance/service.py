@@ -255,7 +255,9 @@ class GovernanceService:
         with self._engine.connect() as connection:
             self._check_key(connection)
             candidate = self._require(connection, candidate_id)
-            inputs = gather(connection, self._store, self._tenant, candidate, policy.history)
+            inputs = gather(
+                connection, self._store, self._tenant, candidate, policy.history, self._key
+            )
         policy_document = record_policy(self._store, policy)
         loaded, history, staleness = inputs.loaded, inputs.history, inputs.staleness
         self._step("loaded")

@@ -34,6 +34,7 @@ from crypto_analyzer.attest.statement import (
 from crypto_analyzer.attest.verify import EnvelopeCheck, Finding, KeyLookup, verify_envelope
 from crypto_analyzer.core.canonical_json import canonical_loads
 from crypto_analyzer.core.hashing import sha256_bytes
+from crypto_analyzer.core.service_key import ServiceKey
 from crypto_analyzer.governance.bundles import LoadedBundle, store_key
 from crypto_analyzer.governance.repository import lineage_rows
 
@@ -49,11 +50,13 @@ def signature_checks(
     tenant_id: str,
     loaded: LoadedBundle,
     at: datetime,
+    service_key: ServiceKey | None,
 ) -> dict[str, EnvelopeCheck]:
-    """``{"attestation": …, "bundle": …}`` for the run and signal of ``loaded``, as of ``at``."""
+    """``{"attestation": …, "bundle": …}`` for the run and signal of ``loaded``, as of ``at``;
+    ``service_key`` checks the MACs of the signing-key rows (``attest.registry``)."""
     run = loaded.bundle.run_instance_id
     rows = {row["logical_name"]: row for row in lineage_rows(connection, tenant_id, run)}
-    lookup = key_lookup(connection, tenant_id)
+    lookup = key_lookup(connection, tenant_id, service_key)
     checks = {BUNDLE: _check(rows, store, loaded.logical_name, BUNDLE_PREDICATE, lookup, at)}
     attestation = loaded.bundle.attestation
     if attestation.present and attestation.name is not None:

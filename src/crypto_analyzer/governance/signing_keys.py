@@ -11,6 +11,11 @@ tenant has registered principals (before that, whoever can write the database: a
 single-user workspace). A signing key's revocation time may be given (a compromise discovered
 late is revoked from when it happened); evaluations at or after that time deny, earlier ones
 stood.
+
+Signing-key rows are keyed with the service key (``attest.registry``, revision 0017): registering
+and revoking need it in a governed tenant (fail closed, like every keyed write), and
+:func:`seal_signing_keys` MACs the rows registered before 0017 — the one step a migration cannot
+do, because it never holds the service key.
 """
 
 from __future__ import annotations
@@ -29,9 +34,16 @@ from crypto_analyzer.attest.registry import (
     key_time,
     list_keys,
     revoke_key,
+    seal_key,
 )
 from crypto_analyzer.core.clock import to_iso
-from crypto_analyzer.core.errors import NotFoundError, ValidationError
+from crypto_analyzer.core.errors import ConfigError, NotFoundError, ValidationError
+from crypto_analyzer.db.record_keys import (
+    KEY_FROM_ENVIRONMENT,
+    KeyArgument,
+    engine_key,
+    writer_key,
+)
 from crypto_analyzer.governance import principal_store
 from crypto_analyzer.governance.chain import governed_transaction
 
@@ -44,6 +56,7 @@ __all__ = [
     "public_key_of",
     "register_signing_key",
     "revoke_any_key",
+    "seal_signing_keys",
 ]
 
 KeyKind = Literal["signing", "api"]
@@ -99,12 +112,16 @@ def register_signing_key(
     valid_from: datetime | None,
     valid_until: datetime | None,
     token: str | None,
+    service_key: KeyArgument = KEY_FROM_ENVIRONMENT,
 ) -> KeyRecord:
-    """Register the public half of a signing key (admin once principals exist)."""
+    """Register the public half of a signing key (admin once principals exist), keyed with the
+    service key (required in a governed tenant)."""
     if not owner.strip() or len(owner) > 200 or not owner.isprintable():
         raise ValidationError(f"key name {owner!r} must be 1-200 printable characters")
+    key = engine_key(engine, service_key)
     with governed_transaction(engine, tenant_id) as connection:
         principal_store.require_key_admin(connection, tenant_id, token)
+        key = writer_key(connection, tenant_id, key, what="a signing key")
         stamp = to_iso(key_time(connection, tenant_id))
         return insert_key(
             connection,
@@ -114,6 +131,7 @@ def register_signing_key(
             valid_from=stamp if valid_from is None else to_iso(valid_from),
             valid_until=None if valid_until is None else to_iso(valid_until),
             created_at=stamp,
+            service_key=key,
         )
 
 
@@ -125,6 +143,7 @@ def revoke_any_key(
     reason: str,
     at: datetime | None,
     token: str | None,
+    service_key: KeyArgument = KEY_FROM_ENVIRONMENT,
 ) -> KeyListing:
     """Revoke a signing key (from ``at``, default now) or an API key (now), told apart by id."""
     kind = key_kind(key_id)
@@ -135,16 +154,44 @@ def revoke_any_key(
             )
         row = principal_store.revoke_api_key(engine, tenant_id, key_id, token=token)
         return _api_listing(row)
+    key = engine_key(engine, service_key)
     with governed_transaction(engine, tenant_id) as connection:
         principal_store.require_key_admin(connection, tenant_id, token)
+        key = writer_key(connection, tenant_id, key, what="a signing key revocation")
         record = revoke_key(
             connection,
             tenant_id,
             key_id,
             at=to_iso(key_time(connection, tenant_id) if at is None else at),
             reason=reason,
+            service_key=key,
         )
     return _signing_listing(record)
+
+
+def seal_signing_keys(
+    engine: Engine,
+    tenant_id: str,
+    *,
+    token: str | None,
+    service_key: KeyArgument = KEY_FROM_ENVIRONMENT,
+) -> list[str]:
+    """MAC every signing key of the tenant that has no MAC yet (admin once principals exist);
+    the ids sealed, oldest first. For workspaces upgraded past revision 0017: check ``keys list``
+    first — sealing vouches for the rows as they stand."""
+    key = engine_key(engine, service_key)
+    if key is None:
+        raise ConfigError(
+            "sealing signing keys needs the service key, and none is configured",
+            "set CRYPTO_ANALYZER_SERVICE_KEY_FILE to the key the service writes with",
+        )
+    with governed_transaction(engine, tenant_id) as connection:
+        principal_store.require_key_admin(connection, tenant_id, token)
+        return [
+            seal_key(connection, record, key).key_id
+            for record in list_keys(connection, tenant_id)
+            if record.mac is None
+        ]
 
 
 def list_all_keys(engine: Engine, tenant_id: str) -> list[KeyListing]:

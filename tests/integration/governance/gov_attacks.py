@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from gov_workspace import SeededRun, make_service, seed_run
 
 from crypto_analyzer.artifacts import ArtifactStore
+from crypto_analyzer.governance.signing_keys import seal_signing_keys
 
 __all__ = [
     "GOVERNED_TABLES",
@@ -89,6 +90,8 @@ def build_workspace(engine: sa.Engine, store: ArtifactStore) -> Workspace:
                 f"valid_until, created_at) VALUES ('{key}', 'ed25519', '{public}', 'alice', "
                 "'2025-01-01T00:00:00Z', '2026-01-01T00:00:00Z', '2025-01-01T00:00:00Z')"
             )
+    # the workspace's own keys, MACed as `keys seal` would after revision 0017
+    seal_signing_keys(engine, "default", token=None)
     return Workspace(
         engine=engine,
         store=store,

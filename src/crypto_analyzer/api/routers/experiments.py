@@ -1,4 +1,7 @@
-"""Experiment registry reads: runs, one run, a metric's history, the latest report, artifacts."""
+"""Experiment registry reads: runs, one run, a metric's history, the latest report, artifacts.
+
+Artifacts are streamed from the store in chunks (``pipeline.artifact_stream``): checked against
+the recorded SHA-256 in one streamed pass, then sent — whole or one ``Range`` — chunk by chunk."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from crypto_analyzer.api.deps import (
     AppStateDep,
@@ -25,7 +28,8 @@ from crypto_analyzer.core.clock import to_iso
 from crypto_analyzer.core.errors import ValidationError
 from crypto_analyzer.db.registry import get_run
 from crypto_analyzer.db.run_queries import metric_history
-from crypto_analyzer.pipeline.experiments import experiments_page, latest_report, read_run_artifact
+from crypto_analyzer.pipeline.artifact_stream import artifact_chunks, verify_run_artifact
+from crypto_analyzer.pipeline.experiments import experiments_page, latest_report
 
 __all__ = ["router"]
 
@@ -145,7 +149,8 @@ def artifact(
     range_header: Annotated[str | None, Header(alias="Range", max_length=100)] = None,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match", max_length=200)] = None,
 ) -> Response:
-    row, data = read_run_artifact(state.reader, state.store, who.tenant_id, run_id, name)
+    found = verify_run_artifact(state.reader, state.store, who.tenant_id, run_id, name)
+    row = found.row
     etag = f'"{row.sha256}"'
     headers = {
         "ETag": etag,
@@ -154,11 +159,14 @@ def artifact(
     }
     if if_none_match is not None and etag in [part.strip() for part in if_none_match.split(",")]:
         return Response(status_code=304, headers=headers)
-    if range_header is None:
-        return Response(data, 200, headers=headers, media_type=row.media_type)
-    start, end = _byte_range(range_header, len(data))
-    headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
-    return Response(data[start : end + 1], 206, headers=headers, media_type=row.media_type)
+    status, start, end = 200, 0, found.size - 1
+    if range_header is not None:
+        status = 206
+        start, end = _byte_range(range_header, found.size)
+        headers["Content-Range"] = f"bytes {start}-{end}/{found.size}"
+    headers["Content-Length"] = str(end - start + 1)
+    chunks = artifact_chunks(state.store, found, start, end) if end >= start else iter(())
+    return StreamingResponse(chunks, status, headers=headers, media_type=row.media_type)
 
 
 def _byte_range(text: str, size: int) -> tuple[int, int]:

@@ -1,4 +1,6 @@
-"""``GET /health``: readiness for load balancers and schedulers (no key needed, no tenant data)."""
+"""``GET /health``: readiness for load balancers and schedulers (no key needed, no tenant data).
+
+The probe result is reused for ``ApiConfig.health_cache_seconds`` (``AppState.health``)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ from crypto_analyzer.api.errors import error_responses
 from crypto_analyzer.api.rendering import json_response
 from crypto_analyzer.api.schemas import Health
 from crypto_analyzer.api.state import AppState
-from crypto_analyzer.pipeline.readiness import readiness
 
 __all__ = ["router"]
 
@@ -27,7 +28,7 @@ router = APIRouter(tags=["health"])
 )
 def health(request: Request) -> Response:
     state: AppState = request.app.state.api
-    checks = readiness(state.reader, state.store, head=state.head)
+    checks = state.health()
     ok = all(check.ok for check in checks)
     body = {"checks": [check.to_dict() for check in checks], "ok": ok}
     return json_response(200 if ok else 503, body)

@@ -74,6 +74,14 @@ promotion_candidates = sa.Table(
     ),
     **TABLE_OPTIONS,
 )
+# Keyset pages of a tenant's candidates, newest first (``governance.repository.list_candidates``;
+# revision 0017): the index order is the page order, so a page reads ``limit`` rows, no sort.
+sa.Index(
+    "ix_promotion_candidates_page",
+    promotion_candidates.c.tenant_id,
+    promotion_candidates.c.created_at.desc(),
+    promotion_candidates.c.candidate_id,
+)
 
 eligibility_reports = sa.Table(
     "eligibility_reports",
@@ -144,6 +152,9 @@ signing_keys = sa.Table(
     sa.Column("revoked_at", sa.Text(), nullable=True),
     sa.Column("revocation_reason", sa.Text(), nullable=True),
     sa.Column("created_at", sa.Text(), nullable=False),
+    # HMAC-SHA256 with the service key over the row (``attest.registry.key_mac_body``; 0017)
+    sa.Column("mac", sa.Text(), nullable=True),
+    sa.Column("mac_key_id", sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint("tenant_id", "key_id"),
     text_enum_check("algorithm", SIGNING_ALGORITHMS, "algorithm"),
     sa.CheckConstraint(
