@@ -47,6 +47,7 @@ _STATUS: tuple[tuple[type[core.CryptoAnalyzerError], int, str], ...] = (
     (core.SchemaNotReadyError, 503, "schema_not_ready"),
     (core.DatabaseError, 503, "database_unavailable"),
     (core.ArtifactStoreError, 503, "artifact_store_unavailable"),
+    (core.ArtifactIntegrityError, 503, "artifact_integrity"),
     (core.ConfigError, 503, "not_configured"),
     (gov.EvidenceError, 422, "evidence_problem"),
     (gov.GovernanceError, 409, "governance_refused"),
