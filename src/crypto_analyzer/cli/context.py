@@ -19,8 +19,6 @@ import logging
 import sys
 import traceback
 from collections.abc import Callable
-from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 import typer
@@ -32,6 +30,7 @@ from crypto_analyzer.cli.safe_text import (
     printable,
     visible,
 )
+from crypto_analyzer.cli.state import CliState, current_state, reset_state, set_state
 from crypto_analyzer.core.canonical_json import canonical_dumps
 from crypto_analyzer.core.errors import CryptoAnalyzerError
 from crypto_analyzer.core.settings import Settings, config_source, load_settings
@@ -55,25 +54,8 @@ stdout = SafeConsole(soft_wrap=True)
 stderr = SafeConsole(stderr=True, soft_wrap=True)
 
 
-@dataclass(slots=True)
-class CliState:
-    """Global options given before the command name."""
-
-    db: str | None = None
-    tenant: str | None = None
-    verbose: bool = False
-
-
-_STATE: ContextVar[CliState] = ContextVar("crypto_analyzer_cli_state")
-
-
-def set_state(state: CliState) -> None:
-    """Record the global options of this invocation (called by the root callback)."""
-    _STATE.set(state)
-
-
 def _state() -> CliState:
-    return _STATE.get(CliState())
+    return current_state()
 
 
 def resolve_settings(db: str | None = None, tenant: str | None = None) -> Settings:
@@ -155,6 +137,6 @@ def command_boundary(function: Callable[P, R]) -> Callable[P, R]:
         finally:
             # The global options belong to this invocation only: a later command group invoked
             # on its own (tests, embedding) must not inherit --verbose or --db from this one.
-            _STATE.set(CliState())
+            reset_state()
 
     return wrapper
