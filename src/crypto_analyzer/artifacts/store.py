@@ -249,11 +249,14 @@ def open_store(url: str, **options: object) -> ArtifactStore:
 
 
 def open_settings_store(settings: Settings) -> ArtifactStore:
-    """The store configured by ``CRYPTO_ANALYZER_ARTIFACTS`` (+ S3 endpoint settings)."""
+    """The store configured by ``CRYPTO_ANALYZER_ARTIFACTS`` (+ S3 endpoint settings).
+
+    A relative local path is anchored at the workspace (:attr:`Settings.artifacts_url`).
+    """
     options: dict[str, object] = {}
     if settings.artifacts.startswith(("s3://", "gs://")):
         options = {"endpoint_url": settings.s3_endpoint_url, "region": settings.s3_region}
-    return open_store(settings.artifacts, **options)
+    return open_store(settings.artifacts_url, **options)
 
 
 def _known() -> str:

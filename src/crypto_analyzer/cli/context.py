@@ -19,7 +19,7 @@ import logging
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 
@@ -33,8 +33,9 @@ from crypto_analyzer.cli.safe_text import (
 from crypto_analyzer.cli.state import CliState, current_state, reset_state, set_state
 from crypto_analyzer.core.canonical_json import canonical_dumps
 from crypto_analyzer.core.errors import CryptoAnalyzerError
-from crypto_analyzer.core.settings import Settings, config_source, load_settings
-from crypto_analyzer.db.engine import describe_url
+
+if TYPE_CHECKING:
+    from crypto_analyzer.core.settings import Settings
 
 __all__ = [
     "CliState",
@@ -60,6 +61,9 @@ def _state() -> CliState:
 
 def resolve_settings(db: str | None = None, tenant: str | None = None) -> Settings:
     """Settings with command-level options over global options over environment/file."""
+    # Imported here: settings pull in pydantic and SQLAlchemy, which `--help` never needs.
+    from crypto_analyzer.core.settings import config_source, load_settings
+
     state = _state()
     settings = load_settings(db_url=db or state.db, tenant=tenant or state.tenant)
     handler = logging.StreamHandler(sys.stderr)
@@ -80,6 +84,9 @@ def resolve_settings(db: str | None = None, tenant: str | None = None) -> Settin
 
 def announce(settings: Settings) -> None:
     """One stderr line: the config file, database and tenant a governed command writes to."""
+    from crypto_analyzer.core.settings import config_source
+    from crypto_analyzer.db.engine import describe_url
+
     path = config_source().path
     where = str(path) if path is not None else "(none: defaults and environment)"
     stderr.print(
