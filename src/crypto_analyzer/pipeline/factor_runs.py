@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from crypto_analyzer.core.errors import DatabaseError, ValidationError
+from crypto_analyzer.core.progress import ProgressSink, stages
 from crypto_analyzer.core.settings import Settings
 from crypto_analyzer.db.dataset_id import compute_dataset_id
 from crypto_analyzer.db.factor_runs import (
@@ -129,6 +130,9 @@ class MaterializedFactorFits:
         return fit
 
 
+_FACTOR_STAGES = ("dataset identity", "bars", "fit and store")
+
+
 def run_materialize_factors(
     settings: Settings,
     *,
@@ -136,12 +140,18 @@ def run_materialize_factors(
     window: int,
     lag: int,
     factor_ids: Sequence[str] | None = None,
+    progress: ProgressSink | None = None,
 ) -> dict[str, Any]:
     """``materialize factors``: fit (or find) the factor run of the current dataset."""
-    with open_engine(settings, read_only=False) as engine:
+    with (
+        open_engine(settings, read_only=False) as engine,
+        stages(progress, "factor fit", _FACTOR_STAGES) as stage,
+    ):
         require_head(engine)
+        stage.next("dataset identity")
         dataset = compute_dataset_id(engine, tenant_id=settings.tenant)
         watermark = dataset.watermark  # fit exactly the data the id names
+        stage.next("bars")
         bars = load_bars(engine, tenant_id=settings.tenant, freq=freq, as_of=watermark)
         panel = panel_from_bars(bars)
         ids = list(factor_ids or [])
@@ -164,6 +174,7 @@ def run_materialize_factors(
         fits = MaterializedFactorFits(
             engine, tenant_id=settings.tenant, dataset_id=dataset.dataset_id.value, freq=freq
         )
+        stage.next("fit and store")
         try:
             fits(panel.log_returns, factor_ids=ids, window=window, lag=lag)
         except (TypeError, ValueError) as exc:
