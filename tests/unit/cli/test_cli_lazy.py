@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.core import TyperOption
@@ -18,6 +19,8 @@ from typer.testing import CliRunner
 
 from crypto_analyzer.cli.app import COMMANDS, app
 from crypto_analyzer.cli.lazy import LazyCommand, load_command
+from crypto_analyzer.db.engine import create_db_engine
+from crypto_analyzer.db.migrate import head_revision, packaged_heads, upgrade
 
 runner = CliRunner()
 
@@ -49,8 +52,8 @@ sys.stderr.write("\\nPROBE " + json.dumps({"code": code, "loaded": loaded}) + "\
 """
 
 
-def _probe(*args: str) -> dict[str, object]:
-    code = f"HEAVY = {list(HEAVY)!r}\n" + _PROBE
+def _probe(*args: str, heavy: tuple[str, ...] = HEAVY) -> dict[str, object]:
+    code = f"HEAVY = {list(heavy)!r}\n" + _PROBE
     completed = subprocess.run(
         [sys.executable, "-c", code, json.dumps(list(args))],
         capture_output=True,
@@ -91,6 +94,23 @@ def test_a_command_is_imported_when_it_is_used() -> None:
     assert result["code"] == 0
     assert "crypto_analyzer.pipeline" in result["loaded"]
     assert "--config" in str(result["stdout"])
+
+
+def test_listing_runs_needs_neither_alembic_nor_numpy(tmp_path: Path) -> None:
+    """Every read command checks the schema revision; at head that check imports no Alembic."""
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    engine = create_db_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    heavy = ("alembic", "numpy", "pandas", "scipy", "matplotlib", "ccxt")
+    result = _probe("--db", url, "runs", "list", "--json", heavy=heavy)
+    assert result["code"] == 0, result
+    assert result["loaded"] == []
+    assert json.loads(str(result["stdout"])) == []
+
+
+def test_the_text_scan_of_the_migrations_agrees_with_alembic() -> None:
+    assert packaged_heads() == frozenset({head_revision()})
 
 
 def _first_paragraph(text: str) -> str:
