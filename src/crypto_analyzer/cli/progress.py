@@ -31,7 +31,11 @@ __all__ = ["RichProgressSink", "progress_bars"]
 
 
 class RichProgressSink:
-    """A :class:`ProgressSink` drawing one rich bar per task."""
+    """A :class:`ProgressSink` drawing one rich bar per task.
+
+    A job reported in stages (:class:`~crypto_analyzer.core.progress.Stages`: a task ``job`` and
+    tasks ``"job: stage"``) shows its count of finished stages and the stage now running.
+    """
 
     def __init__(self, progress: Progress) -> None:
         self._progress = progress
@@ -47,7 +51,15 @@ class RichProgressSink:
     def advance(self, task: str, amount: int) -> None:
         if task not in self._tasks:
             self.start(task, 0)
-        self._progress.advance(self._tasks[task], amount)
+        task_id = self._tasks[task]
+        self._progress.advance(task_id, amount)
+        job, separator, _stage = task.partition(": ")
+        if separator and job in self._tasks and self._finished(task_id):
+            # A finished stage row of a job with its own bar: the job's count keeps it.
+            self._progress.update(task_id, visible=False)
+
+    def _finished(self, task_id: Any) -> bool:
+        return any(item.id == task_id and item.finished for item in self._progress.tasks)
 
 
 @contextmanager

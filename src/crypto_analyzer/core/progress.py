@@ -8,11 +8,10 @@ get :data:`NO_PROGRESS`, so nothing below the CLI depends on rich or on a termin
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
-__all__ = ["NO_PROGRESS", "NoProgress", "ProgressSink", "stages"]
+__all__ = ["NO_PROGRESS", "NoProgress", "ProgressSink", "StageHook", "Stages"]
 
 
 class ProgressSink(Protocol):
@@ -38,45 +37,33 @@ class NoProgress:
 NO_PROGRESS: ProgressSink = NoProgress()
 
 
-class _Stages:
-    """The stages of one job as one counted task: ``next(name)`` closes the running stage."""
+StageHook = Callable[[str], None]
+"""Called with a stage's name as the stage begins (what :meth:`Stages.next` accepts)."""
 
-    def __init__(self, sink: ProgressSink, task: str, total: int) -> None:
-        self._sink = sink
-        self._task = task
-        self._total = total
-        self._done = 0
+
+class Stages:
+    """The known stages of one job, reported as one counted task plus a line per stage.
+
+    The job's task counts finished stages (``2/5``); each stage is a task ``"job: stage"`` of
+    one unit, started by :meth:`next` and finished by the next :meth:`next` or by :meth:`done`.
+    A job that fails leaves its count short, which is what happened.
+    """
+
+    def __init__(self, sink: ProgressSink | None, job: str, names: Sequence[str]) -> None:
+        self._sink = sink or NO_PROGRESS
+        self._job = job
         self._current: str | None = None
+        self._sink.start(job, len(names))
 
     def next(self, name: str) -> None:
-        """Stage ``name`` starts; the one before it (if any) is done."""
-        self._close_current()
-        self._current = f"{self._task}: {name}"
+        """Stage ``name`` begins; the stage before it (if any) is done."""
+        self.done()
+        self._current = f"{self._job}: {name}"
         self._sink.start(self._current, 1)
 
-    def _close_current(self) -> None:
+    def done(self) -> None:
+        """The running stage (if any) is done."""
         if self._current is not None:
             self._sink.advance(self._current, 1)
-            self._done += 1
-            self._sink.advance(self._task, 1)
+            self._sink.advance(self._job, 1)
             self._current = None
-
-    def close(self) -> None:
-        self._close_current()
-
-
-@contextmanager
-def stages(sink: ProgressSink | None, task: str, names: Sequence[str]) -> Iterator[_Stages]:
-    """Report a job made of the known stages ``names``: an overall ``task`` counting finished
-    stages (``2/5``) and one line per stage as it runs.
-
-    The stage names only size the overall count; call ``next(name)`` as each stage begins.
-    """
-    target = sink or NO_PROGRESS
-    target.start(task, len(names))
-    tracker = _Stages(target, task, len(names))
-    try:
-        yield tracker
-        tracker.close()
-    finally:
-        tracker._current = None

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from crypto_analyzer.core.errors import DatabaseError, ValidationError
-from crypto_analyzer.core.progress import ProgressSink, stages
+from crypto_analyzer.core.progress import ProgressSink, Stages
 from crypto_analyzer.core.settings import Settings
 from crypto_analyzer.db.dataset_id import compute_dataset_id
 from crypto_analyzer.db.factor_runs import (
@@ -143,10 +143,8 @@ def run_materialize_factors(
     progress: ProgressSink | None = None,
 ) -> dict[str, Any]:
     """``materialize factors``: fit (or find) the factor run of the current dataset."""
-    with (
-        open_engine(settings, read_only=False) as engine,
-        stages(progress, "factor fit", _FACTOR_STAGES) as stage,
-    ):
+    stage = Stages(progress, "factor fit", _FACTOR_STAGES)
+    with open_engine(settings, read_only=False) as engine:
         require_head(engine)
         stage.next("dataset identity")
         dataset = compute_dataset_id(engine, tenant_id=settings.tenant)
@@ -182,6 +180,7 @@ def run_materialize_factors(
                 f"cannot fit the factor model: {exc}", "check --window/--lag"
             ) from exc
         use = fits.used[0]
+    stage.done()
     return {
         "dataset_id": dataset.dataset_id.value,
         "factor_ids": ids,

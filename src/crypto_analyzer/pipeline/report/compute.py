@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from crypto_analyzer.core.progress import StageHook
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.preflight import check_signals
 from crypto_analyzer.pipeline.report.regime_stage import RegimeIc, RegimeStage, regime_stage
@@ -45,6 +46,7 @@ from crypto_analyzer.research import (
 from crypto_analyzer.stats import FamilyTestsResult, PboResult
 
 __all__ = [
+    "COMPUTE_STAGES",
     "FactorFitter",
     "HypothesisResult",
     "ReportComputation",
@@ -110,6 +112,21 @@ class ReportComputation:
     """Data notes the report states (calendar, gap rule, long gaps, skipped signals)."""
 
 
+COMPUTE_STAGES = (
+    "universe and factors",
+    "signals",
+    "walk-forward IC",
+    "portfolios",
+    "family statistics",
+    "regimes",
+)
+"""The stages :func:`compute_report` announces, in order."""
+
+
+def _no_stage(_name: str) -> None:
+    """No progress display."""
+
+
 def compute_report(
     bars: pd.DataFrame,
     instruments: pd.DataFrame,
@@ -118,26 +135,35 @@ def compute_report(
     run_key: str,
     dataset_id: str,
     fit_factors: FactorFitter = fit_factor_model,
+    stage: StageHook | None = None,
 ) -> ReportComputation:
     """Run universe → signals → walk-forward IC → portfolios → regimes → statistics.
 
     ``fit_factors`` has :func:`fit_factor_model`'s signature; the report run passes one that
-    reads and stores factor runs in the database.
+    reads and stores factor runs in the database. ``stage`` is told each of
+    :data:`COMPUTE_STAGES` as it begins (progress display).
     """
+    begin = stage or _no_stage
+    begin(COMPUTE_STAGES[0])
     prepared = prepare_data(bars, instruments, config, fit_factors=fit_factors)
+    begin(COMPUTE_STAGES[1])
     signals = compute_signals(prepared, config)
     check_signals(signals, prepared.panel, prepared.in_test, config)
     horizons = config.horizons
     keys: list[Key] = [(s, h) for s in prepared.signals for h in horizons]
+    begin(COMPUTE_STAGES[2])
     ic = evaluate_ic(
         prepared, signals, config, horizons=horizons, run_key=run_key, dataset_id=dataset_id
     )
+    begin(COMPUTE_STAGES[3])
     portfolios = evaluate_portfolios(prepared, signals, config, horizons=horizons)
+    begin(COMPUTE_STAGES[4])
     seeds: SeedLog = []
     family = family_stage(ic.oos_ic, keys, config, run_key, seeds)
     testing = multiple_testing_stage(ic.stats, keys)
     sharpe = sharpe_stage(portfolios.net_returns, keys, config)
     breaks = break_diagnostics(ic.oos_ic, keys, config, run_key, seeds)
+    begin(COMPUTE_STAGES[5])
     regimes = regime_stage(prepared, ic.oos_ic, keys, config, run_key, seeds)
     panel = prepared.panel
     times = panel.times

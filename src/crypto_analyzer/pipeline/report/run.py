@@ -27,6 +27,7 @@ from crypto_analyzer.attest.statement import BUNDLE_PREDICATE, FOLD_CAUSALITY_PR
 from crypto_analyzer.core.clock import now, to_iso
 from crypto_analyzer.core.errors import CryptoAnalyzerError
 from crypto_analyzer.core.identities import DatasetMode, config_digest, run_key
+from crypto_analyzer.core.progress import ProgressSink, Stages
 from crypto_analyzer.core.settings import Settings
 from crypto_analyzer.core.versions import ENGINE_VERSION, SPEC_VERSION
 from crypto_analyzer.db.dataset_id import DatasetIdentity, compute_dataset_id
@@ -51,6 +52,7 @@ from crypto_analyzer.pipeline.report.bundle import (
     build_bundle,
 )
 from crypto_analyzer.pipeline.report.compute import (
+    COMPUTE_STAGES,
     ReportComputation,
     compute_report,
     hypothesis_id,
@@ -64,7 +66,7 @@ from crypto_analyzer.pipeline.report.trials import record_trials, run_trials
 from crypto_analyzer.pipeline.report.writer import RunArtifacts
 from crypto_analyzer.stats import family_summary, pbo_summary
 
-__all__ = ["ReportResult", "run_report"]
+__all__ = ["REPORT_STAGES", "ReportResult", "run_report"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ class ReportResult:
 
 
 Progress = Callable[[str], None]
+REPORT_STAGES = ("dataset identity", "bars", *COMPUTE_STAGES, "trial ledger", "artifacts")
+"""The stages a report run counts in its progress display, in order."""
 
 
 def run_report(
@@ -103,9 +107,20 @@ def run_report(
     actor: str,
     store: ArtifactStore | None = None,
     progress: Progress | None = None,
+    sink: ProgressSink | None = None,
 ) -> ReportResult:
-    """Run the research report for the configured workspace and tenant."""
-    step = progress or (lambda _message: None)
+    """Run the research report for the configured workspace and tenant.
+
+    ``progress`` receives a line per stage and note; ``sink`` counts the stages
+    (:data:`REPORT_STAGES`) for a progress bar.
+    """
+    message = progress or (lambda _message: None)
+    tracker = Stages(sink, "report", REPORT_STAGES)
+
+    def step(name: str) -> None:
+        tracker.next(name)
+        message(name)
+
     artifacts_store = store or open_settings_store(settings)
     with open_engine(settings, read_only=False) as engine:
         require_head(engine)
@@ -121,6 +136,7 @@ def run_report(
             raise CryptoAnalyzerError("report runs need a STRICT dataset id")
         # The data the id names, even if an ingest commits meanwhile: read as of its watermark.
         watermark = dataset.watermark
+        step("bars")
         bars = load_bars(engine, tenant_id=settings.tenant, freq=config.freq, as_of=watermark)
         instruments = load_instruments(engine, tenant_id=settings.tenant, as_of=watermark)
         resolved = config.resolved()
@@ -139,9 +155,8 @@ def run_report(
         )
         instance = started.run_instance_id
         for dead in started.closed:
-            step(f"closed dead run {dead.run_instance_id} as interrupted")
+            message(f"closed dead run {dead.run_instance_id} as interrupted")
         try:
-            step("signals, walk-forward and statistics")
             factor_fits = MaterializedFactorFits(
                 engine,
                 tenant_id=settings.tenant,
@@ -158,6 +173,7 @@ def run_report(
                 run_key=key,
                 dataset_id=dataset.dataset_id.value,
                 fit_factors=factor_fits,
+                stage=step,
             )
             config = effective_signals(config, computation.signals)  # skipped: noted, not tested
             # Every hypothesis tested counts from now on, whatever happens to the rest of the run.
@@ -209,6 +225,7 @@ def run_report(
                     status="succeeded",
                     metrics=metrics,
                 )
+            tracker.done()
         except BaseException as exc:
             with engine.begin() as connection:
                 finish_run(
