@@ -34,6 +34,7 @@ COMPUTATION_MODULES = ("compute.py", "stages.py", "stat_stages.py", "regime_stag
 NOT_RESULTS = {
     "ATTESTATION_NAME": "logical name of an artifact (where it is stored, not what it says)",
     "SPLIT_PLAN_NAME": "logical name of an artifact",
+    "COMPUTE_STAGES": "names of the stages shown in the progress display",
 }
 
 
