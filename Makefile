@@ -46,6 +46,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_report.py
 	$(BIN)/python benchmarks/bench_history.py
+	$(BIN)/python benchmarks/bench_cli_startup.py
 
 golden: install
 	COLUMNS=120 bash scripts/golden_run.sh

@@ -124,9 +124,10 @@ def open_store(url: str, **options: object) -> ArtifactStore:
 
 def open_settings_store(settings: Settings) -> ArtifactStore:
     """The store configured by ``CRYPTO_ANALYZER_ARTIFACTS``; every backend receives the S3
-    endpoint settings as options and uses them or not."""
+    endpoint settings as options and uses them or not. A relative local path is anchored at the
+    workspace (:attr:`Settings.artifacts_url`), so commands work from any directory."""
     return open_store(
-        settings.artifacts, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region
+        settings.artifacts_url, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region
     )
 
 

@@ -19,9 +19,7 @@ import logging
 import sys
 import traceback
 from collections.abc import Callable
-from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 
@@ -32,10 +30,12 @@ from crypto_analyzer.cli.safe_text import (
     printable,
     visible,
 )
+from crypto_analyzer.cli.state import CliState, current_state, reset_state, set_state
 from crypto_analyzer.core.canonical_json import canonical_dumps
 from crypto_analyzer.core.errors import CryptoAnalyzerError
-from crypto_analyzer.core.settings import Settings, config_source, load_settings
-from crypto_analyzer.db.engine import describe_url
+
+if TYPE_CHECKING:
+    from crypto_analyzer.core.settings import Settings
 
 __all__ = [
     "CliState",
@@ -55,29 +55,15 @@ stdout = SafeConsole(soft_wrap=True)
 stderr = SafeConsole(stderr=True, soft_wrap=True)
 
 
-@dataclass(slots=True)
-class CliState:
-    """Global options given before the command name."""
-
-    db: str | None = None
-    tenant: str | None = None
-    verbose: bool = False
-
-
-_STATE: ContextVar[CliState] = ContextVar("crypto_analyzer_cli_state")
-
-
-def set_state(state: CliState) -> None:
-    """Record the global options of this invocation (called by the root callback)."""
-    _STATE.set(state)
-
-
 def _state() -> CliState:
-    return _STATE.get(CliState())
+    return current_state()
 
 
 def resolve_settings(db: str | None = None, tenant: str | None = None) -> Settings:
     """Settings with command-level options over global options over environment/file."""
+    # Imported here: settings pull in pydantic and SQLAlchemy, which `--help` never needs.
+    from crypto_analyzer.core.settings import config_source, load_settings
+
     state = _state()
     settings = load_settings(db_url=db or state.db, tenant=tenant or state.tenant)
     handler = logging.StreamHandler(sys.stderr)
@@ -98,6 +84,9 @@ def resolve_settings(db: str | None = None, tenant: str | None = None) -> Settin
 
 def announce(settings: Settings) -> None:
     """One stderr line: the config file, database and tenant a governed command writes to."""
+    from crypto_analyzer.core.settings import config_source
+    from crypto_analyzer.db.engine import describe_url
+
     path = config_source().path
     where = str(path) if path is not None else "(none: defaults and environment)"
     stderr.print(
@@ -155,6 +144,6 @@ def command_boundary(function: Callable[P, R]) -> Callable[P, R]:
         finally:
             # The global options belong to this invocation only: a later command group invoked
             # on its own (tests, embedding) must not inherit --verbose or --db from this one.
-            _STATE.set(CliState())
+            reset_state()
 
     return wrapper

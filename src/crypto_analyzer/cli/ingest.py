@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from crypto_analyzer.cli import ingest_files
 from crypto_analyzer.cli.context import (
@@ -20,6 +19,7 @@ from crypto_analyzer.cli.context import (
     stdout,
 )
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
+from crypto_analyzer.cli.progress import progress_bars
 from crypto_analyzer.cli.restatements import note_restatements
 from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.ingest.frequencies import FREQ_MS
@@ -73,20 +73,6 @@ def _options(api_url: list[str] | None, timeout: float, max_rps: float | None) -
     return ProviderOptions(api_urls=parse_api_urls(api_url), timeout_s=timeout, max_rps=max_rps)
 
 
-class _RichProgress:
-    """Backfill progress on stderr, one bar per symbol."""
-
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-        self._tasks: dict[str, Any] = {}
-
-    def start(self, task: str, total: int) -> None:
-        self._tasks[task] = self._progress.add_task(printable(task), total=max(total, 1))
-
-    def advance(self, task: str, amount: int) -> None:
-        self._progress.advance(self._tasks[task], amount)
-
-
 @app.command("backfill")
 @command_boundary
 def backfill_command(
@@ -111,19 +97,13 @@ def backfill_command(
     json: JsonOpt = False,
 ) -> None:
     """Fetch OHLCV candles; a rerun continues after the last stored candle (idempotent)."""
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=stderr, transient=json) as progress:
+    with progress_bars(json=json) as progress:  # one bar per symbol, counted in candles
         settings = resolve_settings(db, tenant)
         result = run_backfill(
             settings, exchange=exchange, symbols=symbols, freq=freq,
             since=since, until=until, page_limit=page_limit,
             options=_options(api_url, timeout, max_rps),
-            progress=_RichProgress(progress),
+            progress=progress,
         )  # fmt: skip
     note_restatements(settings)
     if json:

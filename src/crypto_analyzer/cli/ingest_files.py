@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from crypto_analyzer.cli.context import (
     command_boundary,
@@ -16,6 +15,7 @@ from crypto_analyzer.cli.context import (
     stdout,
 )
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
+from crypto_analyzer.cli.progress import progress_bars
 from crypto_analyzer.cli.restatements import note_restatements
 from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.core.errors import ValidationError
@@ -35,20 +35,6 @@ IMPORT_HELP = (
     f"Accepted column names (case-insensitive) — {column_help()}; "
     "override any with --map FIELD=COLUMN."
 )
-
-
-class _Bar:
-    """Per-phase progress on stderr (checking files, then importing)."""
-
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-        self._tasks: dict[str, Any] = {}
-
-    def start(self, task: str, total: int) -> None:
-        self._tasks[task] = self._progress.add_task(task, total=max(total, 1))
-
-    def advance(self, task: str, amount: int) -> None:
-        self._progress.advance(self._tasks[task], amount)
 
 
 def import_command(
@@ -158,12 +144,10 @@ def import_command(
             _print_result(result)
         return
     assert symbol_from is not None
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn())  # fmt: skip
-    with Progress(*columns, console=stderr, transient=json) as progress:
+    with progress_bars(json=json) as progress:  # checking files, then importing: counted
         many = run_import_many(
             settings, source, venue=venue, freq=freq, symbol_from=symbol_from, quote=quote,
-            options=options, progress=_Bar(progress),
+            options=options, progress=progress,
         )  # fmt: skip
     note_restatements(settings)
     for result in many.results:

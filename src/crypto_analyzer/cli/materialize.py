@@ -8,6 +8,7 @@ import typer
 
 from crypto_analyzer.cli.context import command_boundary, emit_json, resolve_settings, stdout
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
+from crypto_analyzer.cli.progress import progress_bars
 from crypto_analyzer.cli.restatements import note_restatements
 from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.ingest.frequencies import MATERIALIZE_FREQS
@@ -42,7 +43,8 @@ def bars_command(
 ) -> None:
     """Bars from snapshots and finer candles: incremental, idempotent, gaps left as gaps."""
     settings = resolve_settings(db, tenant)
-    result = run_materialize_bars(settings, freq, full=full)
+    with progress_bars(json=json) as progress:
+        result = run_materialize_bars(settings, freq, full=full, progress=progress)
     note_restatements(settings)
     if json:
         emit_json(result.to_dict())
@@ -78,9 +80,11 @@ def factors_command(
 ) -> None:
     """Rolling factor betas and residuals of every asset, stored once per dataset and config."""
     ids = [item.strip() for item in factors.split(",") if item.strip()] if factors else None
-    result = run_materialize_factors(
-        resolve_settings(db, tenant), freq=freq, window=window, lag=lag, factor_ids=ids
-    )
+    settings = resolve_settings(db, tenant)
+    with progress_bars(json=json) as progress:
+        result = run_materialize_factors(
+            settings, freq=freq, window=window, lag=lag, factor_ids=ids, progress=progress
+        )
     if json:
         emit_json(result)
         return

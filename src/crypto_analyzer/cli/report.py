@@ -13,10 +13,10 @@ from crypto_analyzer.cli.context import (
     command_boundary,
     emit_json,
     resolve_settings,
-    stderr,
     stdout,
 )
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
+from crypto_analyzer.cli.progress import progress_bars
 from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.core.errors import ValidationError
 from crypto_analyzer.governance.outcomes import check_actor
@@ -111,13 +111,8 @@ def report_command(
     report_config = load_report_config(config, overrides)
     principal = check_actor(actor or getpass.getuser())  # the same rules as governance events
     settings = resolve_settings(db, tenant)
-    with stderr.status("report: starting…") as status:
-        result = run_report(
-            settings,
-            report_config,
-            actor=principal,
-            progress=lambda message: status.update(f"report: {printable(message)}…"),
-        )
+    with progress_bars(json=json) as progress:  # the report's stages, counted, on a terminal
+        result = run_report(settings, report_config, actor=principal, sink=progress)
     if json:
         emit_json(result.to_dict())
         return

@@ -41,7 +41,7 @@ def serve_command(
     api_config_from_env()  # refuse bad limits here, once, instead of in every worker
     announce(settings)
     os.environ["CRYPTO_ANALYZER_DB_URL"] = settings.db_url
-    os.environ["CRYPTO_ANALYZER_ARTIFACTS"] = settings.artifacts
+    os.environ["CRYPTO_ANALYZER_ARTIFACTS"] = settings.artifacts_url
     stderr.print(f"serving on http://{host}:{port} with {workers} worker(s)", highlight=False)
     uvicorn.run(
         "crypto_analyzer.api.server:build",

@@ -160,6 +160,39 @@ class Settings(BaseSettings):
     s3_region: str | None = Field(None, max_length=MAX_URL_CHARS)
 
     @property
+    def workspace_dir(self) -> Path | None:
+        """The directory holding a SQLite workspace's database file (None for PostgreSQL).
+
+        Relative artifact paths are anchored here, so a workspace named by an absolute ``--db``
+        finds its artifacts whatever the current directory is.
+        """
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.db_url)
+        database = url.database
+        if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+            return None
+        if database.startswith("file:"):  # SQLite URI filename (``?uri=true``)
+            database = database.removeprefix("file:").partition("?")[0]
+        return Path(os.path.abspath(Path(database).expanduser())).parent
+
+    @property
+    def artifacts_url(self) -> str:
+        """``artifacts`` with a relative ``file://`` path made absolute against the workspace.
+
+        The base is :attr:`workspace_dir` (the SQLite database's directory), else the working
+        directory (PostgreSQL workspaces: give an absolute path or an object store there). The
+        default ``file://./artifacts`` therefore means "an ``artifacts`` folder beside the
+        database", not "wherever the command happens to run".
+        """
+        scheme, _, rest = self.artifacts.partition("://")
+        path = Path(rest).expanduser()
+        if scheme != "file" or path.is_absolute():
+            return self.artifacts
+        base = self.workspace_dir or Path.cwd()
+        return f"file://{Path(os.path.normpath(base / path))}"
+
+    @property
     def migration_url(self) -> str:
         """The URL that runs DDL and admin work: ``admin_db_url`` when set, else ``db_url``."""
         return self.admin_db_url or self.db_url

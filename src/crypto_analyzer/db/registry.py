@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
@@ -22,10 +22,12 @@ from crypto_analyzer.core.clock import now, to_iso
 from crypto_analyzer.core.errors import NotFoundError, ValidationError
 from crypto_analyzer.core.identities import DatasetId, config_digest
 from crypto_analyzer.core.versions import ENGINE_VERSION, SEED_VERSION, SPEC_VERSION
-from crypto_analyzer.db.dataset_id import TableDigest
 from crypto_analyzer.db.ingest_liveness import process_owner
 from crypto_analyzer.db.schema import run_artifacts, run_metrics, runs
 from crypto_analyzer.db.schema.experiments import RUN_STATUSES
+
+if TYPE_CHECKING:  # the digests' module imports numpy, which reading the registry never needs
+    from crypto_analyzer.db.dataset_id import TableDigest
 
 __all__ = [
     "RunDiff",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from crypto_analyzer.core.clock import now, now_ms, to_iso, to_ms
 from crypto_analyzer.core.errors import ValidationError
+from crypto_analyzer.core.progress import ProgressSink
 from crypto_analyzer.db.provenance import IngestRun, ProvenanceWriter
 from crypto_analyzer.db.schema import bars
 from crypto_analyzer.ingest.frequencies import FREQ_MS, parse_freq
@@ -45,14 +46,6 @@ __all__ = [
 ]
 
 BAR_COLUMNS = ("instrument_id", "freq", "bar_open_ms", "open", "high", "low", "close", "volume")
-
-
-class ProgressSink(Protocol):
-    """Where progress goes (a Rich progress bar in the CLI; nothing in library use)."""
-
-    def start(self, task: str, total: int) -> None: ...
-
-    def advance(self, task: str, amount: int) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

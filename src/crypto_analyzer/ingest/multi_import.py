@@ -15,12 +15,13 @@ import glob
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from sqlalchemy.engine import Engine
 
 from crypto_analyzer.core.clock import now_ms
 from crypto_analyzer.core.errors import CryptoAnalyzerError, ValidationError
+from crypto_analyzer.core.progress import ProgressSink
 from crypto_analyzer.ingest.file_reader import read_frames_by_symbol, read_ohlcv_file
 from crypto_analyzer.ingest.importer import (
     ImportOptions,
@@ -46,12 +47,8 @@ FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".gz", ".parquet", ".pq")
 _SHOWN = 5
 
 
-class Progress(Protocol):
-    """Where per-file progress goes (a rich progress bar in the CLI)."""
-
-    def start(self, task: str, total: int) -> None: ...
-
-    def advance(self, task: str, amount: int) -> None: ...
+Progress = ProgressSink
+"""Where per-file progress goes (the shared protocol of :mod:`crypto_analyzer.core.progress`)."""
 
 
 @dataclass(frozen=True)

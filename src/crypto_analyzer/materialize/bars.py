@@ -36,6 +36,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from crypto_analyzer.core.progress import NO_PROGRESS, ProgressSink
 from crypto_analyzer.db.provenance import IngestRun, ProvenanceWriter
 from crypto_analyzer.db.schema import bars, ingest_runs, price_snapshots
 from crypto_analyzer.ingest.frequencies import FREQ_MS, MATERIALIZE_FREQS, parse_freq
@@ -78,8 +79,13 @@ def materialize_bars(
     tenant_id: str = "default",
     actor: str = "cli",
     full: bool = False,
+    progress: ProgressSink | None = None,
 ) -> MaterializeResult:
-    """Materialize ``freq`` bars for everything new since the last run (or everything: ``full``)."""
+    """Materialize ``freq`` bars for everything new since the last run (or everything: ``full``).
+
+    ``progress`` counts instruments as their bars are built (then one step for the write).
+    """
+    sink = progress or NO_PROGRESS
     label = parse_freq(freq, allowed=MATERIALIZE_FREQS)
     step = FREQ_MS[label]
     finer = tuple(f for f in FREQ_MS if FREQ_MS[f] < step and step % FREQ_MS[f] == 0)
@@ -91,14 +97,20 @@ def materialize_bars(
     try:
         ranges = _touched_ranges(engine, tenant_id, scope, (*finer, label), step)
         names = sorted(ranges)
-        frames = [
-            _materialize_ranges(engine, tenant_id, {n: ranges[n] for n in chunk}, label, finer)
-            for chunk in (names[i : i + _CHUNK] for i in range(0, len(names), _CHUNK))
-        ]
+        task = f"materialize {label} bars (instruments)"
+        sink.start(task, len(names))
+        frames = []
+        for chunk in (names[i : i + _CHUNK] for i in range(0, len(names), _CHUNK)):
+            frames.append(
+                _materialize_ranges(engine, tenant_id, {n: ranges[n] for n in chunk}, label, finer)
+            )
+            sink.advance(task, len(chunk))
         built = pd.concat(frames, ignore_index=True) if frames else _empty()
         gaps = int(built["gap_before"].sum()) if len(built) else 0
         built = built[~built["native"].to_numpy(dtype=bool)]
+        sink.start(f"materialize {label} bars: write", 1)
         by_source = _write(writer, run, built)
+        sink.advance(f"materialize {label} bars: write", 1)
     except BaseException as exc:
         writer.finish_run(run, "failed", error=f"{type(exc).__name__}: {exc}"[:1000])
         raise

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from crypto_analyzer.artifacts import ArtifactStore, open_settings_store
 from crypto_analyzer.core.errors import DatabaseError, ValidationError
+from crypto_analyzer.core.progress import ProgressSink, Stages
 from crypto_analyzer.core.settings import Settings
 from crypto_analyzer.db.factor_runs import find_factor_run
 from crypto_analyzer.db.loaders import load_identified_bars, load_instruments
@@ -112,6 +113,9 @@ class MaterializedFactorFits:
         return FactorFit(frames.betas, frames.alpha, frames.r2, residuals, None, fit_config)
 
 
+_FACTOR_STAGES = ("dataset identity and bars", "fit and store")
+
+
 def run_materialize_factors(
     settings: Settings,
     *,
@@ -119,10 +123,13 @@ def run_materialize_factors(
     window: int,
     lag: int,
     factor_ids: Sequence[str] | None = None,
+    progress: ProgressSink | None = None,
 ) -> dict[str, Any]:
     """``materialize factors``: fit (or find) the factor run of the current dataset."""
+    stage = Stages(progress, "factor fit", _FACTOR_STAGES)
     with open_engine(settings, read_only=False) as engine:
         require_head(engine)
+        stage.next("dataset identity and bars")
         # one read of the bars: the id and exactly the data it names (as of its watermark)
         dataset, bars = load_identified_bars(engine, tenant_id=settings.tenant, freq=freq)
         watermark = dataset.watermark
@@ -151,6 +158,7 @@ def run_materialize_factors(
             freq=freq,
             store=open_settings_store(settings),
         )
+        stage.next("fit and store")
         try:
             fits(panel.log_returns, factor_ids=ids, window=window, lag=lag)
         except (TypeError, ValueError) as exc:
@@ -158,6 +166,7 @@ def run_materialize_factors(
                 f"cannot fit the factor model: {exc}", "check --window/--lag"
             ) from exc
         use = fits.used[0]
+    stage.done()
     return {
         "dataset_id": dataset.dataset_id.value,
         "factor_ids": ids,

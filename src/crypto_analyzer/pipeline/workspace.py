@@ -150,7 +150,7 @@ def doctor(settings: Settings, *, full_integrity: bool = False) -> DoctorReport:
     except CryptoAnalyzerError as exc:
         checks.append(HealthCheck("database reachable", False, str(exc)))
     try:
-        ok, detail = check_store_url(settings.artifacts)
+        ok, detail = check_store_url(settings.artifacts_url)
     except CryptoAnalyzerError as exc:
         ok, detail = False, str(exc)
     checks.append(HealthCheck("artifact store", ok, detail))
@@ -161,7 +161,7 @@ def doctor(settings: Settings, *, full_integrity: bool = False) -> DoctorReport:
     checks.append(_plugins_check())
     return DoctorReport(
         settings={
-            "artifacts": settings.artifacts,
+            "artifacts": settings.artifacts_url,
             "db_url": describe_url(settings.db_url),
             "fixed_time": settings.fixed_time.isoformat() if settings.fixed_time else None,
             "log_level": settings.log_level,

@@ -58,7 +58,7 @@ def ic_decay_chart(evidence: RunEvidence, run_id: str) -> Any:
     horizons = sorted({x for points in decay.values() for x, _ in points})
     return line_chart(
         decay,
-        title=f"IC decay, run {run_id[:13]}",
+        title=f"IC decay, run {run_id}",
         desc="Mean out-of-sample rank IC by label horizon for each signal: "
         + "; ".join(
             f"{s}: " + ", ".join(f"h{x:g} {y:.4f}" for x, y in p) for s, p in decay.items()
@@ -219,7 +219,7 @@ def add_run_routes(router: APIRouter, ctx: WebContext) -> None:
                     if item.run_instance_id == record.run_instance_id
                 ]
             return "run.html", {
-                "title": f"Run {record.run_instance_id[:13]}",
+                "title": f"Run {record.run_instance_id}",
                 "run": record,
                 "config_text": json.dumps(record.config, indent=2, sort_keys=True),
                 "overview": evidence.overview(),

@@ -195,6 +195,19 @@ def test_compare_shows_the_config_difference(served: Served) -> None:
     assert one.status_code == 400 and "2 to 6 runs" in one.text
 
 
+def test_run_ids_in_tables_are_whole(served: Served) -> None:
+    """Ids made in one millisecond share 13 characters, so tables show them whole."""
+    first, second = served.workspace.runs
+    with _client() as client:
+        login(client, served, "researcher")
+        compare = client.get(served.url(f"/web/compare?run={first}&run={second}")).text
+        candidates = client.get(served.url("/web/candidates")).text
+    for run_id in (first, second):
+        assert f'class="mono">{run_id}</a></th>' in compare
+        assert f"<figcaption>Run {run_id}</figcaption>" in compare
+    assert re.search(r'class="mono">[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}</a></td>', candidates)
+
+
 def test_another_tenant_sees_none_of_this_tenants_records(served: Served) -> None:
     run = served.workspace.runs[0]
     candidate = served.workspace.candidates["volume_shock"]

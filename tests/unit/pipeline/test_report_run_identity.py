@@ -44,6 +44,7 @@ NOT_RESULTS = {
     "ATTESTATION_NAME": "logical name of an artifact (where it is stored, not what it says)",
     "SPLIT_PLAN_NAME": "logical name of an artifact",
     "PROCEDURES_NAME": "logical name of an artifact",
+    "COMPUTE_STAGES": "names of the stages shown in the progress display",
 }
 
 

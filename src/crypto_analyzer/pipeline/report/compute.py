@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crypto_analyzer.core.progress import StageHook
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.preflight import check_signals
 from crypto_analyzer.pipeline.report.procedure_stage import ProcedureRun, extra_procedures_stage
@@ -52,6 +53,7 @@ from crypto_analyzer.stats import FamilyTestsResult, PboResult
 from crypto_analyzer.stats.procedures import ProcedureRunner
 
 __all__ = [
+    "COMPUTE_STAGES",
     "FactorFitter",
     "HypothesisResult",
     "ReportComputation",
@@ -119,6 +121,21 @@ class ReportComputation:
     """Results of the procedures selected by name in ``procedures.extra``."""
 
 
+COMPUTE_STAGES = (
+    "universe and factors",
+    "signals",
+    "walk-forward IC",
+    "portfolios",
+    "family statistics",
+    "regimes",
+)
+"""The stages :func:`compute_report` announces, in order."""
+
+
+def _no_stage(_name: str) -> None:
+    """No progress display."""
+
+
 def compute_report(
     bars: pd.DataFrame,
     instruments: pd.DataFrame,
@@ -128,19 +145,25 @@ def compute_report(
     dataset_id: str,
     fit_factors: FactorFitter = fit_factor_model,
     runner: ProcedureRunner | None = None,
+    stage: StageHook | None = None,
 ) -> ReportComputation:
     """Run universe → signals → walk-forward IC → portfolios → regimes → statistics.
 
     ``fit_factors`` has :func:`fit_factor_model`'s signature; the report run passes one that
     reads and stores factor runs in the database. Every statistic is computed by a registry
     procedure through ``runner`` (default: the default registry, determinism re-checked).
+    ``stage`` is told each of :data:`COMPUTE_STAGES` as it begins (progress display).
     """
     runner = runner or ProcedureRunner()
+    begin = stage or _no_stage
+    begin(COMPUTE_STAGES[0])
     prepared = prepare_data(bars, instruments, config, fit_factors=fit_factors)
+    begin(COMPUTE_STAGES[1])
     signals = compute_signals(prepared, config)
     check_signals(signals, prepared.panel, prepared.in_test, config)
     horizons = config.horizons
     keys: list[Key] = [(s, h) for s in prepared.signals for h in horizons]
+    begin(COMPUTE_STAGES[2])
     ic = evaluate_ic(
         prepared,
         signals,
@@ -150,13 +173,16 @@ def compute_report(
         dataset_id=dataset_id,
         runner=runner,
     )
+    begin(COMPUTE_STAGES[3])
     portfolios = evaluate_portfolios(prepared, signals, config, horizons=horizons)
+    begin(COMPUTE_STAGES[4])
     inputs = family_inputs(ic.oos_ic, ic.stats, portfolios.net_returns, keys)
     seeds: SeedLog = []
     family = family_stage(inputs, config, run_key, seeds, runner)
     testing = multiple_testing_stage(inputs, ic.stats, keys, runner)
     sharpe = sharpe_stage(inputs, keys, config, runner)
     breaks = break_diagnostics(inputs, config, run_key, seeds, runner)
+    begin(COMPUTE_STAGES[5])
     regimes = regime_stage(prepared, ic.oos_ic, keys, config, run_key, seeds)
     extra = extra_procedures_stage(
         inputs, config, run_key, seeds, runner, lambda: _panels(prepared, signals, keys)

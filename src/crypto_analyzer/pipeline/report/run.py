@@ -27,6 +27,7 @@ from crypto_analyzer.attest.statement import BUNDLE_PREDICATE, FOLD_CAUSALITY_PR
 from crypto_analyzer.core.clock import now, to_iso
 from crypto_analyzer.core.errors import CryptoAnalyzerError
 from crypto_analyzer.core.identities import DatasetMode, config_digest, run_key
+from crypto_analyzer.core.progress import ProgressSink, Stages
 from crypto_analyzer.core.settings import Settings
 from crypto_analyzer.core.versions import ENGINE_VERSION, SPEC_VERSION
 from crypto_analyzer.db.dataset_id import DatasetIdentity
@@ -51,6 +52,7 @@ from crypto_analyzer.pipeline.report.bundle import (
     build_bundle,
 )
 from crypto_analyzer.pipeline.report.compute import (
+    COMPUTE_STAGES,
     ReportComputation,
     compute_report,
     hypothesis_id,
@@ -71,7 +73,7 @@ from crypto_analyzer.pipeline.report.trials import record_trials, run_trials
 from crypto_analyzer.pipeline.report.writer import RunArtifacts
 from crypto_analyzer.stats import family_summary, pbo_summary
 
-__all__ = ["ReportResult", "run_report"]
+__all__ = ["REPORT_STAGES", "ReportResult", "run_report"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,14 @@ class ReportResult:
 
 
 Progress = Callable[[str], None]
+REPORT_STAGES = (
+    "dataset identity and bars",
+    "signal plugin check",
+    *COMPUTE_STAGES,
+    "trial ledger",
+    "artifacts",
+)
+"""The stages a report run counts in its progress display, in order."""
 
 
 def run_report(
@@ -111,13 +121,22 @@ def run_report(
     store: ArtifactStore | None = None,
     progress: Progress | None = None,
     dataset: DatasetIdentity | None = None,
+    sink: ProgressSink | None = None,
 ) -> ReportResult:
     """Run the research report for the configured workspace and tenant.
 
     ``dataset``: the STRICT id of this workspace's data, when this process computed it already
-    (e.g. the demo's dataset check); the report then reads only the bars it names.
+    (e.g. the demo's dataset check); the report then reads only the bars it names. ``progress``
+    receives a line per stage and note; ``sink`` counts the stages (:data:`REPORT_STAGES`) for a
+    progress bar.
     """
-    step = progress or (lambda _message: None)
+    message = progress or (lambda _message: None)
+    tracker = Stages(sink, "report", REPORT_STAGES)
+
+    def step(name: str) -> None:
+        tracker.next(name)
+        message(name)
+
     artifacts_store = store or open_settings_store(settings)
     with open_engine(settings, read_only=False) as engine:
         require_head(engine)
@@ -127,7 +146,7 @@ def run_report(
                 connection, settings.tenant, service_key, what="a report run (its trial ledger)"
             )
         signing_key = report_signing_key(engine, settings.tenant)  # refused now, not at the end
-        step("dataset identity")
+        step("dataset identity and bars")
         # The id and the data it names, from one read of the bars (or the id handed over),
         # as of its watermark even if an ingest commits meanwhile.
         inputs = read_report_inputs(
@@ -137,6 +156,7 @@ def run_report(
         if dataset.mode is not DatasetMode.STRICT:  # pragma: no cover - compute default is STRICT
             raise CryptoAnalyzerError("report runs need a STRICT dataset id")
         watermark = dataset.watermark
+        step("signal plugin check")
         # A signal plugin that peeks at the future stops the run here, before any run row.
         plugin_record = check_signal_plugins(bars, config)
         resolved = config.resolved()
@@ -155,9 +175,8 @@ def run_report(
         )
         instance = started.run_instance_id
         for dead in started.closed:
-            step(f"closed dead run {dead.run_instance_id} as interrupted")
+            message(f"closed dead run {dead.run_instance_id} as interrupted")
         try:
-            step("signals, walk-forward and statistics")
             factor_fits = MaterializedFactorFits(
                 engine,
                 tenant_id=settings.tenant,
@@ -175,6 +194,7 @@ def run_report(
                 run_key=key,
                 dataset_id=dataset.dataset_id.value,
                 fit_factors=factor_fits,
+                stage=step,
             )
             config = effective_signals(config, computation.signals)  # skipped: noted, not tested
             # Every hypothesis tested counts from now on, whatever happens to the rest of the run.
@@ -227,6 +247,7 @@ def run_report(
                     status="succeeded",
                     metrics=metrics,
                 )
+            tracker.done()
         except BaseException as exc:
             with engine.begin() as connection:
                 finish_run(
