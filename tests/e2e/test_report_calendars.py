@@ -107,9 +107,9 @@ def test_weekday_panel_runs_the_default_report_with_finite_ic(tmp_path: Path, pi
     )
     markdown = Path(result.markdown_uri.removeprefix("file://")).read_text()
     assert "## Data" in markdown and "calendar weekdays" in markdown
-    # The resolved calendar changes the results, not the configured leaves: at their defaults
-    # the new leaves stay out of the run key.
-    assert "calendar" not in config.resolved() and "factors" not in config.resolved()
+    # Calendar and factors are leaves of the run key like every other result-changing default.
+    resolved = config.resolved()
+    assert resolved["calendar"]["kind"] == config.calendar.kind and "factors" in resolved
 
 
 def _frames() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -152,7 +152,7 @@ def test_factors_are_configuration() -> None:
     per_year = named.hypotheses[("low_vol", 1)].execution["bars_per_year"]
     assert 255 < per_year < 261  # annualised on the calendar's sessions, not 365.25 days
     assert any("gap rule: the last close is carried over gaps of up to 3" in n for n in named.notes)
-    assert np.isfinite(named.hypotheses[("clean_momentum", 1)].ic["mean"])
+    assert np.isfinite(named.hypotheses[("clean_momentum", 1)].ic.mean)
     with pytest.raises(ValidationError) as refused:
         _compute({"signals": ["clean_momentum"]})
     assert "clean_momentum cannot run: the universe lacks factor instrument(s) BTC, ETH" in str(

@@ -103,9 +103,10 @@ def test_file_calendar_and_off_calendar_bars(tmp_path: Path) -> None:
         CalendarSpec(kind="file")
 
 
-def test_new_config_leaves_stay_out_of_the_run_key_at_their_defaults() -> None:
+def test_calendar_and_factors_are_explicit_leaves_of_the_run_key() -> None:
     default = ReportConfig()
-    assert "calendar" not in default.resolved() and "factors" not in default.resolved()
+    assert default.resolved()["calendar"]["kind"] == "auto"
+    assert default.resolved()["factors"] == ["BTC", "ETH"]
     chosen = ReportConfig.model_validate({"calendar": {"kind": "weekdays"}, "factors": []})
     assert chosen.resolved()["calendar"]["kind"] == "weekdays"
     assert chosen.resolved()["factors"] == []
