@@ -31,7 +31,7 @@ def test_planted_signal_is_recovered_out_of_sample() -> None:
         SyntheticMarketConfig(assets=30, days=150, seed=21, planted_ic=planted),
         {"signals": ["volume_shock", "momentum_24h", "low_vol"], "horizons": [1]},
     )
-    mean_ic = result.hypotheses[("volume_shock", 1)].ic["mean"]
+    mean_ic = result.hypotheses[("volume_shock", 1)].ic.mean
     assert abs(mean_ic - planted) <= 0.01
     assert result.family.reality_check.p_value < 0.01
     assert result.family.spa.pvalue_consistent < 0.01

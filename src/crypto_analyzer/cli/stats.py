@@ -60,7 +60,7 @@ def calibrate(
     *,
     reps: Annotated[
         int, typer.Option(help="Monte-Carlo replications per cell.", max=MAX_CALIBRATION_REPS)
-    ] = 300,
+    ] = 1000,
     n_obs: Annotated[
         int, typer.Option("--n-obs", help="Series length T.", max=MAX_CALIBRATION_OBS)
     ] = 250,
@@ -73,10 +73,11 @@ def calibrate(
     json: JsonOpt = False,
 ) -> None:
     """Measure each test's rejection rate under null DGPs (size) and planted effects (power)."""
-    try:
-        result = calibration.run_calibration(reps=reps, n_obs=n_obs, alpha=alpha, seed=seed)
+    try:  # only argument checks are user errors; a fault inside the simulation stays a fault
+        calibration.check_calibration_arguments(reps=reps, n_obs=n_obs, alpha=alpha, seed=seed)
     except (TypeError, ValueError) as exc:
         raise ValidationError(str(exc), "see `crypto-analyzer stats calibrate --help`") from None
+    result = calibration.run_calibration(reps=reps, n_obs=n_obs, alpha=alpha, seed=seed)
     command = _command_line(reps, n_obs, alpha, seed, output_dir)
     payload = {"command": command, **result.to_dict()}
     stderr.print(_table(result))

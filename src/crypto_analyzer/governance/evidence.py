@@ -84,38 +84,47 @@ class SeedUse(_Evidence):
 class IcSummary(_Evidence):
     """Out-of-sample information coefficient at one horizon, over the OOS test rows only."""
 
-    mean_ic: float
-    std_ic: Annotated[float, Field(ge=0.0)]
+    mean_ic: float | None
+    """``None`` when no OOS IC could be computed (see ``missing_reason``); never a made-up 0."""
+    std_ic: Annotated[float, Field(ge=0.0)] | None
     t_naive: float | None
     t_hac: float | None
     """Newey–West (HAC) t-statistic of the mean IC; ``None`` when it could not be computed."""
     hac_lags: NonNegativeInt | None
-    hit_rate: Probability
+    hit_rate: Probability | None
     """Share of periods with IC > 0."""
     n_obs: NonNegativeInt
     """OOS periods with an IC value."""
     n_assets: NonNegativeInt
     """Distinct assets in the OOS cross-sections."""
+    missing_reason: str | None = None
+    """Why a statistic above is ``None`` (too few OOS values, constant IC, ...)."""
 
 
 class MultipleTesting(_Evidence):
     """Multiplicity-adjusted p-values of this hypothesis across the run's family."""
 
-    p_value: Probability
-    bh_adjusted_p: Probability
-    """Benjamini–Hochberg adjusted p-value."""
-    by_adjusted_p: Probability
+    p_value: Probability | None
+    """One-sided p-value of the HAC t of the mean IC; ``None`` when there is no HAC t."""
+    bh_adjusted_p: Probability | None
+    """Benjamini–Hochberg adjusted p-value (other members without a p-value count as p = 1)."""
+    by_adjusted_p: Probability | None
     """Benjamini–Yekutieli adjusted p-value."""
     family_size: Annotated[int, Field(ge=1)]
+    missing_reason: str | None = None
+    """Why the p-values are ``None``."""
 
 
 class DeflatedSharpe(_Evidence):
     """Deflated and probabilistic Sharpe ratio of the signal's OOS portfolio."""
 
-    sharpe: float
-    dsr: Probability
-    psr: Probability
+    sharpe: float | None
+    """Per-period Sharpe ratio of the OOS net returns; ``None`` when not computable."""
+    dsr: Probability | None
+    psr: Probability | None
     effective_trials: Annotated[float, Field(ge=1.0)]
+    missing_reason: str | None = None
+    """Why ``sharpe``/``dsr``/``psr`` are ``None`` (a missing value denies; it is never 0)."""
 
 
 class Overfitting(_Evidence):
@@ -155,7 +164,7 @@ class ExecutionEvidence(_Evidence):
     """Capital in quote currency (USD) the net Sharpe refers to."""
     net_sharpe: float
     """Annualised Sharpe after fees, spread and impact at ``target_capital``."""
-    max_participation: Annotated[float, Field(ge=0.0)]
+    max_participation: Annotated[float, Field(ge=0.0)] | None
     """Largest share of an asset's bar volume the portfolio would trade (0.05 = 5%)."""
 
 
@@ -165,6 +174,10 @@ class RegimeEvidence(_Evidence):
     worst_regime: Name
     worst_regime_ic: float
     worst_regime_n_obs: NonNegativeInt
+    n_regimes: Annotated[int, Field(ge=1)] | None = None
+    """Regimes with an OOS mean IC (the model's states that occurred in the test rows)."""
+    method: Name | None = None
+    """How regimes were assigned (e.g. a mixture fitted on each fold's train rows only)."""
 
 
 class HorizonEvidence(_Evidence):

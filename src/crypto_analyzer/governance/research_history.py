@@ -241,6 +241,7 @@ def _dsr(trial: TrialRecord, summary: ScopeSummary) -> tuple[float | None, float
         kurtosis=kurtosis,
         trial_sharpe_variance=summary.sharpe_variance or 0.0,
         n_trials=summary.effective_trials,
+        periods_per_year=None,  # the ledger records per-period (per-bar) Sharpe ratios
     )
     return float(result.dsr), float(result.sr0)
 

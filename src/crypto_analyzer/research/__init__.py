@@ -116,6 +116,7 @@ from crypto_analyzer.research.signal_registry import (
     compute_signal,
     get_signal,
     signal_names,
+    signature_defaults,
 )
 from crypto_analyzer.research.signals import (
     clean_momentum,
@@ -239,6 +240,7 @@ __all__ = [
     "rule_regimes",
     "short_reversal",
     "signal_names",
+    "signature_defaults",
     "summarize_ic",
     "transform_params",
     "validate_attestation",

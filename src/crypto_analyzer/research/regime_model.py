@@ -216,6 +216,7 @@ def oos_regimes(
     *,
     n_states: int,
     rng: np.random.Generator,
+    max_iter: int = 200,
 ) -> tuple[pd.DataFrame, tuple[FitRecord, ...]]:
     """Out-of-sample regime probabilities: fit on each fold's train rows, classify its test rows.
 
@@ -231,6 +232,8 @@ def oos_regimes(
     rng : numpy.random.Generator
         Parent stream; one child stream per fold is spawned from it, so each fold's fit is
         reproducible regardless of evaluation order.
+    max_iter : int
+        EM iterations per fold (the report passes its configured value).
 
     Returns
     -------
@@ -240,12 +243,13 @@ def oos_regimes(
         The guarded fits (for the attestation).
     """
     n_states = _oos_regimes_iv(features, plan, n_states, rng)
+    max_iter = check_int("max_iter", max_iter, minimum=1)
     children = rng.spawn(len(plan.folds))
     cols = [f"p{i}" for i in range(n_states)] + ["state"]
     out = pd.DataFrame(np.nan, index=features.index, columns=cols)
     records = []
     for fold, child in zip(plan.folds, children, strict=True):
-        spec = GaussianMixtureRegimes(child, n_states=n_states)
+        spec = GaussianMixtureRegimes(child, n_states=n_states, max_iter=max_iter)
         fitted, record = guarded_fit(
             spec,
             features.iloc[fold.train_rows()],

@@ -7,6 +7,7 @@ the signal needs (its lookback), which is the warm-up a fold must provide before
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -30,7 +31,14 @@ from crypto_analyzer.research.signals import (
     volume_surprise,
 )
 
-__all__ = ["SIGNALS", "SignalSpec", "compute_signal", "get_signal", "signal_names"]
+__all__ = [
+    "SIGNALS",
+    "SignalSpec",
+    "compute_signal",
+    "get_signal",
+    "signal_names",
+    "signature_defaults",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +73,31 @@ class SignalSpec:
         return " ".join(doc.strip().split("\n\n")[0].split())
 
 
+def signature_defaults(func: Callable[..., pd.DataFrame]) -> dict[str, int]:
+    """The integer keyword defaults of a signal function: the one home of its parameters.
+
+    The report resolves every signal's parameters from here into its config (and so into the run
+    key); a default changed in the function therefore changes the run key, never silently the
+    numbers behind an unchanged key.
+    """
+    out = {}
+    for param in inspect.signature(func).parameters.values():
+        if param.kind is not inspect.Parameter.KEYWORD_ONLY or param.name == "factor_fit":
+            continue
+        if not isinstance(param.default, int) or isinstance(param.default, bool):
+            raise TypeError(f"signal {func.__name__}: parameter {param.name} needs an int default")
+        out[param.name] = param.default
+    return out
+
+
 def _spec(
     name: str,
     func: Callable[..., pd.DataFrame],
-    defaults: dict[str, int],
     lookback: Callable[[Mapping[str, int]], int],
     needs_factor_fit: bool = False,
 ) -> SignalSpec:
-    return SignalSpec(name, func, MappingProxyType(defaults), lookback, needs_factor_fit)
+    defaults = MappingProxyType(signature_defaults(func))
+    return SignalSpec(name, func, defaults, lookback, needs_factor_fit)
 
 
 SIGNALS: Mapping[str, SignalSpec] = MappingProxyType(
@@ -80,43 +105,32 @@ SIGNALS: Mapping[str, SignalSpec] = MappingProxyType(
         "clean_momentum": _spec(
             "clean_momentum",
             clean_momentum,
-            {"lookback": 72, "skip": 1},
             lambda p: p["lookback"] + p["skip"],
             needs_factor_fit=True,
         ),
         "value_vs_beta": _spec(
             "value_vs_beta",
             value_vs_beta,
-            {"lookback": 720},
             lambda p: p["lookback"],
             needs_factor_fit=True,
         ),
-        "momentum_24h": _spec(
-            "momentum_24h", momentum_24h, {"lookback": 24}, lambda p: p["lookback"]
-        ),
-        "short_reversal": _spec(
-            "short_reversal", short_reversal, {"lookback": 3}, lambda p: p["lookback"]
-        ),
-        "low_vol": _spec("low_vol", low_vol, {"lookback": 168}, lambda p: p["lookback"]),
+        "momentum_24h": _spec("momentum_24h", momentum_24h, lambda p: p["lookback"]),
+        "short_reversal": _spec("short_reversal", short_reversal, lambda p: p["lookback"]),
+        "low_vol": _spec("low_vol", low_vol, lambda p: p["lookback"]),
         "low_vol_dispersion": _spec(
             "low_vol_dispersion",
             low_vol_dispersion,
-            {"lookback": 168, "dispersion_window": 24, "regime_window": 720},
             lambda p: max(p["lookback"], p["dispersion_window"] + p["regime_window"]),
         ),
         "volume_surprise": _spec(
             "volume_surprise",
             volume_surprise,
-            {"short": 6, "lookback": 168},
             lambda p: max(p["short"], p["lookback"]),
         ),
-        "volume_shock": _spec(
-            "volume_shock", volume_shock, {"window": 24}, lambda p: p["window"] + 1
-        ),
+        "volume_shock": _spec("volume_shock", volume_shock, lambda p: p["window"] + 1),
         "liquidity_shock_reversion": _spec(
             "liquidity_shock_reversion",
             liquidity_shock_reversion,
-            {"short": 6, "lookback": 168},
             lambda p: max(p["short"], p["lookback"]) + 1,
         ),
     }

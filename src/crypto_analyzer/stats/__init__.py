@@ -25,7 +25,7 @@ from crypto_analyzer.stats.dsr import (
     expected_max_sharpe,
 )
 from crypto_analyzer.stats.family import FamilyTestsResult, family_tests, loss_differentials
-from crypto_analyzer.stats.hac import HacResult, newey_west, newey_west_lag_rule
+from crypto_analyzer.stats.hac import HacResult, newey_west, newey_west_lag_rule, t_upper_p_value
 from crypto_analyzer.stats.multitest import (
     AdjustedPValues,
     adjust_pvalues,
@@ -120,4 +120,5 @@ __all__ = [
     "stats_overview",
     "stepm",
     "sup_f_test",
+    "t_upper_p_value",
 ]

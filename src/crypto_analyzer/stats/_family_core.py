@@ -228,5 +228,23 @@ def common_fields(
 
 
 def exceedance(null_max: np.ndarray, observed: float) -> float:
-    """Bootstrap p-value ``mean(null_max > observed)`` (strict, as in Hansen 2005, eq. 9)."""
+    """Bootstrap p-value ``mean(null_max > observed)`` (strict, as in Hansen 2005, eq. 9).
+
+    Only for statistics with a continuous bootstrap distribution (RC, StepM): ties then have
+    probability zero. A statistic floored at 0 (SPA) must use :func:`floored_exceedance`.
+    """
     return float(np.mean(null_max > observed))
+
+
+def floored_exceedance(null_max: np.ndarray, observed: float) -> float:
+    """p-value of a statistic floored at 0: ``mean(max(null_max, 0) >= max(observed, 0))``.
+
+    H0 is composite (every ``E[d_k] <= 0``). When no sample mean is positive the floored statistic
+    is exactly 0, the boundary value every floored draw attains; a tie at the boundary counts as
+    "at least as extreme", so the p-value is 1 and the test cannot reject. The strict count
+    ``mean(null_max > 0)`` would instead go to 0 as the recentred draws of clearly negative
+    hypotheses move below 0, rejecting the null exactly when the evidence favours it. Above the
+    boundary a tie has probability zero and both counts agree.
+    """
+    statistic = max(observed, 0.0)
+    return float(np.mean(np.maximum(null_max, 0.0) >= statistic))

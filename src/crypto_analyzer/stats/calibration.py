@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,27 +10,26 @@ from scipy import stats as sps
 
 from crypto_analyzer.core.seeding import make_rng
 from crypto_analyzer.stats import _validation as v
+from crypto_analyzer.stats._calibration_runs import FAMILY_SIZE, RUNNERS
 from crypto_analyzer.stats._serialize import plain
-from crypto_analyzer.stats.cusum import cusum_test
-from crypto_analyzer.stats.dsr import deflated_sharpe_ratio
-from crypto_analyzer.stats.family import family_tests
-from crypto_analyzer.stats.hac import newey_west
-from crypto_analyzer.stats.multitest import adjust_pvalues
-from crypto_analyzer.stats.null_suite import null_suite
-from crypto_analyzer.stats.psr import probabilistic_sharpe_ratio
-from crypto_analyzer.stats.supf import sup_f_test
 
 __all__ = [
     "CALIBRATION_DGPS",
     "CALIBRATION_TESTS",
+    "NEGATIVE_MEAN_TESTS",
     "CalibrationResult",
     "CalibrationRow",
     "binomial_interval",
+    "check_calibration_arguments",
+    "exact_size",
     "render_calibration_markdown",
     "run_calibration",
 ]
 
-CALIBRATION_DGPS = ("iid", "ar1", "garch")
+CALIBRATION_DGPS = ("iid", "ar1", "garch", "negmean")
+NEGATIVE_MEAN_TESTS = ("psr", "dsr", "reality_check", "spa", "stepm")
+"""One-sided tests of ``E[x] <= 0`` for which the negative-mean DGP is a (composite) null; the
+other tests are two-sided or location-invariant, so that column is left empty for them."""
 CALIBRATION_TESTS = (
     "hac_t",
     "psr",
@@ -43,24 +40,14 @@ CALIBRATION_TESTS = (
     "bh",
     "by",
     "holm",
-    "cusum",
     "cusum_lrv",
     "sup_f",
     "null_suite",
 )
 CONSERVATIVE_BY_DESIGN = {
-    "by": "BY bounds FDR under any dependence; under independence its size is about alpha/sum(1/k)",
+    "by": "BY bounds FDR under any dependence; under independence its size is alpha/sum(1/k)",
     "dsr": "DSR deflates by the expected maximum, not a quantile; far below alpha under the null",
 }
-_FAMILY = 10
-_EFFECT = 0.2
-_FAMILY_EFFECT = 0.3
-_BREAK = 0.35
-_SIGNAL = 0.06
-_BOOT_REPS = 199
-_NULL_DRAWS = 99
-_PANEL = (60, 20)
-_LONG_RUN_VARIANCE = {"iid": 1.0, "ar1": (1.0 + 0.5) / (1.0 - 0.5), "garch": 1.0}
 
 
 @dataclass(frozen=True)
@@ -77,6 +64,9 @@ class CalibrationRow:
     band_high: float | None
     within_band: bool | None
     note: str | None
+    exact_rate: float | None = None
+    """The exact size under the DGP's independence, where it is known in closed form (BH, BY,
+    Holm on independent exact p-values); ``None`` otherwise."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +86,22 @@ class CalibrationResult:
         return plain(self)
 
 
+def exact_size(test: str, alpha: float, m: int = FAMILY_SIZE) -> float | None:
+    """Closed-form size of a multiplicity procedure on ``m`` independent exact null p-values.
+
+    Under the global null the chance of any rejection is: BH, ``alpha`` (Simes' test); BY,
+    ``alpha / sum_{k<=m} 1/k`` (BH at the reduced level); Holm, ``1 - (1 - alpha/m)^m`` (its first
+    step decides). Other tests have no closed form here (``None``).
+    """
+    if test == "bh":
+        return alpha
+    if test == "by":
+        return alpha / sum(1.0 / k for k in range(1, m + 1))
+    if test == "holm":
+        return 1.0 - (1.0 - alpha / m) ** m
+    return None
+
+
 def binomial_interval(reps: int, alpha: float, level: float = 0.99) -> tuple[float, float]:
     """Central ``level`` acceptance band of the rejection *rate* of a size-``alpha`` test."""
     tail = (1.0 - level) / 2.0
@@ -104,127 +110,18 @@ def binomial_interval(reps: int, alpha: float, level: float = 0.99) -> tuple[flo
     return low, high
 
 
-def _simulate(dgp: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """Unit-variance, zero-mean series along axis 0 (each column independent)."""
-    burn = 100
-    e = rng.standard_normal((shape[0] + burn, *shape[1:]))
-    if dgp == "iid":
-        return e[burn:]
-    out = np.empty_like(e)
-    if dgp == "ar1":
-        phi = 0.5
-        out[0] = e[0]
-        scale = math.sqrt(1.0 - phi**2)
-        for t in range(1, e.shape[0]):
-            out[t] = phi * out[t - 1] + scale * e[t]
-        return out[burn:]
-    omega, a, b = 0.05, 0.10, 0.85
-    var = np.full(e.shape[1:], omega / (1.0 - a - b))
-    for t in range(e.shape[0]):
-        out[t] = np.sqrt(var) * e[t]
-        var = omega + a * out[t] ** 2 + b * var
-    return out[burn:]
-
-
-Test = Callable[[str, bool, int, float, np.random.Generator, int], bool]
-
-
-def _t_hac(dgp: str, effect: bool, n: int, alpha: float, rng: np.random.Generator, s: int) -> bool:
-    x = _simulate(dgp, (n,), rng) + (_EFFECT if effect else 0.0) / math.sqrt(n / 100)
-    p = newey_west(x).p_value
-    return p is not None and p < alpha
-
-
-def _t_psr(dgp: str, effect: bool, n: int, alpha: float, rng: np.random.Generator, s: int) -> bool:
-    x = _simulate(dgp, (n,), rng) + (_EFFECT if effect else 0.0) / math.sqrt(n / 100)
-    return probabilistic_sharpe_ratio(x).psr > 1.0 - alpha
-
-
-def _panel(dgp: str, effect: bool, n: int, rng: np.random.Generator) -> np.ndarray:
-    d = _simulate(dgp, (n, _FAMILY), rng)
-    if effect:
-        d[:, 0] += _FAMILY_EFFECT / math.sqrt(n / 100)
-    return d
-
-
-def _t_dsr(dgp: str, effect: bool, n: int, alpha: float, rng: np.random.Generator, s: int) -> bool:
-    d = _panel(dgp, effect, n, rng)
-    sharpes = d.mean(axis=0) / d.std(axis=0, ddof=1)
-    best = int(np.argmax(sharpes))
-    return deflated_sharpe_ratio(d[:, best], trial_sharpes=sharpes).dsr > 1.0 - alpha
-
-
-def _family(kind: str) -> Test:
-    def run(dgp: str, effect: bool, n: int, alpha: float, rng: np.random.Generator, s: int) -> bool:
-        res = family_tests(_panel(dgp, effect, n, rng), seed=s, reps=_BOOT_REPS, alpha=alpha)
-        if kind == "reality_check":
-            p = res.reality_check.p_value
-        elif kind == "spa":
-            p = res.spa.pvalue_consistent
-        else:
-            return bool(res.stepm.rejected)
-        return p is not None and p <= alpha
-
-    return run
-
-
-def _multitest(method: str) -> Test:
-    def run(dgp: str, effect: bool, n: int, alpha: float, rng: np.random.Generator, s: int) -> bool:
-        d = _simulate(dgp, (n, _FAMILY), rng)
-        if effect:
-            d[:, :3] += _FAMILY_EFFECT / math.sqrt(n / 100)
-        # z-tests with the DGP's known long-run variance: exact p-values under the iid null, so
-        # the row measures the adjustment rather than the finite-sample error of a HAC p-value.
-        z = d.mean(axis=0) * math.sqrt(n) / math.sqrt(_LONG_RUN_VARIANCE[dgp])
-        pvalues = 2.0 * sps.norm.sf(np.abs(z))
-        return any(adjust_pvalues(pvalues, method=method, alpha=alpha).rejected)
-
-    return run
-
-
-def _break_series(dgp: str, effect: bool, n: int, rng: np.random.Generator) -> np.ndarray:
-    x = _simulate(dgp, (n,), rng)
-    if effect:
-        x[n // 2 :] += _BREAK
-    return x
-
-
-def _t_cusum(lrv: bool) -> Test:
-    def run(dgp: str, effect: bool, n: int, alpha: float, rng: np.random.Generator, s: int) -> bool:
-        return cusum_test(_break_series(dgp, effect, n, rng), long_run_variance=lrv).p_value < alpha
-
-    return run
-
-
-def _t_supf(dgp: str, effect: bool, n: int, alpha: float, rng: np.random.Generator, s: int) -> bool:
-    x = _break_series(dgp, effect, n, rng)
-    return sup_f_test(x, seed=s, reps=_BOOT_REPS).p_value <= alpha
-
-
-def _t_null(dgp: str, effect: bool, n: int, alpha: float, rng: np.random.Generator, s: int) -> bool:
-    signal = rng.standard_normal(_PANEL)
-    returns = _simulate(dgp, _PANEL, rng)
-    if effect:
-        returns += _SIGNAL * signal
-    res = null_suite(signal, returns, seed=s, draws=_NULL_DRAWS, models=("permuted_signal",))
-    return res.nulls[0].p_value_ic <= alpha
-
-
-_RUNNERS: dict[str, Test] = {
-    "hac_t": _t_hac,
-    "psr": _t_psr,
-    "dsr": _t_dsr,
-    "reality_check": _family("reality_check"),
-    "spa": _family("spa"),
-    "stepm": _family("stepm"),
-    "bh": _multitest("bh"),
-    "by": _multitest("by"),
-    "holm": _multitest("holm"),
-    "cusum": _t_cusum(False),
-    "cusum_lrv": _t_cusum(True),
-    "sup_f": _t_supf,
-    "null_suite": _t_null,
-}
+def check_calibration_arguments(
+    *,
+    reps: Any,
+    n_obs: Any,
+    alpha: Any,
+    seed: Any,
+    dgps: Any = CALIBRATION_DGPS,
+    tests: Any = CALIBRATION_TESTS,
+) -> None:
+    """Raise ``TypeError``/``ValueError`` for arguments :func:`run_calibration` would refuse, so
+    a caller can tell a bad argument (a user error) from a fault inside the simulation."""
+    _run_calibration_iv(reps, n_obs, alpha, seed, dgps, tests)
 
 
 def _run_calibration_iv(
@@ -247,7 +144,7 @@ def _run_calibration_iv(
 
 def run_calibration(
     *,
-    reps: int = 300,
+    reps: int = 1000,
     n_obs: int = 250,
     alpha: float = 0.05,
     seed: int = 20240605,
@@ -271,8 +168,12 @@ def run_calibration(
         and any cell can be replayed alone.
     dgps : tuple of str, keyword-only
         Null data-generating processes: ``"iid"`` N(0,1); ``"ar1"`` with :math:`\phi = 0.5`;
-        ``"garch"`` GARCH(1,1) with :math:`(\omega,\alpha,\beta) = (0.05, 0.10, 0.85)`. All have
-        mean 0 and unit unconditional variance.
+        ``"garch"`` GARCH(1,1) with :math:`(\omega,\alpha,\beta) = (0.05, 0.10, 0.85)`; these have
+        mean 0 and unit unconditional variance. ``"negmean"`` is the composite null of the
+        one-sided tests (:data:`NEGATIVE_MEAN_TESTS`): iid N(mu_k, 1) with every mu_k strictly
+        negative (from -0.3 to -0.05 sd across a family, -0.05 sd for a single series). A valid
+        test of ``E[x] <= 0`` rejects at most alpha of the time here too; it is run for the null
+        scenario only, and other tests have no cell in this column.
     tests : tuple of str, keyword-only
         Subset of :data:`CALIBRATION_TESTS`.
     power : bool, keyword-only
@@ -288,10 +189,11 @@ def run_calibration(
     A null cell is "within band" when its rejection count lies in the central 99% interval of
     Binomial(reps, alpha) (:func:`binomial_interval`). BY and DSR are conservative by design
     (see ``note``), so they are expected below the band. Under AR(1) and GARCH the iid-based tests
-    (PSR, CUSUM, sup-F with iid bootstrap) are expected to over-reject; the table shows by how
-    much. Planted effects: mean ``0.2 / sqrt(T/100)`` (HAC, PSR), ``0.3 / sqrt(T/100)`` for one
-    model of ten (RC/SPA/StepM, DSR) or three of ten (BH/BY/Holm), a 0.35 shift at T/2 (CUSUM,
-    sup-F) and returns ``+ 0.06 * signal`` (null suite).
+    (PSR, and the HAC t / family tests in finite samples) may over-reject; the table shows by how
+    much. The break tests are the robust versions the report uses: CUSUM and sup-F (a HAC
+    sup-Wald) with a long-run variance. Planted effects: mean ``0.2 / sqrt(T/100)`` (HAC, PSR),
+    ``0.3 / sqrt(T/100)`` for one model of ten (RC/SPA/StepM, DSR) or three of ten (BH/BY/Holm),
+    a 0.35 shift at T/2 (CUSUM, sup-F) and returns ``+ 0.06 * signal`` (null suite).
     """
     reps_value, n, level, seed_int, chosen_dgps, chosen_tests = _run_calibration_iv(
         reps, n_obs, alpha, seed, dgps, tests
@@ -300,9 +202,11 @@ def run_calibration(
     scenarios = ("null", "power") if power else ("null",)
     rows = []
     for test in chosen_tests:
-        runner = _RUNNERS[test]
+        runner = RUNNERS[test]
         for dgp in chosen_dgps:
-            for scenario in scenarios:
+            if dgp == "negmean" and test not in NEGATIVE_MEAN_TESTS:
+                continue
+            for scenario in scenarios if dgp != "negmean" else ("null",):
                 hits = 0
                 for rep in range(reps_value):
                     key = [
@@ -327,13 +231,21 @@ def run_calibration(
                         rate=rate,
                         band_low=low if is_null else None,
                         band_high=high if is_null else None,
-                        within_band=(low <= rate <= high) if is_null else None,
+                        within_band=_within(dgp, rate, low, high) if is_null else None,
                         note=CONSERVATIVE_BY_DESIGN.get(test) if is_null else None,
+                        exact_rate=exact_size(test, level) if is_null else None,
                     )
                 )
     return CalibrationResult(
         rows=tuple(rows), reps=reps_value, n_obs=n, alpha=level, seed=seed_int, dgps=chosen_dgps
     )
+
+
+def _within(dgp: str, rate: float, low: float, high: float) -> bool:
+    """Inside the band; under the composite negative-mean null only the upper end applies."""
+    if dgp == "negmean":
+        return rate <= high
+    return low <= rate <= high
 
 
 def render_calibration_markdown(result: CalibrationResult, command: str) -> str:
@@ -353,8 +265,8 @@ def render_calibration_markdown(result: CalibrationResult, command: str) -> str:
         "",
         "## Size (rejection rate under the null)",
         "",
-        "| test | " + " | ".join(result.dgps) + " | 99% band | note |",
-        "|---" * (len(result.dgps) + 3) + "|",
+        "| test | " + " | ".join(result.dgps) + " | exact | 99% band | note |",
+        "|---" * (len(result.dgps) + 4) + "|",
     ]
     tests = list(dict.fromkeys(row.test for row in result.rows))
     cells = {(r.test, r.dgp, r.scenario): r for r in result.rows}
@@ -362,6 +274,7 @@ def render_calibration_markdown(result: CalibrationResult, command: str) -> str:
         values = []
         band = ""
         note = ""
+        exact = ""
         for dgp in result.dgps:
             row = cells.get((test, dgp, "null"))
             if row is None:
@@ -370,9 +283,23 @@ def render_calibration_markdown(result: CalibrationResult, command: str) -> str:
             mark = "" if row.within_band else " *"
             values.append(f"{row.rate:.3f}{mark}")
             band = f"[{row.band_low:.3f}, {row.band_high:.3f}]"
+            exact = "" if row.exact_rate is None else f"{row.exact_rate:.3f}"
             note = row.note or ""
-        lines.append(f"| {test} | " + " | ".join(values) + f" | {band} | {note} |")
-    lines += ["", "`*` = outside the 99% band.", ""]
+        lines.append(f"| {test} | " + " | ".join(values) + f" | {exact} | {band} | {note} |")
+    lines += [
+        "",
+        "`*` = outside the 99% band. `exact` = the size in closed form where it is known "
+        "(multiplicity procedures on independent exact p-values, family of "
+        f"{FAMILY_SIZE}); the simulated rate should be close to it.",
+        "",
+    ]
+    if "negmean" in result.dgps:
+        lines += [
+            "`negmean` is the composite null of the one-sided tests (every mean strictly "
+            "negative, from -0.3 to -0.05 sd): a valid test stays at or below the band's upper "
+            "end there; being below the band is expected.",
+            "",
+        ]
     if any(r.scenario == "power" for r in result.rows):
         lines += [
             "## Power (rejection rate under the planted effect)",

@@ -114,6 +114,21 @@ def _deflated_sharpe_ratio_from_moments_iv(**kwargs: Any) -> dict[str, float]:
         ),
         "n_trials": v.real(kwargs["n_trials"], "n_trials", low=1.0),
     }
+    per_year = kwargs["periods_per_year"]
+    if per_year is not None:
+        per_year = v.real(per_year, "periods_per_year", low=1.0)
+        out["sharpe"] /= math.sqrt(per_year)
+        out["trial_sharpe_variance"] /= per_year
+    factor = (
+        1.0 - out["skewness"] * out["sharpe"] + (out["kurtosis"] - 1.0) / 4.0 * out["sharpe"] ** 2
+    )
+    if factor < -1e-12:  # sample moments always give >= 0 (a two-point sample gives 0)
+        raise ValueError(
+            f"sharpe={out['sharpe']:.6g} per period with skewness={out['skewness']:.6g} and "
+            f"kurtosis={out['kurtosis']:.6g} gives a negative Sharpe-ratio variance "
+            f"({factor:.6g}); no sample has these moments — check that sharpe is per period "
+            "(pass periods_per_year= for annualised values) and kurtosis is non-excess"
+        )
     return out
 
 
@@ -125,10 +140,17 @@ def deflated_sharpe_ratio_from_moments(
     kurtosis: float,
     trial_sharpe_variance: float,
     n_trials: float,
+    periods_per_year: float | None,
 ) -> DsrResult:
-    """DSR from summary moments (all Sharpe quantities per period, kurtosis non-excess).
+    """DSR from summary moments (kurtosis non-excess).
 
-    See :func:`deflated_sharpe_ratio`. This form reproduces the paper's numerical example.
+    Units are explicit, because the formula cannot tell them apart: an annualised Sharpe ratio
+    passed as a per-period one silently gives a DSR of about 1. ``periods_per_year=None`` states
+    that ``sharpe`` and ``trial_sharpe_variance`` are *per period* (the period of the ``n_obs``
+    returns); a number states that they are annualised and converts them here
+    (``sharpe / sqrt(p)``, ``variance / p``). Moments no sample can have (a negative
+    Sharpe-ratio variance factor) are refused with a ``ValueError``. See
+    :func:`deflated_sharpe_ratio`. This form reproduces the paper's numerical example.
     """
     a = _deflated_sharpe_ratio_from_moments_iv(
         sharpe=sharpe,
@@ -137,6 +159,7 @@ def deflated_sharpe_ratio_from_moments(
         kurtosis=kurtosis,
         trial_sharpe_variance=trial_sharpe_variance,
         n_trials=n_trials,
+        periods_per_year=periods_per_year,
     )
     sr0 = expected_max_sharpe(a["n_trials"], a["trial_sharpe_variance"])
     n = int(a["n_obs"])
@@ -208,6 +231,7 @@ def deflated_sharpe_ratio(
         kurtosis=kurt,
         trial_sharpe_variance=float(np.var(trials, ddof=1)),
         n_trials=count,
+        periods_per_year=None,  # sample moments of the returns: per period by construction
     )
 
 

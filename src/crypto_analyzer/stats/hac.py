@@ -12,7 +12,7 @@ from scipy import special
 from crypto_analyzer.stats import _validation as v
 from crypto_analyzer.stats._serialize import plain
 
-__all__ = ["HacResult", "newey_west", "newey_west_lag_rule"]
+__all__ = ["HacResult", "newey_west", "newey_west_lag_rule", "t_upper_p_value"]
 
 _MIN_OBS = 2
 
@@ -185,3 +185,31 @@ def newey_west(
         long_run_variance=omega,
         sorted_by_time=order is not None,
     )
+
+
+def t_upper_p_value(t: float | None) -> float | None:
+    r"""One-sided p-value :math:`1 - \Phi(t)` of H0: mean <= 0 against H1: mean > 0.
+
+    The HAC t-statistic of a mean IC is asymptotically standard normal under the boundary null, so
+    its upper tail is the p-value the report adjusts across the family (BH/BY). ``None`` or a
+    non-finite ``t`` gives ``None``: a statistic that could not be computed has no p-value, and
+    the caller decides (and says) how a missing p-value is treated.
+
+    Parameters
+    ----------
+    t : float or None
+        A t-statistic, e.g. :attr:`HacResult.t`.
+
+    Returns
+    -------
+    float or None
+        ``0.5 * erfc(t / sqrt(2))`` in [0, 1].
+    """
+    if t is None:
+        return None
+    if isinstance(t, bool) or not isinstance(t, (int, float, np.floating, np.integer)):
+        raise TypeError(f"t must be a real number or None, got {type(t).__name__}")
+    value = float(t)
+    if not math.isfinite(value):
+        return None
+    return float(0.5 * special.erfc(value / math.sqrt(2.0)))

@@ -86,3 +86,25 @@ def test_sup_f_is_reproducible_and_records_seed() -> None:
 def test_validation(call: object, error: type, match: str) -> None:
     with pytest.raises(error, match=match):
         call()  # type: ignore[operator]
+
+
+def test_long_run_variance_sup_f_is_robust_and_records_its_settings() -> None:
+    from crypto_analyzer.stats import sup_f_test
+
+    rng = np.random.default_rng(4)
+    e = rng.standard_normal(400)
+    x = np.empty_like(e)
+    x[0] = e[0]
+    for t in range(1, x.size):  # AR(1), phi = 0.8: strong serial correlation, no break
+        x[t] = 0.8 * x[t - 1] + e[t]
+    plain = sup_f_test(x, seed=1, reps=199)
+    robust = sup_f_test(x, seed=1, reps=199, long_run_variance=True)
+    assert robust.variance == "long-run" and robust.lrv_lags is not None and robust.lrv_lags > 4
+    assert plain.variance == "iid" and plain.lrv_lags is None
+    # Dividing by the long-run (not the short-run) variance shrinks the statistic.
+    assert robust.statistic < plain.statistic
+    assert robust.p_value > plain.p_value
+    x[200:] += 3.0  # a real break is still found
+    assert sup_f_test(x, seed=1, reps=199, long_run_variance=True).p_value < 0.05
+    with pytest.raises(ValueError, match="cannot be combined"):
+        sup_f_test(x, seed=1, heteroskedastic=True, long_run_variance=True)

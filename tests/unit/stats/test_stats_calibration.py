@@ -121,3 +121,34 @@ def test_cli_user_error_exits_2_without_traceback() -> None:
     result = CliRunner().invoke(app, ["calibrate", "--reps", "1"])
     assert result.exit_code == 2
     assert "reps must be >= 10" in result.stderr and "Traceback" not in result.output
+
+
+def test_exact_sizes_are_printed_beside_the_simulated_ones() -> None:
+    from crypto_analyzer.stats.calibration import exact_size
+
+    assert exact_size("by", 0.05) == pytest.approx(0.05 / sum(1 / k for k in range(1, 11)))
+    assert exact_size("by", 0.05) == pytest.approx(0.01707, abs=1e-5)
+    assert exact_size("bh", 0.05) == 0.05
+    assert exact_size("holm", 0.05) == pytest.approx(1 - (1 - 0.005) ** 10)
+    assert exact_size("spa", 0.05) is None
+    result = run_calibration(reps=10, n_obs=60, tests=("by", "spa"), dgps=("iid",), power=False)
+    rows = {row.test: row for row in result.rows}
+    assert rows["by"].exact_rate == pytest.approx(0.01707, abs=1e-5)
+    assert rows["spa"].exact_rate is None
+    text = render_calibration_markdown(result, "cmd")
+    assert "| test | iid | exact | 99% band | note |" in text
+    by_line = next(line for line in text.splitlines() if line.startswith("| by |"))
+    assert "| 0.017 |" in by_line
+
+
+@pytest.mark.slow
+def test_robust_break_tests_keep_their_size_under_dependence() -> None:
+    reps = 300
+    result = run_calibration(
+        reps=reps, n_obs=250, tests=("cusum_lrv", "sup_f"), dgps=("iid", "ar1", "garch"),
+        power=False,
+    )  # fmt: skip
+    _, high = binomial_interval(reps, 0.05)
+    for row in result.rows:
+        assert row.rate <= high, (row.test, row.dgp, row.rate, high)
+        assert row.within_band, (row.test, row.dgp, row.rate)

@@ -31,6 +31,7 @@ def test_dsr_reproduces_bailey_lopez_de_prado_example(vector: dict) -> None:
         kurtosis=a["kurtosis"],
         trial_sharpe_variance=a["annual_sharpe_variance"] / per_year,
         n_trials=a["n_trials"],
+        periods_per_year=None,
     )
     assert res.sr0 == pytest.approx(vector["expected"]["sr0"], abs=vector["tolerance"]["sr0"])
     assert res.dsr == pytest.approx(vector["expected"]["dsr"], abs=vector["tolerance"]["dsr"])
@@ -131,3 +132,32 @@ def test_effective_trials_hand_cases() -> None:
 def test_validation(call: object, error: type, match: str) -> None:
     with pytest.raises(error, match=match):
         call()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("vector", oracle_vectors("dsr"), ids=lambda v: v["id"])
+def test_dsr_from_moments_units_are_explicit(vector: dict) -> None:
+    a = vector["inputs"]
+    kwargs = {
+        "n_obs": a["n_obs"],
+        "skewness": a["skewness"],
+        "kurtosis": a["kurtosis"],
+        "trial_sharpe_variance": a["annual_sharpe_variance"],
+        "n_trials": a["n_trials"],
+    }
+    # The units must be stated: annualised values passed silently used to give DSR ~ 1.0.
+    with pytest.raises(TypeError, match="periods_per_year"):
+        deflated_sharpe_ratio_from_moments(a["annual_sharpe"], **kwargs)  # type: ignore[call-arg]
+    res = deflated_sharpe_ratio_from_moments(
+        a["annual_sharpe"], periods_per_year=a["periods_per_year"], **kwargs
+    )
+    assert res.dsr == pytest.approx(vector["expected"]["dsr"], abs=vector["tolerance"]["dsr"])
+    # An annualised Sharpe of 2.5 read as per-period, with skew 3 and kurtosis 1.5, is no
+    # sample's moments (negative variance factor): refused, not turned into a number.
+    with pytest.raises(ValueError, match=r"sharpe=2\.5 per period .* negative"):
+        deflated_sharpe_ratio_from_moments(
+            a["annual_sharpe"],
+            periods_per_year=None,
+            **{**kwargs, "skewness": 3.0, "kurtosis": 1.5},
+        )
+    with pytest.raises(ValueError, match="periods_per_year"):
+        deflated_sharpe_ratio_from_moments(0.05, periods_per_year=0.5, **kwargs)

@@ -21,6 +21,7 @@ from crypto_analyzer.governance.evidence import (
     IcSummary,
     MultipleTesting,
     Overfitting,
+    RegimeEvidence,
     SeedUse,
     ValidationBundle,
 )
@@ -32,7 +33,13 @@ from crypto_analyzer.pipeline.report.compute import (
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.writer import RunArtifacts
 
-__all__ = ["ATTESTATION_NAME", "SPLIT_PLAN_NAME", "build_bundle", "family_p"]
+__all__ = [
+    "ATTESTATION_NAME",
+    "SPLIT_PLAN_NAME",
+    "build_bundle",
+    "family_p",
+    "horizon_evidence",
+]
 
 ATTESTATION_NAME = "attestation/fold_causality.json"
 SPLIT_PLAN_NAME = "split_plan.json"
@@ -48,6 +55,83 @@ def family_p(computation: ReportComputation, which: str) -> float | None:
     return family.spa.pvalue_consistent
 
 
+def horizon_evidence(
+    result: HypothesisResult, computation: ReportComputation, config: ReportConfig
+) -> HorizonEvidence:
+    """The one mapping from a typed hypothesis result to its evidence: every value is carried as
+    measured, and a missing one stays ``None`` with the reason the computation gave."""
+    family = computation.family
+    family_size = len(computation.hypotheses)
+    ic = result.ic
+    sharpe = result.sharpe
+    return HorizonEvidence(
+        horizon=result.horizon,
+        ic=IcSummary(
+            mean_ic=ic.mean,
+            std_ic=ic.std,
+            t_naive=ic.t_naive,
+            t_hac=ic.t_hac,
+            hac_lags=ic.hac_lags,
+            hit_rate=ic.hit_rate,
+            n_obs=ic.n_obs,
+            n_assets=result.n_assets,
+            missing_reason=ic.missing_reason,
+        ),
+        multiple_testing=MultipleTesting(
+            p_value=result.p_value,
+            bh_adjusted_p=result.bh_p,
+            by_adjusted_p=result.by_p,
+            family_size=family_size,
+            missing_reason=result.p_value_missing_reason,
+        ),
+        deflated_sharpe=DeflatedSharpe(
+            sharpe=sharpe.sharpe_per_period,
+            dsr=sharpe.dsr,
+            psr=sharpe.psr,
+            # n_eff >= 1 by definition (one trial at least); the estimator can dip below it.
+            effective_trials=max(computation.effective_trials, 1.0),
+            missing_reason=sharpe.missing_reason,
+        ),
+        overfitting=Overfitting(
+            pbo=computation.pbo.pbo if computation.pbo else None,
+            family_size=family_size,
+        ),
+        data_snooping=DataSnooping(
+            family_size=family_size,
+            rc_p=family_p(computation, "rc"),
+            spa_p=family_p(computation, "spa"),
+            rw_p=result.rw_p,
+            rw_draws_requested=family.stepm.reps_requested if family else 0,
+            rw_draws_actual=family.stepm.reps_actual if family else 0,
+            skip_reason=computation.family_skip_reason,
+        ),
+        execution=(
+            ExecutionEvidence(
+                target_capital=config.portfolio.target_capital,
+                net_sharpe=result.net_sharpe,
+                max_participation=result.max_participation,
+            )
+            if result.net_sharpe is not None
+            else None
+        ),
+        regime=_regime(result, computation),
+    )
+
+
+def _regime(result: HypothesisResult, computation: ReportComputation) -> RegimeEvidence | None:
+    regime = result.regime
+    if regime is None or regime.worst_regime is None or regime.worst_regime_ic is None:
+        return None
+    judged = sum(1 for row in regime.rows if row["mean"] is not None)
+    return RegimeEvidence(
+        worst_regime=regime.worst_regime,
+        worst_regime_ic=regime.worst_regime_ic,
+        worst_regime_n_obs=regime.worst_regime_n_obs,
+        n_regimes=judged,
+        method=computation.regimes.method if computation.regimes else None,
+    )
+
+
 def build_bundle(
     signal: str,
     computation: ReportComputation,
@@ -61,59 +145,10 @@ def build_bundle(
     attestation_signed: bool = False,
 ) -> ValidationBundle:
     """The evidence contract of one signal: every number a rule needs, and where it came from."""
-    family = computation.family
-    horizons = []
-    for horizon in config.horizons:
-        result: HypothesisResult = computation.hypotheses[(signal, horizon)]
-        horizons.append(
-            HorizonEvidence(
-                horizon=horizon,
-                ic=IcSummary(
-                    mean_ic=result.ic.get("mean") or 0.0,
-                    std_ic=result.ic.get("std") or 0.0,
-                    t_naive=result.ic.get("t_naive"),
-                    t_hac=result.ic.get("t_hac"),
-                    hac_lags=result.ic.get("hac_lags"),
-                    hit_rate=result.ic.get("hit_rate") or 0.0,
-                    n_obs=int(result.ic.get("n_obs") or 0),
-                    n_assets=result.n_assets,
-                ),
-                multiple_testing=MultipleTesting(
-                    p_value=result.p_value,
-                    bh_adjusted_p=result.bh_p,
-                    by_adjusted_p=result.by_p,
-                    family_size=len(computation.hypotheses),
-                ),
-                deflated_sharpe=DeflatedSharpe(
-                    sharpe=result.sharpe_per_period or 0.0,
-                    dsr=result.dsr if result.dsr is not None else 0.0,
-                    psr=result.psr if result.psr is not None else 0.0,
-                    effective_trials=max(computation.effective_trials, 1.0),
-                ),
-                overfitting=Overfitting(
-                    pbo=computation.pbo.pbo if computation.pbo else None,
-                    family_size=len(computation.hypotheses),
-                ),
-                data_snooping=DataSnooping(
-                    family_size=len(computation.hypotheses),
-                    rc_p=family_p(computation, "rc"),
-                    spa_p=family_p(computation, "spa"),
-                    rw_p=result.rw_p,
-                    rw_draws_requested=family.stepm.reps_requested if family else 0,
-                    rw_draws_actual=family.stepm.reps_actual if family else 0,
-                    skip_reason=computation.family_skip_reason,
-                ),
-                execution=(
-                    ExecutionEvidence(
-                        target_capital=config.portfolio.target_capital,
-                        net_sharpe=result.net_sharpe,
-                        max_participation=result.max_participation or 0.0,
-                    )
-                    if result.net_sharpe is not None
-                    else None
-                ),
-            )
-        )
+    horizons = [
+        horizon_evidence(computation.hypotheses[(signal, horizon)], computation, config)
+        for horizon in config.horizons
+    ]
     evidence_names = [
         "config.json",
         SPLIT_PLAN_NAME,
@@ -124,7 +159,12 @@ def build_bundle(
         *(f"execution/{hypothesis_id(signal, h)}.json" for h in config.horizons),
         *(
             name
-            for name in ("stats/family.json", "stats/pbo.json", "stats/breaks.json")
+            for name in (
+                "stats/family.json",
+                "stats/pbo.json",
+                "stats/breaks.json",
+                "stats/regimes.json",
+            )
             if name in written.refs
         ),
     ]

@@ -45,10 +45,13 @@ from crypto_analyzer.research.signal_registry import SIGNALS, signal_names
 __all__ = [
     "CalendarConfig",
     "CostConfig",
+    "EvaluationConfig",
     "PortfolioConfig",
     "ProcedureConfig",
+    "RegimeConfig",
     "ReportConfig",
     "SplitConfig",
+    "UniverseConfig",
     "load_report_config",
 ]
 
@@ -132,6 +135,19 @@ class ProcedureConfig(_Model):
     )
     pbo_blocks: int = Field(16, ge=4, le=MAX_PBO_BLOCKS, description="CSCV blocks, even")
     alpha: float = Field(0.05, gt=0, lt=1)
+    studentize: bool = Field(True, description="SPA/Romano–Wolf divide by the long-run sd")
+    stepm_recentring: Literal["upper", "consistent", "lower"] = Field(
+        "upper", description="null recentring of the Romano–Wolf bootstrap statistics"
+    )
+    family_min_obs: int = Field(
+        30, ge=3, le=MAX_BARS, description="common OOS IC rows the family tests need"
+    )
+    break_reps: int = Field(
+        499, ge=99, le=MAX_BOOTSTRAP_REPS, description="bootstrap draws of the sup-F break test"
+    )
+    break_min_obs: int = Field(
+        20, ge=10, le=MAX_BARS, description="OOS IC values a break test needs"
+    )
 
     @field_validator("pbo_blocks")
     @classmethod
@@ -165,9 +181,37 @@ class CalendarConfig(_Model):
         return self
 
 
-_LATER_LEAVES: dict[str, Any] = {"calendar": CalendarConfig(), "factors": ("BTC", "ETH")}
-"""Leaves added after run keys were first published: left out of ``resolved()`` while at their
-defaults, so every earlier run key (and its artifacts) stays what it was."""
+class UniverseConfig(_Model):
+    """Which assets enter the tests; chosen from data before the first test block only."""
+
+    min_history_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="an asset needs bars on this share of the rows before the first test block",
+    )
+    min_median_dollar_volume: float = Field(0.0, ge=0, le=MAX_CAPITAL)
+
+
+class EvaluationConfig(_Model):
+    """How signals become out-of-sample IC series."""
+
+    ic_method: Literal["rank", "pearson"] = "rank"
+    winsor_quantile: float | None = Field(
+        0.01, ge=0, le=0.49, description="signal z-score winsorisation; null = raw scores"
+    )
+    max_plausible_ic: float = Field(
+        0.5, gt=0, le=1, description="mean |IC| above this is flagged lookahead_suspect"
+    )
+
+
+class RegimeConfig(_Model):
+    """Regime-conditioned OOS IC: a Gaussian mixture fitted on each fold's train rows only."""
+
+    enabled: bool = True
+    n_states: int = Field(2, ge=2, le=8)
+    feature_window: int = Field(24, ge=2, le=MAX_BARS, description="bars of the state features")
+    max_iter: int = Field(200, ge=10, le=10_000, description="EM iterations per fold")
 
 
 class ReportConfig(_Model):
@@ -195,6 +239,9 @@ class ReportConfig(_Model):
         max_length=MAX_SIGNALS,
         description="factor instruments: base symbols (BTC) or instrument ids (kraken:BTC/USD)",
     )
+    universe: UniverseConfig = UniverseConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    regimes: RegimeConfig = RegimeConfig()
     hypothesis: str | None = Field(None, max_length=MAX_HYPOTHESIS_CHARS)
     tags: tuple[Annotated[str, Field(max_length=MAX_TAG_CHARS)], ...] = Field(
         (), max_length=MAX_TAGS
@@ -248,11 +295,22 @@ class ReportConfig(_Model):
     def purge(self) -> int:
         return self.splits.purge if self.splits.purge is not None else max(self.horizons)
 
+    def signal_parameters(self, name: str) -> dict[str, int]:
+        """Every parameter of signal ``name``: its function's defaults (their one home, read
+        through the registry) overridden by ``signal_params``."""
+        return {**SIGNALS[name].defaults, **self.signal_params.get(name, {})}
+
     def resolved(self) -> dict[str, Any]:
-        """The canonical dict that ``run_key`` hashes: every default explicit; the hypothesis
-        text and tags are run metadata, not result-affecting, so they are left out."""
-        later = {name for name, default in _LATER_LEAVES.items() if getattr(self, name) == default}
-        return self.model_dump(mode="json", exclude={"hypothesis", "tags", *later})
+        """The canonical dict that ``run_key`` hashes: every default explicit.
+
+        Signal parameters are filled in from the signal functions' defaults and the purge from the
+        longest horizon, so a default changed in code changes the run key. The hypothesis text and
+        tags are run metadata, not result-affecting, so they are left out.
+        """
+        out = self.model_dump(mode="json", exclude={"hypothesis", "tags"})
+        out["signal_params"] = {name: self.signal_parameters(name) for name in self.signals}
+        out["splits"]["purge"] = self.purge
+        return out
 
 
 def load_report_config(

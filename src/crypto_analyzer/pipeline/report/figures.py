@@ -23,6 +23,7 @@ __all__ = [
     "ic_decay_figure",
     "null_distribution_figure",
     "pbo_logit_figure",
+    "regime_ic_figure",
 ]
 
 _DPI = 96
@@ -107,6 +108,24 @@ def capacity_figure(curves: Mapping[str, pd.DataFrame]) -> bytes:
     axis.set_xlabel("capital (USD)")
     axis.set_ylabel("net Sharpe (annualised)")
     axis.set_title("Capacity")
+    axis.legend(fontsize=7, loc="best")
+    figure.tight_layout()
+    return _png(figure)
+
+
+def regime_ic_figure(table: pd.DataFrame) -> bytes:
+    """Mean OOS IC per regime (grouped bars) for each hypothesis (rows of ``table``)."""
+    figure, axis = plt.subplots(figsize=(_SIZE[0], max(_SIZE[1], 0.22 * len(table) + 1.0)))
+    positions = np.arange(len(table), dtype=float)
+    width = 0.8 / max(len(table.columns), 1)
+    for index, regime in enumerate(table.columns):
+        axis.barh(positions + index * width, table[regime].to_numpy(dtype=float), height=width,
+                  label=str(regime))  # fmt: skip
+    axis.set_yticks(positions + width * (len(table.columns) - 1) / 2.0)
+    axis.set_yticklabels([str(name) for name in table.index], fontsize=7)
+    axis.axvline(0.0, color="grey", linewidth=0.8)
+    axis.set_xlabel("mean OOS IC within the regime")
+    axis.set_title("Regime-conditioned OOS IC (regimes fitted on train rows only)")
     axis.legend(fontsize=7, loc="best")
     figure.tight_layout()
     return _png(figure)

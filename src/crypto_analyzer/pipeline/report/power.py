@@ -59,9 +59,9 @@ def power_analysis(computation: ReportComputation, config: ReportConfig) -> dict
     alpha = config.procedures.alpha
     rows = []
     for (signal, horizon), result in sorted(computation.hypotheses.items()):
-        n_obs = int(result.ic.get("n_obs") or 0)
-        se = _finite(result.ic.get("se_hac"))
-        sd = _finite(result.ic.get("std"))
+        n_obs = int(result.ic.n_obs)
+        se = _finite(result.ic.se_hac)
+        sd = _finite(result.ic.std)
         row: dict[str, Any] = {"hypothesis": hypothesis_id(signal, horizon), "n_obs": n_obs,
                                "se": se, "ic_sd": sd}  # fmt: skip
         returns = int(np.isfinite(result.net_returns.to_numpy(dtype=float)).sum())

@@ -176,7 +176,7 @@ def check_signals(
 
 def _why_empty(name: str, panel: Panel, config: ReportConfig) -> str:
     spec = get_signal(name)
-    params = {**spec.defaults, **config.signal_params.get(name, {})}
+    params = config.signal_parameters(name)
     window = max((int(v) for v in params.values()), default=0)
     rows = panel.shape[0]
     if window >= rows:

@@ -25,7 +25,7 @@ from crypto_analyzer.artifacts.store import ArtifactStore, open_settings_store
 from crypto_analyzer.attest.keys import SigningKey
 from crypto_analyzer.attest.statement import BUNDLE_PREDICATE, FOLD_CAUSALITY_PREDICATE
 from crypto_analyzer.core.clock import now, to_iso
-from crypto_analyzer.core.errors import CryptoAnalyzerError, ValidationError
+from crypto_analyzer.core.errors import CryptoAnalyzerError
 from crypto_analyzer.core.identities import DatasetMode, config_digest, run_key
 from crypto_analyzer.core.settings import Settings
 from crypto_analyzer.core.versions import ENGINE_VERSION, SPEC_VERSION
@@ -39,6 +39,7 @@ from crypto_analyzer.db.run_liveness import start_run_instance
 from crypto_analyzer.db.workspace import open_engine
 from crypto_analyzer.governance.evidence import (
     BUNDLE_SCHEMA_VERSION,
+    HorizonEvidence,
     ValidationBundle,
     bundle_logical_name,
 )
@@ -48,7 +49,6 @@ from crypto_analyzer.pipeline.report.bundle import (
     ATTESTATION_NAME,
     SPLIT_PLAN_NAME,
     build_bundle,
-    family_p,
 )
 from crypto_analyzer.pipeline.report.compute import (
     ReportComputation,
@@ -142,26 +142,23 @@ def run_report(
             step(f"closed dead run {dead.run_instance_id} as interrupted")
         try:
             step("signals, walk-forward and statistics")
-            try:
-                factor_fits = MaterializedFactorFits(
-                    engine,
-                    tenant_id=settings.tenant,
-                    dataset_id=dataset.dataset_id.value,
-                    freq=config.freq,
-                )
-                computation = compute_report(
-                    bars,
-                    instruments,
-                    config,
-                    run_key=key,
-                    dataset_id=dataset.dataset_id.value,
-                    fit_factors=factor_fits,
-                )
-            except ValueError as exc:  # research/stats argument checks: config vs data mismatch
-                raise ValidationError(
-                    f"the report config does not fit this dataset: {exc}",
-                    "adjust --test-size/--min-train-size/--horizons or ingest more data",
-                ) from exc
+            factor_fits = MaterializedFactorFits(
+                engine,
+                tenant_id=settings.tenant,
+                dataset_id=dataset.dataset_id.value,
+                freq=config.freq,
+            )
+            # A config that does not fit the data is a ValidationError raised where it is
+            # detected (the split plan); any other exception is an internal fault and surfaces
+            # as one, never as a config error.
+            computation = compute_report(
+                bars,
+                instruments,
+                config,
+                run_key=key,
+                dataset_id=dataset.dataset_id.value,
+                fit_factors=factor_fits,
+            )
             config = effective_signals(config, computation.signals)  # skipped: noted, not tested
             # Every hypothesis tested counts from now on, whatever happens to the rest of the run.
             step("trial ledger")
@@ -174,7 +171,7 @@ def run_report(
             )
             step("artifacts")
             written = RunArtifacts(artifacts_store, instance, settings.tenant)
-            summary, bundles = _write_artifacts(
+            summary, bundles, metrics = _write_artifacts(
                 written,
                 computation,
                 config,
@@ -210,7 +207,7 @@ def run_report(
                     tenant_id=settings.tenant,
                     run_instance_id=instance,
                     status="succeeded",
-                    metrics=_metrics(computation),
+                    metrics=metrics,
                 )
         except BaseException as exc:
             with engine.begin() as connection:
@@ -235,20 +232,25 @@ def run_report(
     )
 
 
-def _metrics(computation: ReportComputation) -> dict[str, float | None]:
+def _metrics(
+    bundles: dict[str, ValidationBundle], computation: ReportComputation
+) -> dict[str, float | None]:
+    """Run metrics read from the bundles: the numbers governance judges, not a second mapping."""
+    any_horizon = next(iter(bundles.values())).horizons[0]
     metrics: dict[str, float | None] = {
-        "family.rc_p": family_p(computation, "rc"),
-        "family.spa_p": family_p(computation, "spa"),
-        "family.pbo": computation.pbo.pbo if computation.pbo else None,
+        "family.rc_p": any_horizon.data_snooping.rc_p,
+        "family.spa_p": any_horizon.data_snooping.spa_p,
+        "family.pbo": any_horizon.overfitting.pbo,
         "family.effective_trials": computation.effective_trials,
     }
-    for (signal, horizon), result in computation.hypotheses.items():
-        prefix = hypothesis_id(signal, horizon)
-        metrics[f"{prefix}.mean_ic"] = result.ic.get("mean")
-        metrics[f"{prefix}.t_hac"] = result.ic.get("t_hac")
-        metrics[f"{prefix}.bh_p"] = result.bh_p
-        metrics[f"{prefix}.rw_p"] = result.rw_p
-        metrics[f"{prefix}.net_sharpe"] = result.net_sharpe
+    for signal, bundle in bundles.items():
+        for item in bundle.horizons:
+            prefix = hypothesis_id(signal, item.horizon)
+            metrics[f"{prefix}.mean_ic"] = item.ic.mean_ic
+            metrics[f"{prefix}.t_hac"] = item.ic.t_hac
+            metrics[f"{prefix}.bh_p"] = item.multiple_testing.bh_adjusted_p
+            metrics[f"{prefix}.rw_p"] = item.data_snooping.rw_p
+            metrics[f"{prefix}.net_sharpe"] = item.execution.net_sharpe if item.execution else None
     return metrics
 
 
@@ -263,7 +265,7 @@ def _write_artifacts(
     factor_run_ids: list[str],
     history: dict[str, Any],
     signing_key: SigningKey | None = None,
-) -> tuple[dict[str, Any], dict[str, ValidationBundle]]:
+) -> tuple[dict[str, Any], dict[str, ValidationBundle], dict[str, float | None]]:
     digest = config_digest(resolved)
     base_edges = (("uses_dataset", dataset.dataset_id.value), ("uses_config", digest))
     written.put_json("config.json", resolved, artifact_type="config", edges=base_edges)
@@ -281,7 +283,9 @@ def _write_artifacts(
     attestation_envelope = put_envelope(
         written, ATTESTATION_NAME, attestation, FOLD_CAUSALITY_PREDICATE, signing_key
     )
-    ic_rows = {hypothesis_id(s, h): r.ic for (s, h), r in sorted(computation.hypotheses.items())}
+    ic_rows = {
+        hypothesis_id(s, h): r.ic.to_dict() for (s, h), r in sorted(computation.hypotheses.items())
+    }
     written.put_json("ic/summary.json", ic_rows, artifact_type="ic_summary", edges=base_edges)
     written.put_csv("ic/oos_ic.csv", _flat_columns(computation.oos_ic), artifact_type="ic_series",
                     edges=(("uses_folds", SPLIT_PLAN_NAME), *base_edges))  # fmt: skip
@@ -310,7 +314,19 @@ def _write_artifacts(
     written.put_json("stats/breaks.json", {"hypotheses": computation.breaks, "schema_version": 1},
                      artifact_type="break_diagnostics", schema_version="1",
                      edges=(("derived_from", "ic/oos_ic.csv"),))  # fmt: skip
-    summary = _summary(computation, config, key, instance, dataset, digest, factor_run_ids)
+    if computation.regimes is not None:
+        written.put_json("stats/regimes.json", computation.regimes.to_dict(),
+                         artifact_type="regime_ic", schema_version="1",
+                         edges=(("derived_from", "ic/oos_ic.csv"),
+                                ("uses_folds", SPLIT_PLAN_NAME)))  # fmt: skip
+
+    bundles = {
+        signal: build_bundle(signal, computation, config, written, key, instance, dataset,
+                             digest, attestation.sha256, attestation_envelope.signed)
+        for signal in config.signals
+    }  # fmt: skip
+    summary = _summary(computation, bundles, config, key, instance, dataset, digest,
+                       factor_run_ids)  # fmt: skip
     summary["research_history"] = history
     power = power_analysis(computation, config)
     written.put_json("stats/power.json", power, artifact_type="power_analysis", schema_version="1",
@@ -323,11 +339,7 @@ def _write_artifacts(
     written.put_json("stats/overview.json", summary, artifact_type="stats_overview",
                      schema_version="1", edges=base_edges)  # fmt: skip
 
-    bundles: dict[str, ValidationBundle] = {}
-    for signal in config.signals:
-        bundle = build_bundle(signal, computation, config, written, key, instance, dataset, digest,
-                              attestation.sha256, attestation_envelope.signed)  # fmt: skip
-        bundles[signal] = bundle
+    for signal, bundle in bundles.items():
         evidence = tuple(("derived_from", item.name) for item in bundle.artifacts)
         bundle_ref = written.put(
             bundle_logical_name(signal),
@@ -345,7 +357,7 @@ def _write_artifacts(
     written.put("report.html", render_html(summary_with_artifacts, figure_bytes).encode(),
                 artifact_type="report_html", edges=base_edges)  # fmt: skip
     written.put_manifest(edges=base_edges)
-    return summary, bundles
+    return summary, bundles, _metrics(bundles, computation)
 
 
 def _attests(bundle_name: str) -> LineageEdge:
@@ -364,6 +376,7 @@ def _flat_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _summary(
     computation: ReportComputation,
+    bundles: dict[str, ValidationBundle],
     config: ReportConfig,
     key: str,
     instance: str,
@@ -371,8 +384,12 @@ def _summary(
     digest: str,
     factor_run_ids: list[str],
 ) -> dict[str, Any]:
+    """The run summary: hypothesis rows read from the bundles (the evidence governance judges),
+    plus what is not evidence (period, break diagnostics, regime table)."""
     start, end = computation.period
     family = computation.family
+    first = next(iter(bundles.values())).horizons[0]
+    regimes = computation.regimes
     return {
         "config_digest": digest,
         "created_at": to_iso(now()),
@@ -382,31 +399,24 @@ def _summary(
         "factor_run_ids": sorted(set(factor_run_ids)),
         "family": {
             "draws": family.reality_check.reps_actual if family else 0,
-            "pbo": computation.pbo.pbo if computation.pbo else None,
+            "pbo": first.overfitting.pbo,
             "pbo_splits": computation.pbo.n_splits if computation.pbo else 0,
-            "rc_p": family_p(computation, "rc"),
-            "size": len(computation.hypotheses),
-            "skip_reason": computation.family_skip_reason,
-            "spa_p": family_p(computation, "spa"),
+            "rc_p": first.data_snooping.rc_p,
+            "size": first.data_snooping.family_size,
+            "skip_reason": first.data_snooping.skip_reason,
+            "spa_p": first.data_snooping.spa_p,
         },
         "hypotheses": [
-            {
-                "bh_p": r.bh_p,
-                "break_p": _break_p(computation, hypothesis_id(s, h)),
-                "by_p": r.by_p,
-                "dsr": r.dsr,
-                "horizon": h,
-                "mean_ic": r.ic.get("mean"),
-                "n_obs": r.ic.get("n_obs"),
-                "net_sharpe": r.net_sharpe,
-                "rw_p": r.rw_p,
-                "signal": s,
-                "t_hac": r.ic.get("t_hac"),
-            }
-            for (s, h), r in computation.hypotheses.items()
+            _hypothesis_row(computation, signal, item)
+            for signal, bundle in bundles.items()
+            for item in bundle.horizons
         ],
         "n_assets": computation.n_assets,
         "period": f"{_iso_ms(start)} – {_iso_ms(end)}",
+        "regimes": {
+            "method": None if regimes is None else regimes.method,
+            "skip_reason": None if regimes is None else regimes.skip_reason,
+        },
         "run_instance_id": instance,
         "run_key": key,
         "schema_version": 1,
@@ -414,6 +424,45 @@ def _summary(
         "walk_forward": config.splits.kind,
         **({"data_notes": list(computation.notes)} if computation.notes else {}),
     }
+
+
+def _hypothesis_row(
+    computation: ReportComputation, signal: str, item: HorizonEvidence
+) -> dict[str, Any]:
+    name = hypothesis_id(signal, item.horizon)
+    missing = [
+        reason
+        for reason in (
+            item.ic.missing_reason,
+            item.multiple_testing.missing_reason,
+            item.deflated_sharpe.missing_reason,
+        )
+        if reason
+    ]
+    regime = item.regime
+    return {
+        "bh_p": item.multiple_testing.bh_adjusted_p,
+        "break_p": _break_p(computation, name),
+        "by_p": item.multiple_testing.by_adjusted_p,
+        "dsr": item.deflated_sharpe.dsr,
+        "horizon": item.horizon,
+        "mean_ic": item.ic.mean_ic,
+        "missing": sorted(set(missing)),
+        "n_obs": item.ic.n_obs,
+        "net_sharpe": item.execution.net_sharpe if item.execution else None,
+        "psr": item.deflated_sharpe.psr,
+        "regime_ic": _regime_rows(computation, signal, item.horizon),
+        "rw_p": item.data_snooping.rw_p,
+        "signal": signal,
+        "t_hac": item.ic.t_hac,
+        "worst_regime": None if regime is None else regime.worst_regime,
+        "worst_regime_ic": None if regime is None else regime.worst_regime_ic,
+    }
+
+
+def _regime_rows(computation: ReportComputation, signal: str, horizon: int) -> list[dict[str, Any]]:
+    regime = computation.hypotheses[(signal, horizon)].regime
+    return [] if regime is None else list(regime.rows)
 
 
 def _break_p(computation: ReportComputation, key: str) -> float | None:
@@ -437,6 +486,7 @@ def _figures(computation: ReportComputation) -> dict[str, bytes]:
         )
     out = {
         "ic_decay": figures.ic_decay_figure(computation.ic_decay),
+        **_regime_figure(computation),
         "cumulative_net_returns": figures.cumulative_returns_figure(returns),
         "capacity": figures.capacity_figure(curves),
     }
@@ -450,3 +500,17 @@ def _figures(computation: ReportComputation) -> dict[str, bytes]:
             "Reality Check",
         )
     return out
+
+
+def _regime_figure(computation: ReportComputation) -> dict[str, bytes]:
+    """Mean OOS IC per regime (columns) for each hypothesis (rows), when regimes were assigned."""
+    rows = {}
+    for (signal, horizon), result in computation.hypotheses.items():
+        if result.regime is not None and result.regime.rows:
+            rows[hypothesis_id(signal, horizon)] = {
+                row["regime"]: row["mean"] for row in result.regime.rows
+            }
+    if not rows:
+        return {}
+    table = pd.DataFrame.from_dict(rows, orient="index").sort_index(axis=1).astype(float)
+    return {"regime_ic": figures.regime_ic_figure(table)}

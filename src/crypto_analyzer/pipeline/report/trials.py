@@ -50,7 +50,7 @@ def run_trials(
     for signal in config.signals:
         for horizon in config.horizons:
             result = computation.hypotheses[(signal, horizon)]
-            t_hac = _finite(result.ic.get("t_hac"))
+            t_hac = _finite(result.ic.t_hac)
             moments = result.return_moments
             trials.append(
                 NewTrial(
@@ -59,7 +59,7 @@ def run_trials(
                     dataset_id=dataset.dataset_id.value,
                     data_watermark=getattr(dataset, "watermark", None),
                     signal=signal,
-                    params=dict(config.signal_params.get(signal, {})),
+                    params=config.signal_parameters(signal),
                     horizon=horizon,
                     freq=config.freq,
                     instruments=computation.assets,
@@ -69,11 +69,11 @@ def run_trials(
                     skewness=None if moments is None else _finite(moments[1]),
                     kurtosis=None if moments is None else _finite(moments[2]),
                     n_returns=0 if moments is None else int(moments[3]),
-                    ic_mean=_finite(result.ic.get("mean")),
+                    ic_mean=_finite(result.ic.mean),
                     ic_t=t_hac,
                     # No HAC t means no p-value: recorded as missing, never as a measured 1.0.
-                    p_value=None if t_hac is None else result.p_value,
-                    n_obs=int(result.ic.get("n_obs") or 0),
+                    p_value=result.p_value,
+                    n_obs=result.ic.n_obs,
                     family_size=family_size,
                     family_n_eff=max(1.0, float(computation.effective_trials)),
                 )

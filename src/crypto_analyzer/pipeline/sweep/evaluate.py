@@ -195,14 +195,14 @@ def evaluate_trial(
             dataset_id=data.dataset_id,
             fit_factors=fit_factors or _CachedFits(),
         )
-    except ValueError as exc:  # research/stats argument checks: config vs data mismatch
+    except ValidationError as exc:  # the config does not fit the data: say which trial
         raise ValidationError(
             f"sweep trial {trial.hypothesis_id} ({canonical_dumps(trial.to_dict())}) does not "
-            f"fit this dataset: {exc}",
-            "adjust the sweep's report settings or grids, or ingest more data",
+            f"fit this dataset: {exc.problem}",
+            exc.hint or "adjust the sweep's report settings or grids, or ingest more data",
         ) from exc
     result = computation.hypotheses[(trial.signal, trial.horizon)]
-    t_hac = _finite(result.ic.get("t_hac"))
+    t_hac = _finite(result.ic.t_hac)
     moments = result.return_moments
     start, end = computation.period
     return TrialOutcome(
@@ -211,10 +211,10 @@ def evaluate_trial(
         assets=computation.assets,
         start_ms=int(start),
         end_ms=int(end),
-        ic_mean=_finite(result.ic.get("mean")),
+        ic_mean=_finite(result.ic.mean),
         t_hac=t_hac,
         p_value=None if t_hac is None else _finite(result.p_value),
-        n_obs=int(result.ic.get("n_obs") or 0),
+        n_obs=int(result.ic.n_obs),
         sharpe=None if moments is None else _finite(moments[0]),
         skewness=None if moments is None else _finite(moments[1]),
         kurtosis=None if moments is None else _finite(moments[2]),

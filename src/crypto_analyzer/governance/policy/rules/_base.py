@@ -58,18 +58,37 @@ class Findings:
         self.check(rule)
         self.warnings.append(Reason(rule, message))
 
-    def at_least(self, rule: str, what: str, value: float | int | None, minimum: float) -> None:
-        """Deny unless ``value >= minimum``; a missing value denies."""
+    def at_least(
+        self,
+        rule: str,
+        what: str,
+        value: float | int | None,
+        minimum: float,
+        why: str | None = None,
+    ) -> None:
+        """Deny unless ``value >= minimum``; a missing value denies, saying why it is missing."""
         self.check(rule)
         if value is None:
-            self.deny(rule, f"{what} is missing; the minimum is {fmt(minimum)}")
+            self.deny(rule, f"{_missing(what, why)}; the minimum is {fmt(minimum)}")
         elif not value >= minimum:
             self.deny(rule, f"{what} is {fmt(value)}, below the minimum {fmt(minimum)}")
 
-    def at_most(self, rule: str, what: str, value: float | int | None, maximum: float) -> None:
-        """Deny unless ``value <= maximum``; a missing value denies."""
+    def at_most(
+        self,
+        rule: str,
+        what: str,
+        value: float | int | None,
+        maximum: float,
+        why: str | None = None,
+    ) -> None:
+        """Deny unless ``value <= maximum``; a missing value denies, saying why it is missing."""
         self.check(rule)
         if value is None:
-            self.deny(rule, f"{what} is missing; the maximum is {fmt(maximum)}")
+            self.deny(rule, f"{_missing(what, why)}; the maximum is {fmt(maximum)}")
         elif not value <= maximum:
             self.deny(rule, f"{what} is {fmt(value)}, above the maximum {fmt(maximum)}")
+
+
+def _missing(what: str, why: str | None) -> str:
+    """``"<what> missing: <why>"`` when the evidence says why, else ``"<what> is missing"``."""
+    return f"{what} missing: {why}" if why else f"{what} is missing"

@@ -14,13 +14,18 @@ def check_effect(inputs: RuleInputs, horizon: HorizonEvidence, out: Findings) ->
     limits = inputs.limits
     h = evidence.horizon
     out.at_least(
-        "effect.mean_ic", f"OOS mean IC at horizon {h}", evidence.ic.mean_ic, limits.min_mean_ic
+        "effect.mean_ic",
+        f"OOS mean IC at horizon {h}",
+        evidence.ic.mean_ic,
+        limits.min_mean_ic,
+        evidence.ic.missing_reason,
     )
     out.at_least(
         "effect.hac_t",
         f"HAC t-statistic of the mean IC at horizon {h}",
         evidence.ic.t_hac,
         limits.min_hac_t,
+        evidence.ic.missing_reason,
     )
     out.at_most(
         "effect.bh_p",
@@ -28,12 +33,14 @@ def check_effect(inputs: RuleInputs, horizon: HorizonEvidence, out: Findings) ->
         f"(family of {evidence.multiple_testing.family_size})",
         evidence.multiple_testing.bh_adjusted_p,
         limits.max_bh_p,
+        evidence.multiple_testing.missing_reason,
     )
     out.at_least(
         "effect.dsr",
         f"deflated Sharpe ratio at horizon {h}",
         evidence.deflated_sharpe.dsr,
         limits.min_dsr,
+        evidence.deflated_sharpe.missing_reason,
     )
     family = evidence.overfitting.family_size
     if family >= 2:

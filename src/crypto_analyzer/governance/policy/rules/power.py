@@ -30,7 +30,7 @@ def check_power(inputs: RuleInputs, horizon: HorizonEvidence, out: Findings) -> 
     out.check(RULE)
     ic = horizon.ic
     h = horizon.horizon
-    se = abs(ic.mean_ic / ic.t_hac) if ic.t_hac else math.nan
+    se = abs(ic.mean_ic / ic.t_hac) if ic.t_hac and ic.mean_ic is not None else math.nan
     if not (math.isfinite(se) and se > 0):
         out.warn(RULE, f"power at horizon {h} cannot be computed: no HAC t of the mean IC")
         return
