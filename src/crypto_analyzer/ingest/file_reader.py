@@ -35,6 +35,7 @@ __all__ = [
     "FIELDS",
     "TIME_UNITS",
     "ReadOptions",
+    "check_ohlcv_file",
     "column_help",
     "parse_column_map",
     "read_frames_by_symbol",
@@ -104,6 +105,18 @@ def read_ohlcv_file(
     return _frame(raw, columns, opts, path.name)
 
 
+def check_ohlcv_file(path: Path, options: ReadOptions | None = None) -> np.ndarray:
+    """The structural checks of :func:`read_ohlcv_file` — the same reads, column and time
+    checks, the same errors — without building the value columns; returns the bar open times.
+
+    A many-file import checks every file this way first and reads each again only when it
+    writes it, so it never holds more than one file's rows."""
+    opts = _merged(options, None, "auto")
+    raw = _read(path, opts)
+    columns = _resolve_columns(raw, dict(opts.mapping), path, symbol=False)
+    return _checked_times(raw, columns, opts, path.name)[0]
+
+
 def read_frames_by_symbol(path: Path, options: ReadOptions) -> dict[str, pd.DataFrame]:
     """Read a file holding several instruments, split by its ``symbol`` column (file order)."""
     raw = _read(path, options)
@@ -144,6 +157,19 @@ def _merged(
 def _frame(
     raw: pd.DataFrame, columns: dict[str, str], opts: ReadOptions, name: str
 ) -> pd.DataFrame:
+    times, lines = _checked_times(raw, columns, opts, name)
+    frame = pd.DataFrame({"bar_open_ms": times})
+    for field_name in (*FIELDS, "vwap"):
+        if field_name in columns:
+            frame[field_name] = raw[columns[field_name]].to_numpy(dtype=object)
+    frame["line"] = lines
+    return frame
+
+
+def _checked_times(
+    raw: pd.DataFrame, columns: dict[str, str], opts: ReadOptions, name: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every structural check on the time column: parse, plausible range, order, duplicates."""
     lines = _lines(raw)
     times = _parse_times(raw[columns["time"]], opts, name, lines)
     check_plausible_times(
@@ -155,13 +181,8 @@ def _frame(
         tolerance_ms=opts.future_tolerance_ms,
         raw=raw[columns["time"]],
     )
-    frame = pd.DataFrame({"bar_open_ms": times})
-    for field_name in (*FIELDS, "vwap"):
-        if field_name in columns:
-            frame[field_name] = raw[columns[field_name]].to_numpy(dtype=object)
-    frame["line"] = lines
-    _check_order(frame["bar_open_ms"].to_numpy(), lines, name)
-    return frame
+    _check_order(times, lines, name)
+    return times, lines
 
 
 def _lines(raw: pd.DataFrame) -> np.ndarray:

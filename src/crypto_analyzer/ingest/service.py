@@ -29,7 +29,7 @@ from crypto_analyzer.ingest.multi_import import (
     SymbolFrom,
     expand_sources,
     import_many,
-    prepare_many,
+    plan_many,
 )
 from crypto_analyzer.ingest.poll import CycleReport, PollConfig, build_sources, poll
 from crypto_analyzer.ingest.providers.base import RateLimit
@@ -201,12 +201,14 @@ def run_import_many(
 ) -> ManyResult:
     """``ingest import DIR_OR_GLOB --symbol-from …``: every file checked, then one run each."""
     paths = expand_sources(source)
-    prepared = prepare_many(
+    plans = plan_many(
         paths, venue=venue, freq=freq, symbol_from=symbol_from, quote=quote,
         options=options, progress=progress,
     )  # fmt: skip
     with open_engine(settings, read_only=False) as engine:
-        return import_many(engine, prepared, tenant_id=settings.tenant, progress=progress)
+        return import_many(
+            engine, plans, options=options, tenant_id=settings.tenant, progress=progress
+        )
 
 
 def run_rejects(

@@ -26,7 +26,6 @@ after appending data gives the rows a single full materialization would.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,14 +37,28 @@ from sqlalchemy.engine import Engine
 
 from crypto_analyzer.core.progress import NO_PROGRESS, ProgressSink
 from crypto_analyzer.db.provenance import IngestRun, ProvenanceWriter
-from crypto_analyzer.db.schema import bars, ingest_runs, price_snapshots
+from crypto_analyzer.db.schema import bars, price_snapshots
 from crypto_analyzer.ingest.frequencies import FREQ_MS, MATERIALIZE_FREQS, parse_freq
+from crypto_analyzer.materialize.chunks import (
+    DEFAULT_BUDGET,
+    ChunkBudget,
+    Touched,
+    instrument_groups,
+    time_windows,
+)
+from crypto_analyzer.materialize.reads import (
+    NATIVE_SOURCES,
+    fetch_frame,
+    source_runs,
+    touched_ranges,
+    within,
+)
 
 __all__ = ["NATIVE_SOURCES", "MaterializeResult", "compute_bars", "materialize_bars"]
 
-NATIVE_SOURCES = ("exchange", "import", "synthetic")
-_CHUNK = 500
 _OUT = ("instrument_id", "freq", "bar_open_ms", "open", "high", "low", "close", "volume", "vwap")
+_KEPT = [*_OUT, "log_return", "source", "status"]
+_CARRIED = ["instrument_id", "bar_open_ms", "open", "high", "low", "close", "volume", "vwap"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,34 +93,36 @@ def materialize_bars(
     actor: str = "cli",
     full: bool = False,
     progress: ProgressSink | None = None,
+    budget: ChunkBudget = DEFAULT_BUDGET,
 ) -> MaterializeResult:
     """Materialize ``freq`` bars for everything new since the last run (or everything: ``full``).
 
-    ``progress`` counts instruments as their bars are built (then one step for the write).
+    The source rows are read and folded piece by piece (``budget``: instruments × time windows,
+    see :mod:`.chunks`), so memory follows the piece and the output, not the whole panel; the
+    rows written are the same for any budget. ``progress`` counts instruments as their bars are
+    built (then one step for the write).
     """
     sink = progress or NO_PROGRESS
     label = parse_freq(freq, allowed=MATERIALIZE_FREQS)
     step = FREQ_MS[label]
     finer = tuple(f for f in FREQ_MS if FREQ_MS[f] < step and step % FREQ_MS[f] == 0)
-    finished, running = _source_runs(engine, tenant_id, label)
+    finished, running = source_runs(engine, tenant_id, label)
     scope = None if full else [*finished, *running]
     writer = ProvenanceWriter(engine, tenant_id=tenant_id, actor=actor)
     params = {"freq": label, "full": full, "source_runs": sorted(finished)}
     run = writer.start_run("materialize", "materialize", params)
     try:
-        ranges = _touched_ranges(engine, tenant_id, scope, (*finer, label), step)
-        names = sorted(ranges)
+        touched = touched_ranges(engine, tenant_id, scope, (*finer, label), step)
         task = f"materialize {label} bars (instruments)"
-        sink.start(task, len(names))
-        frames = []
-        for chunk in (names[i : i + _CHUNK] for i in range(0, len(names), _CHUNK)):
-            frames.append(
-                _materialize_ranges(engine, tenant_id, {n: ranges[n] for n in chunk}, label, finer)
-            )
-            sink.advance(task, len(chunk))
-        built = pd.concat(frames, ignore_index=True) if frames else _empty()
-        gaps = int(built["gap_before"].sum()) if len(built) else 0
-        built = built[~built["native"].to_numpy(dtype=bool)]
+        sink.start(task, len(touched))
+        gaps, parts = 0, []
+        for names in instrument_groups(list(touched), budget):
+            group = {name: touched[name] for name in names}
+            built = _materialize_group(engine, tenant_id, group, label, finer, budget)
+            gaps += int(built["gap_before"].sum()) if len(built) else 0
+            parts.append(built.loc[~built["native"].to_numpy(dtype=bool), _KEPT])
+            sink.advance(task, len(names))
+        built = pd.concat(parts, ignore_index=True) if parts else _empty()
         sink.start(f"materialize {label} bars: write", 1)
         by_source = _write(writer, run, built)
         sink.advance(f"materialize {label} bars: write", 1)
@@ -116,7 +131,7 @@ def materialize_bars(
         raise
     counts = dict(writer.finish_run(run, "succeeded"))
     return MaterializeResult(
-        run.ingest_run_id, label, len(ranges), len(built), gaps, by_source, counts
+        run.ingest_run_id, label, len(touched), len(built), gaps, by_source, counts
     )
 
 
@@ -233,103 +248,68 @@ def _from_snapshots(snapshots: pd.DataFrame, step: int) -> pd.DataFrame:
 # -- database ------------------------------------------------------------------------------
 
 
-def _source_runs(engine: Engine, tenant_id: str, freq: str) -> tuple[list[str], list[str]]:
-    """(finished but not yet consumed, still running) source ingest runs for this frequency."""
-    runs = ingest_runs
-    with engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(runs.c.ingest_run_id, runs.c.kind, runs.c.status, runs.c.params_json).where(
-                runs.c.tenant_id == tenant_id
+def _materialize_group(
+    engine: Engine,
+    tenant_id: str,
+    touched: dict[str, Touched],
+    freq: str,
+    finer: Sequence[str],
+    budget: ChunkBudget,
+) -> pd.DataFrame:
+    """One group of instruments, window by window; each window starts from the bar before it
+    (``carry``), so the group's rows are those of one pass over its whole range."""
+    step = FREQ_MS[freq]
+    window = pd.DataFrame(
+        [(name, t.first - step, t.last + 2 * step, t.first) for name, t in touched.items()],
+        columns=["instrument_id", "lo", "hi", "first"],
+    )
+    carry = pd.DataFrame(columns=_CARRIED)
+    parts = []
+    for lo, hi in time_windows(touched, step, budget):
+        built = _materialize_window(engine, tenant_id, window, (lo, hi), carry, freq, finer)
+        if len(built):
+            last = built.drop_duplicates("instrument_id", keep="last")
+            carry = pd.concat(
+                [carry[~carry["instrument_id"].isin(last["instrument_id"])],
+                 last[_CARRIED]],
+                ignore_index=True,
+            )  # fmt: skip
+            starts = built["instrument_id"].map(
+                dict(zip(window["instrument_id"], window["first"], strict=True))
             )
-        ).all()
-    consumed: set[str] = set()
-    for _, kind, status, params_json in rows:
-        if kind == "materialize" and status == "succeeded":
-            params = json.loads(params_json)
-            if params.get("freq") == freq:
-                consumed.update(params.get("source_runs", []))
-    finished = sorted(
-        run_id
-        for run_id, kind, status, _ in rows
-        if kind != "materialize" and status != "running" and run_id not in consumed
-    )
-    running = sorted(
-        run_id for run_id, kind, status, _ in rows if kind != "materialize" and status == "running"
-    )
-    return finished, running
+            keep = built["bar_open_ms"].to_numpy() >= np.maximum(starts.to_numpy(), lo)
+            parts.append(built[keep])
+    if not parts:
+        return _empty()
+    out = pd.concat(parts, ignore_index=True)
+    out = out.sort_values(["instrument_id", "bar_open_ms"], kind="stable").reset_index(drop=True)
+    out.insert(1, "freq", freq)
+    return out
 
 
-def _touched_ranges(
+def _materialize_window(
     engine: Engine,
     tenant_id: str,
-    scope: Sequence[str] | None,
-    freqs: Sequence[str],
-    step: int,
-) -> dict[str, tuple[int, int]]:
-    """Per instrument, the bucket range [first touched, last touched] (``scope`` None: all).
-
-    Touches come from snapshots and from native bars at ``freqs``: the finer ones and the target
-    itself (a new native bar changes the next bucket's log return)."""
-    queries = []
-    snaps = price_snapshots
-    candle = bars
-    base_snap = sa.select(
-        snaps.c.instrument_id, sa.func.min(snaps.c.observed_ms), sa.func.max(snaps.c.observed_ms)
-    ).where(snaps.c.tenant_id == tenant_id)
-    base_bar = sa.select(
-        candle.c.instrument_id,
-        sa.func.min(candle.c.bar_open_ms),
-        sa.func.max(candle.c.bar_open_ms),
-    ).where(
-        candle.c.tenant_id == tenant_id,
-        candle.c.freq.in_(list(freqs)),
-        candle.c.source.in_(NATIVE_SOURCES),
-    )
-    chunks = (
-        [None] if scope is None else [scope[i : i + _CHUNK] for i in range(0, len(scope), _CHUNK)]
-    )
-    for chunk in chunks:
-        snap_q, bar_q = base_snap, base_bar
-        if chunk is not None:
-            snap_q = snap_q.where(snaps.c.ingest_run_id.in_(chunk))
-            bar_q = bar_q.where(candle.c.ingest_run_id.in_(chunk))
-        queries += [snap_q.group_by(snaps.c.instrument_id), bar_q.group_by(candle.c.instrument_id)]
-    ranges: dict[str, tuple[int, int]] = {}
-    with engine.connect() as connection:
-        for query in queries:
-            for instrument, low, high in connection.execute(query):
-                lo, hi = low // step * step, high // step * step
-                if instrument in ranges:
-                    lo, hi = min(lo, ranges[instrument][0]), max(hi, ranges[instrument][1])
-                ranges[instrument] = (lo, hi)
-    return ranges
-
-
-def _materialize_ranges(
-    engine: Engine,
-    tenant_id: str,
-    ranges: dict[str, tuple[int, int]],
+    window: pd.DataFrame,
+    bounds: tuple[int, int],
+    carry: pd.DataFrame,
     freq: str,
     finer: Sequence[str],
 ) -> pd.DataFrame:
-    """For each instrument, recompute buckets ``first - 1 … last + 1`` and return ``first …``."""
-    step = FREQ_MS[freq]
-    window = pd.DataFrame(
-        [(name, first - step, last + 2 * step, first) for name, (first, last) in ranges.items()],
-        columns=["instrument_id", "lo", "hi", "first"],
-    )
-    lo, hi = int(window["lo"].min()), int(window["hi"].max())
-    names = list(ranges)
+    """The bars of ``[lo, hi)`` for the instruments of ``window`` (each within its own recompute
+    window), with the carried previous bars as context; every bucket computed, context included."""
+    lo, hi = bounds
+    names = window["instrument_id"].tolist()
     snap, bar = price_snapshots.c, bars.c
     with engine.connect() as connection:
-        snaps = _frame(
+        snaps = fetch_frame(
             connection,
             sa.select(snap.instrument_id, snap.observed_ms, snap.provider, snap.price).where(
                 snap.tenant_id == tenant_id, snap.instrument_id.in_(names),
                 snap.observed_ms >= lo, snap.observed_ms < hi,
             ),
         )  # fmt: skip
-        candles = _frame(
+        candles = fetch_frame(
             connection,
             sa.select(bar.instrument_id, bar.bar_open_ms, bar.freq, bar.open, bar.high, bar.low,
                       bar.close, bar.volume, bar.vwap)
@@ -337,44 +317,16 @@ def _materialize_ranges(
                    bar.freq.in_([*finer, freq]), bar.source.in_(NATIVE_SOURCES),
                    bar.bar_open_ms >= lo, bar.bar_open_ms < hi),
         )  # fmt: skip
-    snaps = _within(snaps, window, "observed_ms")
-    candles = _within(candles, window, "bar_open_ms")
+    snaps = within(snaps, window, "observed_ms")
+    candles = within(candles, window, "bar_open_ms")
+    if snaps.empty and candles.empty:
+        return _empty().drop(columns=["freq"])
     candles["vwap"] = pd.to_numeric(candles["vwap"], errors="coerce")
     is_native = (candles["freq"] == freq).to_numpy()
     native = candles[is_native].drop(columns=["freq"])
-    built = compute_bars(snaps, candles[~is_native], native, freq)
-    starts = built["instrument_id"].map(
-        dict(zip(window["instrument_id"], window["first"], strict=True))
-    )
-    built = built[built["bar_open_ms"].to_numpy() >= starts.to_numpy()].reset_index(drop=True)
-    built.insert(1, "freq", freq)
-    return built
-
-
-def _frame(connection: sa.Connection, query: sa.Select) -> pd.DataFrame:
-    """Run a read on the DBAPI cursor: plain tuples straight into a frame.
-
-    The bound values (tenant, instrument ids, bounds) are rendered as literals by the dialect's own
-    quoting, so the statement needs no driver-specific placeholders.
-    """
-    compiled = query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(str(compiled))
-        names = [column[0] for column in cursor.description]
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    return pd.DataFrame(rows, columns=names)
-
-
-def _within(frame: pd.DataFrame, window: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Rows inside their instrument's recompute window."""
-    if frame.empty:
-        return frame
-    merged = frame.merge(window[["instrument_id", "lo", "hi"]], on="instrument_id", how="left")
-    keep = (merged[column] >= merged["lo"]) & (merged[column] < merged["hi"])
-    return merged.loc[keep.to_numpy()].drop(columns=["lo", "hi"]).reset_index(drop=True)
+    if len(carry):  # the bar before the window: a context row like a native one, never written
+        native = pd.concat([carry, native], ignore_index=True) if len(native) else carry.copy()
+    return compute_bars(snaps, candles[~is_native], native, freq)
 
 
 def _write(writer: ProvenanceWriter, run: IngestRun, built: pd.DataFrame) -> dict[str, int]:

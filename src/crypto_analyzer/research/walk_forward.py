@@ -206,10 +206,12 @@ def _fit_and_apply(
     scope: str,
     label_h: int,
 ) -> tuple[pd.DataFrame, list[FitRecord]]:
-    train_rows, test_rows = fold.train_rows(), fold.test_rows()
+    test_x = signal.iloc[fold.test_rows()]
+    records: list[FitRecord] = []
+    if not transforms:  # nothing is fitted: no training copy (it grows with every fold)
+        return test_x, records
+    train_rows = fold.train_rows()
     train_x = signal.iloc[train_rows]
-    test_x = signal.iloc[test_rows]
-    records = []
     for transform in transforms:
         y = None
         if transform.needs_labels:
