@@ -35,6 +35,7 @@ from crypto_analyzer.pipeline.report.stat_stages import (
     multiple_testing_stage,
     sharpe_stage,
 )
+from crypto_analyzer.pipeline.report.tearsheet import TearSheet, tearsheet_stage
 from crypto_analyzer.research import (
     SplitPlan,
     build_attestation,
@@ -103,6 +104,9 @@ class ReportComputation:
     """Per hypothesis: CUSUM and sup-F, both with a long-run variance, on the OOS IC."""
     regimes: RegimeStage | None = None
     pbo_skip_reason: str | None = None
+    tearsheets: dict[Key, TearSheet] = field(default_factory=dict)
+    """Per hypothesis: the tear-sheet views (quantiles, spread, costs …); not evidence."""
+    bar_ms: int = 0
 
 
 def compute_report(
@@ -133,6 +137,7 @@ def compute_report(
     sharpe = sharpe_stage(portfolios.net_returns, keys, config)
     breaks = break_diagnostics(ic.oos_ic, keys, config, run_key, seeds)
     regimes = regime_stage(prepared, ic.oos_ic, keys, config, run_key, seeds)
+    tearsheets = tearsheet_stage(prepared, signals, portfolios, config, keys)
     panel = prepared.panel
     times = panel.times
     attestation = build_attestation(
@@ -187,4 +192,6 @@ def compute_report(
         breaks=breaks,
         regimes=regimes,
         pbo_skip_reason=sharpe.pbo_skip_reason,
+        tearsheets=tearsheets,
+        bar_ms=int(panel.bar_ms),
     )

@@ -55,6 +55,10 @@ from crypto_analyzer.pipeline.report.compute import (
 )
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.render import render_html, render_markdown
+from crypto_analyzer.pipeline.report.tearsheet_artifacts import (
+    tearsheet_figures,
+    write_tearsheets,
+)
 from crypto_analyzer.pipeline.report.trials import record_trials, run_trials
 from crypto_analyzer.pipeline.report.writer import RunArtifacts
 from crypto_analyzer.stats import family_summary, pbo_summary
@@ -316,6 +320,8 @@ def _write_artifacts(
                        factor_run_ids)  # fmt: skip
     summary["research_history"] = history
     figure_bytes = _figures(computation)
+    write_tearsheets(written, computation, edges=base_edges)
+    figure_bytes.update(tearsheet_figures(computation))
     for name, data in figure_bytes.items():
         written.put(f"figures/{name}.png", data, artifact_type="figure")
     written.put_json("stats/overview.json", summary, artifact_type="stats_overview",
