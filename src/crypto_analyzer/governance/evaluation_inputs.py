@@ -25,15 +25,22 @@ from crypto_analyzer.artifacts import ArtifactStore
 from crypto_analyzer.core.versions import ENGINE_VERSION, SEED_VERSION, SPEC_VERSION
 from crypto_analyzer.db.market_history import current_watermark
 from crypto_analyzer.governance import repository as repo
-from crypto_analyzer.governance.bundles import LoadedBundle, load_bundle
+from crypto_analyzer.governance.bundles import LoadedBundle, StoreVerifier, load_bundle
 from crypto_analyzer.governance.errors import EvidenceError
-from crypto_analyzer.governance.policy import HistorySettings, PolicySet
+from crypto_analyzer.governance.policy import EvaluationContext, HistorySettings, PolicySet
 from crypto_analyzer.governance.policy.documents import store_policy_document
 from crypto_analyzer.governance.records import CandidateRecord
 from crypto_analyzer.governance.research_history import ResearchHistory, research_history
 from crypto_analyzer.governance.staleness import Staleness, candidate_staleness
 
-__all__ = ["CONTEXT_VERSION", "EvaluationInputs", "gather", "record_policy"]
+__all__ = [
+    "CONTEXT_VERSION",
+    "EvaluationInputs",
+    "evaluation_context",
+    "gather",
+    "gather_prospective",
+    "record_policy",
+]
 
 CONTEXT_VERSION = 1
 _LOG = logging.getLogger(__name__)
@@ -88,12 +95,66 @@ def gather(
     settings: HistorySettings,
 ) -> EvaluationInputs:
     """Read the inputs of one evaluation of ``candidate``; failures become ``None`` + reason."""
+    watermark = _watermark(connection, tenant_id)
+    loaded, problem = _load(connection, store, tenant_id, candidate)
+    history, staleness = _judged(connection, tenant_id, candidate, settings, watermark)
+    return EvaluationInputs(
+        run=repo.run_row(connection, tenant_id, candidate.run_instance_id),
+        first_promoter=repo.first_promoter(connection, tenant_id, candidate.candidate_id),
+        loaded=loaded,
+        problem=problem,
+        history=history,
+        staleness=staleness,
+        market_watermark=watermark,
+    )
+
+
+def gather_prospective(
+    connection: Connection,
+    tenant_id: str,
+    candidate: CandidateRecord,
+    settings: HistorySettings,
+    *,
+    loaded: LoadedBundle,
+    run_status: str,
+) -> EvaluationInputs:
+    """The inputs an evaluation of a candidate not created yet would read, as :func:`gather` does.
+
+    For the report's verdict: the run is still being written, so its bundle is handed over (the
+    same bytes the run stores) and its row is read with ``status`` replaced by ``run_status``, the
+    status the run is recorded with when the report is published. History and restatements are
+    read exactly as :func:`gather` reads them.
+    """
+    watermark = _watermark(connection, tenant_id)
+    history, staleness = _judged(connection, tenant_id, candidate, settings, watermark)
+    run = repo.run_row(connection, tenant_id, candidate.run_instance_id)
+    return EvaluationInputs(
+        run=None if run is None else {**run, "status": run_status},
+        first_promoter=None,
+        loaded=loaded,
+        problem=None,
+        history=history,
+        staleness=staleness,
+        market_watermark=watermark,
+    )
+
+
+def _watermark(connection: Connection, tenant_id: str) -> int | None:
     try:
-        watermark: int | None = current_watermark(connection, tenant_id)
+        return current_watermark(connection, tenant_id)
     except Exception:
         _LOG.exception("the market watermark of %s could not be read", tenant_id)
-        watermark = None
-    loaded, problem = _load(connection, store, tenant_id, candidate)
+        return None
+
+
+def _judged(
+    connection: Connection,
+    tenant_id: str,
+    candidate: CandidateRecord,
+    settings: HistorySettings,
+    watermark: int | None,
+) -> tuple[ResearchHistory | None, Staleness | None]:
+    """The research history and the restatements the candidate is judged against."""
     try:
         history: ResearchHistory | None = research_history(
             connection,
@@ -113,14 +174,24 @@ def gather(
             staleness = candidate_staleness(connection, tenant_id, candidate, as_of=watermark)
         except Exception:  # fail closed: the restatement rule denies (or warns) unchecked
             _LOG.exception("restatements under %s could not be checked", candidate.candidate_id)
-    return EvaluationInputs(
-        run=repo.run_row(connection, tenant_id, candidate.run_instance_id),
-        first_promoter=repo.first_promoter(connection, tenant_id, candidate.candidate_id),
-        loaded=loaded,
-        problem=problem,
-        history=history,
-        staleness=staleness,
-        market_watermark=watermark,
+    return history, staleness
+
+
+def evaluation_context(
+    tenant_id: str, actor: str, inputs: EvaluationInputs, store: ArtifactStore | None
+) -> EvaluationContext:
+    """The context every policy member sees, built from what the evaluation read."""
+    loaded = inputs.loaded
+    return EvaluationContext(
+        tenant_id=tenant_id,
+        actor=actor,
+        run=inputs.run,
+        first_promoter=inputs.first_promoter,
+        evidence_digest=None if loaded is None else loaded.evidence_digest,
+        evidence_problem=inputs.problem,
+        artifacts=None if store is None else StoreVerifier(store),
+        history=inputs.history,
+        staleness=inputs.staleness,
     )
 
 

@@ -17,7 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from crypto_analyzer.artifacts import open_settings_store
+from sqlalchemy.engine import Engine
+
+from crypto_analyzer.artifacts import ArtifactStore, open_settings_store
 from crypto_analyzer.core.errors import ConfigError
 from crypto_analyzer.core.service_key import ServiceKey, create_service_key, key_location
 from crypto_analyzer.core.settings import Settings
@@ -27,7 +29,12 @@ from crypto_analyzer.db.workspace import open_engine
 from crypto_analyzer.governance import principal_store
 from crypto_analyzer.governance.audit import VerifyReport, trace_candidate, verify_workspace
 from crypto_analyzer.governance.checkpoints import Checkpoint, checkpoint_now
-from crypto_analyzer.governance.policy import PolicyRegistry, load_policy_config, load_policy_set
+from crypto_analyzer.governance.policy import (
+    PolicyRegistry,
+    PolicySet,
+    load_policy_config,
+    load_policy_set,
+)
 from crypto_analyzer.governance.principals import Principal, os_account_name
 from crypto_analyzer.governance.records import EventRecord
 from crypto_analyzer.governance.service import GovernanceService
@@ -45,6 +52,7 @@ __all__ = [
     "open_governed",
     "open_service",
     "record_restatements",
+    "workspace_policy_set",
 ]
 
 
@@ -65,8 +73,21 @@ def open_service(
                 engine, store, tenant_id=settings.tenant, policy=None, service_key=None
             )
             return
-        policy = load_policy_set(policy_path, registry)
+        policy = workspace_policy_set(engine, store, settings.tenant, policy_path, registry)
         yield GovernanceService(engine, store, tenant_id=settings.tenant, policy=policy)
+
+
+def workspace_policy_set(
+    engine: Engine,
+    store: ArtifactStore | None,
+    tenant: str,
+    policy_path: Path | str | None = None,
+    registry: PolicyRegistry | None = None,
+) -> PolicySet:
+    """The policy governed actions of this workspace use: ``--policy`` when given, else the
+    packaged default. The report's verdict judges with the same set."""
+    del engine, store, tenant  # the workspace's own policy is looked up here once tenants have one
+    return load_policy_set(policy_path, registry)
 
 
 @contextmanager

@@ -72,6 +72,7 @@ class DefaultPolicy:
             policy_id=self.policy_id,
             policy_digest=self.digest(),
             rules=tuple(out.rules),
+            measurements=tuple(out.measurements),
         )
 
     def _evidence_rules(

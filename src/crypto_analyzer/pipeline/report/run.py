@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -55,11 +56,13 @@ from crypto_analyzer.pipeline.report.compute import (
 )
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.render import render_html, render_markdown
+from crypto_analyzer.pipeline.report.render_extras import render_extras
 from crypto_analyzer.pipeline.report.tearsheet_artifacts import (
     tearsheet_figures,
     write_tearsheets,
 )
 from crypto_analyzer.pipeline.report.trials import record_trials, run_trials
+from crypto_analyzer.pipeline.report.verdict_stage import VERDICT_NAME, VerdictJudge, report_verdict
 from crypto_analyzer.pipeline.report.writer import RunArtifacts
 from crypto_analyzer.stats import family_summary, pbo_summary
 
@@ -102,12 +105,20 @@ def run_report(
     actor: str,
     store: ArtifactStore | None = None,
     progress: Progress | None = None,
+    policy_path: Path | str | None = None,
 ) -> ReportResult:
-    """Run the research report for the configured workspace and tenant."""
+    """Run the research report for the configured workspace and tenant.
+
+    ``policy_path`` is the policy the verdict judges with (default: the workspace's, as
+    ``promotion evaluate`` uses it); a bad policy file stops the run before it starts.
+    """
     step = progress or (lambda _message: None)
     artifacts_store = store or open_settings_store(settings)
     with open_engine(settings, read_only=False) as engine:
         require_head(engine)
+        judge = VerdictJudge.for_workspace(
+            engine, artifacts_store, tenant_id=settings.tenant, actor=actor, policy_path=policy_path
+        )
         service_key = engine_key(engine)
         with engine.connect() as connection:  # a governed run without a key stops here, not later
             writer_key(
@@ -177,6 +188,7 @@ def run_report(
                 dataset,
                 [use.factor_run_id for use in factor_fits.used],
                 history,
+                judge,
             )
             with engine.begin() as connection:
                 record_lineage(
@@ -259,6 +271,7 @@ def _write_artifacts(
     dataset: DatasetIdentity,
     factor_run_ids: list[str],
     history: dict[str, Any],
+    judge: VerdictJudge,
 ) -> tuple[dict[str, Any], dict[str, ValidationBundle], dict[str, float | None]]:
     digest = config_digest(resolved)
     base_edges = (("uses_dataset", dataset.dataset_id.value), ("uses_config", digest))
@@ -337,7 +350,15 @@ def _write_artifacts(
             edges=(*base_edges, ("uses_folds", SPLIT_PLAN_NAME), *evidence),
         )
     written.edges.extend(_attests(bundle_logical_name(signal)) for signal in config.signals)
-    summary_with_artifacts = {**summary, "artifacts": _artifact_rows(written)}
+    verdict = report_verdict(judge, bundles, written, history)
+    written.put_json(VERDICT_NAME, verdict, artifact_type="verdict", schema_version="1",
+                     edges=(*base_edges, *(("derived_from", bundle_logical_name(signal))
+                                           for signal in bundles)))  # fmt: skip
+    summary_with_artifacts = {
+        **summary,
+        "artifacts": _artifact_rows(written),
+        **render_extras(verdict, computation, list(figure_bytes)),
+    }
     written.put("report.md", render_markdown(summary_with_artifacts, list(figure_bytes)).encode(),
                 artifact_type="report_markdown", edges=base_edges)  # fmt: skip
     written.put("report.html", render_html(summary_with_artifacts, figure_bytes).encode(),

@@ -1,0 +1,126 @@
+"""The report's verdict: each hypothesis judged by the workspace's policy, before anything else.
+
+The decision is :func:`crypto_analyzer.governance.verdict.preview` — the governance service's own
+procedure (:func:`~crypto_analyzer.governance.verdict.decide`) applied to a candidate as
+``promotion create`` would register it, at level ``candidate``, with the research history read from
+the trial ledger the run has just appended to. Nothing is written besides ``verdict.json``: no
+candidate, report, event or policy document.
+
+The document also says what was tested in total (family size; trials in scope of the trial
+ledger) so a reader weighs a pass against everything that was tried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from crypto_analyzer.artifacts import ArtifactStore
+from crypto_analyzer.governance.bundles import LoadedBundle
+from crypto_analyzer.governance.evidence import ValidationBundle, bundle_logical_name
+from crypto_analyzer.governance.policy import PolicySet
+from crypto_analyzer.governance.verdict import preview, rule_rows
+from crypto_analyzer.governance.workspace import workspace_policy_set
+from crypto_analyzer.pipeline.report.figures import hypothesis_label
+from crypto_analyzer.pipeline.report.stages import hypothesis_id
+from crypto_analyzer.pipeline.report.writer import RunArtifacts
+
+__all__ = ["VERDICT_LEVEL", "VERDICT_NAME", "VerdictJudge", "report_verdict"]
+
+VERDICT_NAME = "verdict.json"
+VERDICT_LEVEL = "candidate"
+"""The first promotion level: what ``promotion evaluate --to candidate`` would decide."""
+
+
+@dataclass(frozen=True)
+class VerdictJudge:
+    """Where and by whom the run's hypotheses are judged."""
+
+    engine: Engine
+    store: ArtifactStore
+    tenant_id: str
+    actor: str
+    policy: PolicySet
+    policy_source: str
+
+    @classmethod
+    def for_workspace(
+        cls,
+        engine: Engine,
+        store: ArtifactStore,
+        *,
+        tenant_id: str,
+        actor: str,
+        policy_path: Path | str | None,
+    ) -> VerdictJudge:
+        policy = workspace_policy_set(engine, store, tenant_id, policy_path)
+        source = "packaged default policy" if policy_path is None else f"policy file {policy_path}"
+        return cls(engine, store, tenant_id, actor, policy, source)
+
+
+def report_verdict(
+    judge: VerdictJudge,
+    bundles: Mapping[str, ValidationBundle],
+    written: RunArtifacts,
+    history: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The ``verdict.json`` document: one decision per hypothesis plus the totals it sits in."""
+    rows = []
+    family_size = 0
+    with judge.engine.connect() as connection:
+        for signal, bundle in bundles.items():
+            name = bundle_logical_name(signal)
+            ref = written.refs[name]
+            loaded = LoadedBundle(bundle=bundle, logical_name=name, uri=ref.uri, sha256=ref.sha256)
+            for item in bundle.horizons:
+                family_size = max(family_size, item.multiple_testing.family_size)
+                seen = preview(
+                    connection,
+                    judge.store,
+                    judge.policy,
+                    tenant_id=judge.tenant_id,
+                    loaded=loaded,
+                    horizon=item.horizon,
+                    actor=judge.actor,
+                    level=VERDICT_LEVEL,
+                )
+                decision = seen.decision
+                rows.append(
+                    {
+                        "allowed": decision.allowed,
+                        "candidate_id": seen.candidate.candidate_id,
+                        "caption": hypothesis_label(hypothesis_id(signal, item.horizon)),
+                        "failed_rules": sorted({reason.rule for reason in decision.reasons}),
+                        "horizon": item.horizon,
+                        "hypothesis": hypothesis_id(signal, item.horizon),
+                        "reasons": [reason.to_dict() for reason in decision.reasons],
+                        "rules": rule_rows(decision),
+                        "signal": signal,
+                        "warnings": [warning.to_dict() for warning in decision.warnings],
+                    }
+                )
+    policy = judge.policy
+    return {
+        "hypotheses": rows,
+        "level": VERDICT_LEVEL,
+        "passing": sum(1 for row in rows if row["allowed"]),
+        "policy": {
+            "digest": policy.digest(),
+            "id": policy.policy_id,
+            "members": policy.member_digests(),
+            "source": judge.policy_source,
+        },
+        "schema_version": 1,
+        "tested": {
+            "family_size": family_size,
+            "headline": history.get("headline"),
+            "scope_rule": history.get("rule"),
+            "this_run": history.get("this_run"),
+            "trials_in_scope": history.get("trials_in_scope"),
+            "effective_trials": history.get("effective_trials"),
+        },
+    }
