@@ -29,7 +29,8 @@ from crypto_analyzer.db.engine import create_db_engine
 from crypto_analyzer.governance import verify_workspace
 from crypto_analyzer.governance.bundles import store_key
 
-FILES_PER_RUN = 29  # a complete run of the small config writes this many artifacts (incl. regimes)
+FILES_PER_RUN = 38  # a complete run of the small config writes this many artifacts (incl. regimes,
+# verdict.json, the tear-sheet numbers and series, and one tear-sheet figure per hypothesis)
 KILLS = 5
 
 

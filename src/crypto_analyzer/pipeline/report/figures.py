@@ -32,6 +32,8 @@ __all__ = [
     "build_capacity",
     "build_cumulative_returns",
     "build_ic_decay",
+    "build_null_distribution",
+    "build_pbo_logits",
     "build_regime_ic",
     "capacity_figure",
     "cumulative_returns_figure",
@@ -107,6 +109,10 @@ def cumulative_returns_figure(returns: pd.DataFrame) -> bytes:
 
 
 def pbo_logit_figure(logits: Sequence[float] | np.ndarray, pbo: float | None) -> bytes:
+    return png(build_pbo_logits(logits, pbo))
+
+
+def build_pbo_logits(logits: Sequence[float] | np.ndarray, pbo: float | None) -> Figure:
     """Histogram of CSCV logits; mass at or below zero is the probability of overfitting."""
     figure = new_figure(3.4)
     axis = figure.add_subplot()
@@ -119,10 +125,14 @@ def pbo_logit_figure(logits: Sequence[float] | np.ndarray, pbo: float | None) ->
     axis.set_title(title)
     axis.set_xlabel("logit of the OOS rank of the in-sample best configuration")
     axis.set_ylabel("CSCV splits (count)")
-    return png(figure)
+    return figure
 
 
 def null_distribution_figure(null: Sequence[float], observed: float | None, label: str) -> bytes:
+    return png(build_null_distribution(null, observed, label))
+
+
+def build_null_distribution(null: Sequence[float], observed: float | None, label: str) -> Figure:
     """Bootstrap null distribution of a family statistic with the observed value marked."""
     figure = new_figure(3.4)
     axis = figure.add_subplot()
@@ -136,7 +146,7 @@ def null_distribution_figure(null: Sequence[float], observed: float | None, labe
     axis.set_xlabel("max over the family of the studentised mean IC")
     axis.set_ylabel("bootstrap draws (count)")
     legend_outside(axis)
-    return png(figure)
+    return figure
 
 
 def build_capacity(curves: Mapping[str, pd.DataFrame]) -> Figure:

@@ -43,7 +43,6 @@ from crypto_analyzer.governance.evidence import (
     bundle_logical_name,
 )
 from crypto_analyzer.pipeline.factor_runs import MaterializedFactorFits
-from crypto_analyzer.pipeline.report import figures
 from crypto_analyzer.pipeline.report.bundle import (
     ATTESTATION_NAME,
     SPLIT_PLAN_NAME,
@@ -57,10 +56,8 @@ from crypto_analyzer.pipeline.report.compute import (
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.render import render_html, render_markdown
 from crypto_analyzer.pipeline.report.render_extras import render_extras
-from crypto_analyzer.pipeline.report.tearsheet_artifacts import (
-    tearsheet_figures,
-    write_tearsheets,
-)
+from crypto_analyzer.pipeline.report.report_figures import render_figures
+from crypto_analyzer.pipeline.report.tearsheet_artifacts import write_tearsheets
 from crypto_analyzer.pipeline.report.trials import record_trials, run_trials
 from crypto_analyzer.pipeline.report.verdict_stage import VERDICT_NAME, VerdictJudge, report_verdict
 from crypto_analyzer.pipeline.report.writer import RunArtifacts
@@ -332,9 +329,8 @@ def _write_artifacts(
     summary = _summary(computation, bundles, config, key, instance, dataset, digest,
                        factor_run_ids)  # fmt: skip
     summary["research_history"] = history
-    figure_bytes = _figures(computation)
     write_tearsheets(written, computation, edges=base_edges)
-    figure_bytes.update(tearsheet_figures(computation))
+    figure_bytes = render_figures(computation)
     for name, data in figure_bytes.items():
         written.put(f"figures/{name}.png", data, artifact_type="figure")
     written.put_json("stats/overview.json", summary, artifact_type="stats_overview",
@@ -478,45 +474,3 @@ def _break_p(computation: ReportComputation, key: str) -> float | None:
 
 def _iso_ms(ms: int) -> str:
     return pd.Timestamp(ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M")
-
-
-def _figures(computation: ReportComputation) -> dict[str, bytes]:
-    returns = pd.DataFrame(
-        {hypothesis_id(s, h): r.net_returns for (s, h), r in computation.hypotheses.items()}
-    )
-    curves = {}
-    for (signal, horizon), result in computation.hypotheses.items():
-        curve = pd.DataFrame(result.execution["curve"])
-        curves[hypothesis_id(signal, horizon)] = pd.DataFrame(
-            {"capital": curve["aum"], "net_sharpe": curve["net_sharpe"].astype(float)}
-        )
-    out = {
-        "ic_decay": figures.ic_decay_figure(computation.ic_decay),
-        **_regime_figure(computation),
-        "cumulative_net_returns": figures.cumulative_returns_figure(returns),
-        "capacity": figures.capacity_figure(curves),
-    }
-    if computation.pbo is not None:
-        out["pbo_logits"] = figures.pbo_logit_figure(computation.pbo.logits, computation.pbo.pbo)
-    family = computation.family
-    if family is not None and family.reality_check.null_distribution is not None:
-        out["reality_check_null"] = figures.null_distribution_figure(
-            family.reality_check.null_distribution,
-            family.reality_check.statistic,
-            "Reality Check",
-        )
-    return out
-
-
-def _regime_figure(computation: ReportComputation) -> dict[str, bytes]:
-    """Mean OOS IC per regime (columns) for each hypothesis (rows), when regimes were assigned."""
-    rows = {}
-    for (signal, horizon), result in computation.hypotheses.items():
-        if result.regime is not None and result.regime.rows:
-            rows[hypothesis_id(signal, horizon)] = {
-                row["regime"]: row["mean"] for row in result.regime.rows
-            }
-    if not rows:
-        return {}
-    table = pd.DataFrame.from_dict(rows, orient="index").sort_index(axis=1).astype(float)
-    return {"regime_ic": figures.regime_ic_figure(table)}

@@ -11,7 +11,8 @@ Conventions (stated in the captions as well):
   values' empirical quantiles (right-closed bins, the lowest edge included) — ``pandas.qcut``'s
   rule, computed for all bars at once. Quantile 1 holds the lowest signal values.
 * Mean forward return by quantile is *demeaned*: each bar's cross-sectional mean is subtracted
-  first (alphalens' tear-sheet default), so the quantiles show relative, not market, returns.
+  first (alphalens' tear-sheet default), so the quantiles show relative, not market, returns;
+  it is the mean over bars of each bar's quantile mean, as alphalens averages.
 * Cumulative returns are **compounded** simple returns, ``prod(1 + r) - 1``, never a sum of logs.
 * Only out-of-sample (test-block) bars enter; the signal at bar ``t`` is paired with the forward
   return that starts at ``t``.
@@ -40,6 +41,7 @@ __all__ = [
     "TearSheet",
     "compounded",
     "drawdown",
+    "mean_by_quantile",
     "quantile_labels",
     "quantile_mean_returns",
     "rank_autocorrelation",
@@ -93,6 +95,19 @@ def quantile_mean_returns(
         n = member.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[:, q] = np.where(n > 0, (fwd * member).sum(axis=1) / n, np.nan)
+    return out
+
+
+def mean_by_quantile(
+    forward: np.ndarray, labels: np.ndarray, n_quantiles: int, *, demean: bool
+) -> np.ndarray:
+    """Mean over bars of each quantile's per-bar mean forward return (alphalens' averaging)."""
+    per_bar = quantile_mean_returns(forward, labels, n_quantiles, demean=demean)
+    out = np.full(n_quantiles, np.nan)
+    for q in range(n_quantiles):
+        column = per_bar[:, q]
+        if np.isfinite(column).any():
+            out[q] = float(np.nanmean(column))
     return out
 
 
@@ -208,12 +223,11 @@ def tear_sheet(
     n_q = max(2, min(N_QUANTILES, width // 2))
     labels_h = quantile_labels(sig, valid_h, n_q)
     labels_1 = quantile_labels(sig, valid_1, n_q)
-    by_q_h = quantile_mean_returns(fwd_h, labels_h, n_q, demean=True)[in_test]
+    test_labels_h = np.where(in_test[:, None], labels_h, -1)
+    quantile_mean = mean_by_quantile(fwd_h, test_labels_h, n_q, demean=True)
     by_q_1 = quantile_mean_returns(fwd_1, labels_1, n_q, demean=False)[in_test]
     raw_h = quantile_mean_returns(fwd_h, labels_h, n_q, demean=False)[in_test]
     times = signal.index[in_test]
-    with np.errstate(invalid="ignore"):
-        quantile_mean = np.nanmean(by_q_h, axis=0) if len(by_q_h) else np.full(n_q, np.nan)
     frame = pd.DataFrame({f"q{q + 1}": by_q_1[:, q] for q in range(n_q)}, index=times)
     frame["spread"] = raw_h[:, n_q - 1] - raw_h[:, 0]
     frame["rank_autocorr"] = rank_autocorrelation(signal, horizon).to_numpy()[in_test]

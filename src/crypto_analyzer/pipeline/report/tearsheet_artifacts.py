@@ -13,14 +13,12 @@ import pandas as pd
 
 from crypto_analyzer.pipeline.report.compute import ReportComputation, hypothesis_id
 from crypto_analyzer.pipeline.report.figures import hypothesis_label
-from crypto_analyzer.pipeline.report.tearsheet_figures import tearsheet_figure
 from crypto_analyzer.pipeline.report.writer import RunArtifacts
 
 __all__ = [
     "TEARSHEET_JSON",
     "TEARSHEET_SERIES",
     "tearsheet_figure_name",
-    "tearsheet_figures",
     "tearsheet_rows",
     "write_tearsheets",
 ]
@@ -57,15 +55,6 @@ def write_tearsheets(
     series.index.name = "bar_open_ms"
     written.put_csv(TEARSHEET_SERIES, series, artifact_type="tearsheet_series",
                     edges=(("derived_from", TEARSHEET_JSON), *edges))  # fmt: skip
-
-
-def tearsheet_figures(computation: ReportComputation) -> dict[str, bytes]:
-    """One tear-sheet PNG per hypothesis, keyed by figure name."""
-    out = {}
-    for key, sheet in sorted(computation.tearsheets.items()):
-        ic = computation.oos_ic[key] if key in computation.oos_ic.columns else pd.Series([])
-        out[tearsheet_figure_name(sheet.hypothesis)] = tearsheet_figure(sheet, ic)
-    return out
 
 
 def tearsheet_rows(computation: ReportComputation) -> list[dict[str, Any]]:
