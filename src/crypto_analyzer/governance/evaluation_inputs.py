@@ -16,12 +16,16 @@ spec and seed versions of the evaluating engine, and where the policy document i
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from crypto_analyzer.artifacts import ArtifactStore
+from crypto_analyzer.attest.registry import key_time
+from crypto_analyzer.attest.verify import EnvelopeCheck
+from crypto_analyzer.core.clock import from_iso, to_iso
 from crypto_analyzer.core.versions import ENGINE_VERSION, SEED_VERSION, SPEC_VERSION
 from crypto_analyzer.db.market_history import current_watermark
 from crypto_analyzer.governance import repository as repo
@@ -31,6 +35,7 @@ from crypto_analyzer.governance.policy import EvaluationContext, HistorySettings
 from crypto_analyzer.governance.policy.documents import store_policy_document
 from crypto_analyzer.governance.records import CandidateRecord
 from crypto_analyzer.governance.research_history import ResearchHistory, research_history
+from crypto_analyzer.governance.signatures import signature_checks
 from crypto_analyzer.governance.staleness import Staleness, candidate_staleness
 
 __all__ = [
@@ -39,6 +44,7 @@ __all__ = [
     "evaluation_context",
     "gather",
     "gather_prospective",
+    "judge_signatures",
     "record_policy",
 ]
 
@@ -57,6 +63,9 @@ class EvaluationInputs:
     history: ResearchHistory | None
     staleness: Staleness | None
     market_watermark: int | None
+    signatures: dict[str, EnvelopeCheck] | None = None
+    signatures_at: str | None = None
+    """When the envelopes were judged (keys' windows and revocations are taken as of then)."""
 
     def context(self, policy_document: str | None) -> dict[str, Any]:
         """The ``context_json`` of the eligibility report."""
@@ -67,6 +76,7 @@ class EvaluationInputs:
             "market_watermark": self.market_watermark,
             "policy_document": policy_document,
             "seed_version": SEED_VERSION,
+            "signatures_at": self.signatures_at,
             "spec_version": SPEC_VERSION,
             "staleness_checked": self.staleness is not None,
         }
@@ -98,6 +108,7 @@ def gather(
     watermark = _watermark(connection, tenant_id)
     loaded, problem = _load(connection, store, tenant_id, candidate)
     history, staleness = _judged(connection, tenant_id, candidate, settings, watermark)
+    signatures, signatures_at = judge_signatures(connection, store, tenant_id, loaded)
     return EvaluationInputs(
         run=repo.run_row(connection, tenant_id, candidate.run_instance_id),
         first_promoter=repo.first_promoter(connection, tenant_id, candidate.candidate_id),
@@ -106,27 +117,36 @@ def gather(
         history=history,
         staleness=staleness,
         market_watermark=watermark,
+        signatures=signatures,
+        signatures_at=signatures_at,
     )
 
 
 def gather_prospective(
     connection: Connection,
+    store: ArtifactStore | None,
     tenant_id: str,
     candidate: CandidateRecord,
     settings: HistorySettings,
     *,
     loaded: LoadedBundle,
     run_status: str,
+    lineage: Mapping[str, Mapping[str, Any]],
 ) -> EvaluationInputs:
     """The inputs an evaluation of a candidate not created yet would read, as :func:`gather` does.
 
     For the report's verdict: the run is still being written, so its bundle is handed over (the
     same bytes the run stores) and its row is read with ``status`` replaced by ``run_status``, the
-    status the run is recorded with when the report is published. History and restatements are
-    read exactly as :func:`gather` reads them.
+    status the run is recorded with when the report is published. ``lineage`` stands for the
+    run's lineage rows (``logical_name`` → ``uri``, ``artifact_sha256``) that the run records when
+    it finishes; its envelopes are verified against them. History and restatements are read
+    exactly as :func:`gather` reads them.
     """
     watermark = _watermark(connection, tenant_id)
     history, staleness = _judged(connection, tenant_id, candidate, settings, watermark)
+    signatures, signatures_at = judge_signatures(
+        connection, store, tenant_id, loaded, lineage=lineage
+    )
     run = repo.run_row(connection, tenant_id, candidate.run_instance_id)
     return EvaluationInputs(
         run=None if run is None else {**run, "status": run_status},
@@ -136,6 +156,8 @@ def gather_prospective(
         history=history,
         staleness=staleness,
         market_watermark=watermark,
+        signatures=signatures,
+        signatures_at=signatures_at,
     )
 
 
@@ -192,7 +214,34 @@ def evaluation_context(
         artifacts=None if store is None else StoreVerifier(store),
         history=inputs.history,
         staleness=inputs.staleness,
+        signatures=inputs.signatures,
     )
+
+
+def judge_signatures(
+    connection: Connection,
+    store: ArtifactStore | None,
+    tenant_id: str,
+    loaded: LoadedBundle | None,
+    at: str | None = None,
+    *,
+    lineage: Mapping[str, Mapping[str, Any]] | None = None,
+) -> tuple[dict[str, EnvelopeCheck] | None, str | None]:
+    """The run's envelopes verified at ``at`` (default: now, by the tenant's clock rule).
+
+    ``None`` when they could not be checked (no bundle, no store, an error): the signature rules
+    deny that wherever a signature is required.
+    """
+    if loaded is None or store is None:
+        return None, None
+    try:
+        if at is None:
+            at = to_iso(key_time(connection, tenant_id))
+        checks = signature_checks(connection, store, tenant_id, loaded, from_iso(at), lineage)
+        return checks, at
+    except Exception:  # fail closed: unchecked signatures never count as verified
+        _LOG.exception("the envelopes of %s could not be checked", loaded.logical_name)
+        return None, at
 
 
 def record_policy(store: ArtifactStore | None, policy: PolicySet) -> str | None:

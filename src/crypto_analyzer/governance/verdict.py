@@ -14,6 +14,7 @@ another actor — and each of those is named in the verdict (trials in scope, th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ from crypto_analyzer.governance.evidence import ValidationBundle
 from crypto_analyzer.governance.outcomes import enforce_lifecycle
 from crypto_analyzer.governance.policy import Decision, EvaluationContext, PolicySet
 from crypto_analyzer.governance.records import CandidateRecord
+from crypto_analyzer.governance.repository import lineage_rows
 from crypto_analyzer.governance.states import GENESIS_STATUS, check_level
 
 __all__ = ["Preview", "candidate_id_for", "decide", "preview", "rule_rows"]
@@ -74,11 +76,14 @@ def preview(
     actor: str,
     level: str = "candidate",
     run_status: str = "succeeded",
+    lineage: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Preview:
     """How ``promotion evaluate`` would decide a new candidate for (bundle's run, signal, horizon).
 
     ``loaded`` is the bundle the run stores (its bytes are in ``store`` already, so the artifact
-    checks run for real); ``run_status`` is the status the run row is judged with.
+    checks run for real); ``run_status`` is the status the run row is judged with; ``lineage``
+    stands for the lineage rows the run will record (envelopes are verified against them), by
+    default the rows already recorded.
     """
     level = check_level(level)
     bundle = loaded.bundle
@@ -98,8 +103,20 @@ def preview(
         created_at="",
         updated_at="",
     )
+    if lineage is None:
+        lineage = {
+            row["logical_name"]: row
+            for row in lineage_rows(connection, tenant_id, bundle.run_instance_id)
+        }
     inputs = gather_prospective(
-        connection, tenant_id, candidate, policy.history, loaded=loaded, run_status=run_status
+        connection,
+        store,
+        tenant_id,
+        candidate,
+        policy.history,
+        loaded=loaded,
+        run_status=run_status,
+        lineage=lineage,
     )
     ctx = evaluation_context(tenant_id, actor, inputs, store)
     return Preview(candidate, level, decide(policy, candidate, bundle, level, ctx), inputs)

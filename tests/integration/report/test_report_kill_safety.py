@@ -29,8 +29,8 @@ from crypto_analyzer.db.engine import create_db_engine
 from crypto_analyzer.governance import verify_workspace
 from crypto_analyzer.governance.bundles import store_key
 
-FILES_PER_RUN = 38  # a complete run of the small config writes this many artifacts (incl. regimes,
-# verdict.json, the tear-sheet numbers and series, and one tear-sheet figure per hypothesis)
+FILES_PER_RUN = 44  # artifacts of a complete small run (incl. power 2, envelopes 4, regimes 2,
+# verdict.json, tear-sheet numbers and series, one tear-sheet figure per hypothesis 6)
 KILLS = 5
 
 

@@ -22,6 +22,7 @@ FIGURE_CAPTIONS = {
         "Out-of-sample portfolio return net of costs, compounded (prod(1 + r) − 1, in %)."
     ),
     "capacity": "Capacity — annualised net Sharpe as the capital traded grows.",
+    "power_curve": "Power — probability that the policy's effect gate passes at a true mean IC.",
     "pbo_logits": "Probability of backtest overfitting — CSCV logits of the in-sample best.",
     "reality_check_null": "White's Reality Check — bootstrap null of the family's best statistic.",
 }

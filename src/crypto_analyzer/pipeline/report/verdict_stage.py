@@ -67,10 +67,20 @@ def report_verdict(
     bundles: Mapping[str, ValidationBundle],
     written: RunArtifacts,
     history: Mapping[str, Any],
+    power: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The ``verdict.json`` document: one decision per hypothesis plus the totals it sits in."""
+    """The ``verdict.json`` document: one decision per hypothesis plus the totals it sits in.
+
+    ``power`` (``stats/power.json``) adds what the data can detect: each hypothesis' minimum
+    detectable mean IC and whether it is underpowered.
+    """
     rows = []
     family_size = 0
+    detectable = {row["hypothesis"]: row for row in (power or {}).get("hypotheses", [])}
+    lineage = {
+        record.logical_name: {"artifact_sha256": record.sha256, "uri": record.uri}
+        for record in written.records
+    }
     with judge.engine.connect() as connection:
         for signal, bundle in bundles.items():
             name = bundle_logical_name(signal)
@@ -87,7 +97,9 @@ def report_verdict(
                     horizon=item.horizon,
                     actor=judge.actor,
                     level=VERDICT_LEVEL,
+                    lineage=lineage,
                 )
+                design = detectable.get(hypothesis_id(signal, item.horizon), {})
                 decision = seen.decision
                 rows.append(
                     {
@@ -97,6 +109,8 @@ def report_verdict(
                         "failed_rules": sorted({reason.rule for reason in decision.reasons}),
                         "horizon": item.horizon,
                         "hypothesis": hypothesis_id(signal, item.horizon),
+                        "mde_ic": design.get("mde_ic"),
+                        "underpowered": design.get("underpowered"),
                         "reasons": [reason.to_dict() for reason in decision.reasons],
                         "rules": rule_rows(decision),
                         "signal": signal,
@@ -106,6 +120,7 @@ def report_verdict(
     policy = judge.policy
     return {
         "hypotheses": rows,
+        "power": _power_headline(power, rows),
         "level": VERDICT_LEVEL,
         "passing": sum(1 for row in rows if row["allowed"]),
         "policy": {
@@ -124,3 +139,25 @@ def report_verdict(
             "effective_trials": history.get("effective_trials"),
         },
     }
+
+
+def _power_headline(
+    power: Mapping[str, Any] | None, rows: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """What the design can detect, in one sentence plus its numbers (``None`` without power)."""
+    if not power:
+        return None
+    mde = [row["mde_ic"] for row in rows if row.get("mde_ic") is not None]
+    under = sum(1 for row in rows if row.get("underpowered"))
+    share = f"{float(power['power']) * 100:.0f} %"
+    if mde:
+        span = f"{min(mde):.4f}" if min(mde) == max(mde) else f"{min(mde):.4f}–{max(mde):.4f}"
+        text = (
+            f"What the data can detect: with {share} power at α = {power['alpha']} "
+            f"({str(power['correction']).upper()} over {power['family_size']}), the smallest true "
+            f"mean IC is {span}; {under} of {len(rows)} hypotheses are underpowered for the gate."
+        )
+    else:
+        text = "What the data can detect: no hypothesis had enough OOS IC for a power analysis."
+    return {"headline": text, "mde_ic_max": max(mde) if mde else None,
+            "mde_ic_min": min(mde) if mde else None, "underpowered": under}  # fmt: skip
