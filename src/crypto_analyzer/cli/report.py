@@ -94,6 +94,10 @@ def report_command(
     capital: Annotated[float | None, typer.Option(help="Target capital for execution.")] = None,
     hypothesis: Annotated[str | None, typer.Option(help="What this run is testing.")] = None,
     actor: Annotated[str | None, typer.Option(help="Who runs it (default: OS user).")] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(help="Policy file the verdict judges with (default: the workspace's)."),
+    ] = None,
 ) -> None:
     """Run signals → walk-forward → OOS IC, portfolios, family statistics → bundles and report."""
     overrides = {
@@ -117,6 +121,7 @@ def report_command(
             report_config,
             actor=principal,
             progress=lambda message: status.update(f"report: {printable(message)}…"),
+            policy_path=policy,
         )
     if json:
         emit_json(result.to_dict())

@@ -17,6 +17,7 @@ from crypto_analyzer.db.workspace import open_engine
 from crypto_analyzer.pipeline.report.compute import compute_report
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.figure_style import TOP_N
+from crypto_analyzer.pipeline.report.power import power_analysis
 from crypto_analyzer.pipeline.report.report_figures import iter_figures
 
 TWENTY = {
@@ -82,17 +83,17 @@ def test_every_figure_of_a_twenty_hypothesis_run_keeps_legends_off_the_data(
     with open_engine(settings, read_only=True) as engine:
         bars = load_bars(engine, tenant_id=settings.tenant, freq="1h")
         instruments = load_instruments(engine, tenant_id=settings.tenant)
-    computation = compute_report(
-        bars, instruments, ReportConfig.model_validate(TWENTY), run_key="k" * 64, dataset_id="d"
-    )
+    config = ReportConfig.model_validate(TWENTY)
+    computation = compute_report(bars, instruments, config, run_key="k" * 64, dataset_id="d")
     assert len(computation.hypotheses) == 20
     seen: dict[str, int] = {}
-    for name, figure in iter_figures(computation):
+    power = power_analysis(computation, config)
+    for name, figure in iter_figures(computation, power):
         seen[name] = _check(name, figure)
-    assert {"ic_decay", "cumulative_net_returns", "capacity"} <= set(seen)
+    assert {"ic_decay", "cumulative_net_returns", "capacity", "power_curve"} <= set(seen)
     assert sum(1 for name in seen if name.startswith("tearsheet/")) == 20
     # the many-series figures do have legends, and they passed the checks above
-    assert seen["cumulative_net_returns"] == 1 and seen["capacity"] == 1
+    assert seen["cumulative_net_returns"] == seen["capacity"] == seen["power_curve"] == 1
 
 
 @pytest.mark.parametrize("n", [3, 20])

@@ -8,7 +8,8 @@ the next, so a large family never holds every figure in memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -16,14 +17,18 @@ from matplotlib.figure import Figure
 from crypto_analyzer.pipeline.report import figures
 from crypto_analyzer.pipeline.report.compute import ReportComputation, hypothesis_id
 from crypto_analyzer.pipeline.report.figure_style import png
+from crypto_analyzer.pipeline.report.power import build_power_curve
 from crypto_analyzer.pipeline.report.tearsheet_artifacts import tearsheet_figure_name
 from crypto_analyzer.pipeline.report.tearsheet_figures import build_tearsheet
 
 __all__ = ["iter_figures", "render_figures"]
 
 
-def iter_figures(computation: ReportComputation) -> Iterator[tuple[str, Figure]]:
-    """The report's figures in display order, each built when asked for."""
+def iter_figures(
+    computation: ReportComputation, power: Mapping[str, Any] | None = None
+) -> Iterator[tuple[str, Figure]]:
+    """The report's figures in display order, each built when asked for (``power``: the
+    ``stats/power.json`` document, drawn as the power curve)."""
     returns = pd.DataFrame(
         {hypothesis_id(s, h): r.net_returns for (s, h), r in computation.hypotheses.items()}
     )
@@ -51,14 +56,18 @@ def iter_figures(computation: ReportComputation) -> Iterator[tuple[str, Figure]]
                 "Reality Check",
             ),
         )
+    if power is not None:
+        yield "power_curve", build_power_curve(dict(power))
     for key, sheet in sorted(computation.tearsheets.items()):
         ic = computation.oos_ic[key] if key in computation.oos_ic.columns else pd.Series([])
         yield tearsheet_figure_name(sheet.hypothesis), build_tearsheet(sheet, ic)
 
 
-def render_figures(computation: ReportComputation) -> dict[str, bytes]:
+def render_figures(
+    computation: ReportComputation, power: Mapping[str, Any] | None = None
+) -> dict[str, bytes]:
     """PNG bytes of every figure, keyed by name (``figures/<name>.png`` in the run)."""
-    return {name: png(figure) for name, figure in iter_figures(computation)}
+    return {name: png(figure) for name, figure in iter_figures(computation, power)}
 
 
 def _regime_table(computation: ReportComputation) -> pd.DataFrame | None:

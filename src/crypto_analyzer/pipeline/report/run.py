@@ -57,7 +57,7 @@ from crypto_analyzer.pipeline.report.compute import (
 )
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.envelopes import put_envelope, report_signing_key
-from crypto_analyzer.pipeline.report.power import power_analysis, power_curve_figure
+from crypto_analyzer.pipeline.report.power import power_analysis
 from crypto_analyzer.pipeline.report.preflight import effective_signals
 from crypto_analyzer.pipeline.report.render import render_html, render_markdown
 from crypto_analyzer.pipeline.report.render_extras import render_extras
@@ -347,8 +347,7 @@ def _write_artifacts(
     written.put_json("stats/power.json", power, artifact_type="power_analysis", schema_version="1",
                      edges=(("derived_from", "ic/oos_ic.csv"),))  # fmt: skip
     summary["power"] = power
-    figure_bytes = render_figures(computation)
-    figure_bytes["power_curve"] = power_curve_figure(power)
+    figure_bytes = render_figures(computation, power)
     for name, data in figure_bytes.items():
         written.put(f"figures/{name}.png", data, artifact_type="figure")
     written.put_json("stats/overview.json", summary, artifact_type="stats_overview",

@@ -104,7 +104,6 @@ def report_verdict(
                 rows.append(
                     {
                         "allowed": decision.allowed,
-                        "candidate_id": seen.candidate.candidate_id,
                         "caption": hypothesis_label(hypothesis_id(signal, item.horizon)),
                         "failed_rules": sorted({reason.rule for reason in decision.reasons}),
                         "horizon": item.horizon,
