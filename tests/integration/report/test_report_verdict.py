@@ -86,6 +86,8 @@ def test_verdict_equals_promotion_evaluate_and_has_no_side_effects(tmp_path: Pat
     effect = [r for r in next(iter(rows.values()))["rules"] if r["rule"] == "effect.mean_ic"]
     assert effect and effect[0]["comparison"] == ">=" and effect[0]["threshold"] == 0.001
     assert isinstance(effect[0]["value"], float)
+    hac = [r for r in next(iter(rows.values()))["rules"] if r["rule"] == "effect.hac_t"]
+    assert hac and "over-rejects on autocorrelated data" in hac[0]["caveat"]
 
 
 def test_report_with_a_bad_policy_file_stops_before_the_run(tmp_path: Path) -> None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from crypto_analyzer.pipeline.report.caveats import DEPENDENT_SIZE, caveat, caveats
+from crypto_analyzer.pipeline.report.caveats import (
+    DEPENDENT_SIZE,
+    RULE_TESTS,
+    caveat,
+    caveats,
+    rule_caveat,
+)
 
 TABLE = Path(__file__).resolve().parents[3] / "docs" / "calibration.md"
 
@@ -30,3 +36,10 @@ def test_caveats_match_the_calibration_table() -> None:
     assert "over-rejects" in texts["hac_t"] and "0.093" in texts["hac_t"]
     assert "conservative" in texts["dsr"]
     assert caveat("bh") is None  # calibrated on dependent data: no caveat
+
+
+def test_policy_rules_carry_the_caveats_of_their_statistics() -> None:
+    assert all(test in DEPENDENT_SIZE for tests in RULE_TESTS.values() for test in tests)
+    family = rule_caveat("snooping.family_p")
+    assert family is not None and "Reality Check" in family and "SPA" in family
+    assert rule_caveat("effect.bh_p") is None and rule_caveat("sample.min_assets") is None

@@ -9,7 +9,7 @@ the table.
 
 from __future__ import annotations
 
-__all__ = ["CALIBRATION_ALPHA", "DEPENDENT_SIZE", "caveat", "caveats"]
+__all__ = ["CALIBRATION_ALPHA", "DEPENDENT_SIZE", "RULE_TESTS", "caveat", "caveats", "rule_caveat"]
 
 CALIBRATION_ALPHA = 0.05
 
@@ -54,3 +54,19 @@ def caveat(test: str) -> str | None:
 def caveats() -> dict[str, str]:
     """Every caveat, keyed by calibration-table test name."""
     return {test: text for test in DEPENDENT_SIZE if (text := caveat(test)) is not None}
+
+
+RULE_TESTS: dict[str, tuple[str, ...]] = {
+    "effect.hac_t": ("hac_t",),
+    "effect.dsr": ("dsr",),
+    "history.dsr": ("dsr",),
+    "snooping.family_p": ("reality_check", "spa"),
+    "snooping.romano_wolf": ("stepm",),
+}
+"""Policy rules whose statistic has a row in the calibration table."""
+
+
+def rule_caveat(rule: str) -> str | None:
+    """The caveats of the statistics a policy rule reads, joined (``None`` when calibrated)."""
+    texts = [text for test in RULE_TESTS.get(rule, ()) if (text := caveat(test)) is not None]
+    return "; ".join(texts) if texts else None

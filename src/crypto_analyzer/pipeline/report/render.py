@@ -23,6 +23,7 @@ _ENV = Environment(
     keep_trailing_newline=True,
 )
 _ENV.filters["num"] = lambda value, digits=3: "—" if value is None else f"{value:.{digits}f}"
+_ENV.filters["cmp"] = lambda op: {">=": "≥", "<=": "≤"}.get(op, op)
 _ENV.filters["sig"] = lambda value: "—" if value is None else f"{value:.4g}"
 _ENV.filters["pct"] = lambda value, digits=1: (
     "—" if value is None else f"{value * 100:.{digits}f} %"

@@ -25,6 +25,7 @@ from crypto_analyzer.governance.evidence import ValidationBundle, bundle_logical
 from crypto_analyzer.governance.policy import PolicySet
 from crypto_analyzer.governance.verdict import preview, rule_rows
 from crypto_analyzer.governance.workspace import workspace_policy_set
+from crypto_analyzer.pipeline.report.caveats import rule_caveat
 from crypto_analyzer.pipeline.report.figures import hypothesis_label
 from crypto_analyzer.pipeline.report.stages import hypothesis_id
 from crypto_analyzer.pipeline.report.writer import RunArtifacts
@@ -111,7 +112,10 @@ def report_verdict(
                         "mde_ic": design.get("mde_ic"),
                         "underpowered": design.get("underpowered"),
                         "reasons": [reason.to_dict() for reason in decision.reasons],
-                        "rules": rule_rows(decision),
+                        "rules": [
+                            {**row, "caveat": rule_caveat(row["rule"])}
+                            for row in rule_rows(decision)
+                        ],
                         "signal": signal,
                         "warnings": [warning.to_dict() for warning in decision.warnings],
                     }
