@@ -142,12 +142,16 @@ def gather_prospective(
     it finishes; its envelopes are verified against them. History and restatements are read
     exactly as :func:`gather` reads them.
     """
-    watermark = _watermark(connection, tenant_id)
+    run = repo.run_row(connection, tenant_id, candidate.run_instance_id)
+    # Restatements are judged as of the run's own data watermark: the report describes the data
+    # it used, so an ingest racing the run cannot change its artifacts (a later restatement is
+    # what `audit stale` and the next `promotion evaluate` report).
+    recorded = None if run is None else run.get("data_watermark")
+    watermark = int(recorded) if recorded is not None else _watermark(connection, tenant_id)
     history, staleness = _judged(connection, tenant_id, candidate, settings, watermark)
     signatures, signatures_at = judge_signatures(
         connection, store, tenant_id, loaded, lineage=lineage
     )
-    run = repo.run_row(connection, tenant_id, candidate.run_instance_id)
     return EvaluationInputs(
         run=None if run is None else {**run, "status": run_status},
         first_promoter=None,

@@ -6,10 +6,11 @@ service's own state-machine check. There is no second implementation of any rule
 
 :func:`preview` judges a hypothesis of a run as a freshly created candidate (``exploratory``,
 created by the run's actor) would be judged at ``level``, reading the research history and the
-restatements exactly as an evaluation reads them (``evaluation_inputs``). It writes nothing: no
-candidate, no eligibility report, no event, no policy document. Its inputs differ from a later
-``promotion evaluate`` only where the world moves on — more trials in the ledger, restated data,
-another actor — and each of those is named in the verdict (trials in scope, the ledger head).
+restatements as an evaluation reads them (``evaluation_inputs``), restatements as of the run's own
+data watermark. It writes nothing: no candidate, no eligibility report, no event, no policy
+document. Its inputs differ from a later ``promotion evaluate`` only where the world moves on —
+more trials in the ledger, data restated after the run, another actor — and the verdict names the
+trials it counted.
 """
 
 from __future__ import annotations
