@@ -94,6 +94,10 @@ def report_command(
     capital: Annotated[float | None, typer.Option(help="Target capital for execution.")] = None,
     hypothesis: Annotated[str | None, typer.Option(help="What this run is testing.")] = None,
     actor: Annotated[str | None, typer.Option(help="Who runs it (default: OS user).")] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(help="Policy file the verdict judges with (default: the workspace's)."),
+    ] = None,
 ) -> None:
     """Run signals → walk-forward → OOS IC, portfolios, family statistics → bundles and report."""
     overrides = {
@@ -112,7 +116,9 @@ def report_command(
     principal = check_actor(actor or getpass.getuser())  # the same rules as governance events
     settings = resolve_settings(db, tenant)
     with progress_bars(json=json) as progress:  # the report's stages, counted, on a terminal
-        result = run_report(settings, report_config, actor=principal, sink=progress)
+        result = run_report(
+            settings, report_config, actor=principal, sink=progress, policy_path=policy
+        )
     if json:
         emit_json(result.to_dict())
         return

@@ -16,6 +16,7 @@ spec and seed versions of the evaluating engine, and where the policy document i
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,9 +30,9 @@ from crypto_analyzer.core.service_key import ServiceKey
 from crypto_analyzer.core.versions import ENGINE_VERSION, SEED_VERSION, SPEC_VERSION
 from crypto_analyzer.db.market_history import current_watermark
 from crypto_analyzer.governance import repository as repo
-from crypto_analyzer.governance.bundles import LoadedBundle, load_bundle
+from crypto_analyzer.governance.bundles import LoadedBundle, StoreVerifier, load_bundle
 from crypto_analyzer.governance.errors import EvidenceError
-from crypto_analyzer.governance.policy import HistorySettings, PolicySet
+from crypto_analyzer.governance.policy import EvaluationContext, HistorySettings, PolicySet
 from crypto_analyzer.governance.policy.documents import store_policy_document
 from crypto_analyzer.governance.records import CandidateRecord
 from crypto_analyzer.governance.research_history import ResearchHistory, research_history
@@ -41,7 +42,9 @@ from crypto_analyzer.governance.staleness import Staleness, candidate_staleness
 __all__ = [
     "CONTEXT_VERSION",
     "EvaluationInputs",
+    "evaluation_context",
     "gather",
+    "gather_prospective",
     "judge_signatures",
     "record_policy",
 ]
@@ -105,12 +108,85 @@ def gather(
 ) -> EvaluationInputs:
     """Read the inputs of one evaluation of ``candidate``; failures become ``None`` + reason.
     ``service_key`` checks the signing keys' MACs (none: a governed tenant trusts no key)."""
+    watermark = _watermark(connection, tenant_id)
+    loaded, problem = _load(connection, store, tenant_id, candidate)
+    history, staleness = _judged(connection, tenant_id, candidate, settings, watermark)
+    signatures, signatures_at = judge_signatures(
+        connection, store, tenant_id, loaded, service_key=service_key
+    )
+    return EvaluationInputs(
+        run=repo.run_row(connection, tenant_id, candidate.run_instance_id),
+        first_promoter=repo.first_promoter(connection, tenant_id, candidate.candidate_id),
+        loaded=loaded,
+        problem=problem,
+        history=history,
+        staleness=staleness,
+        market_watermark=watermark,
+        signatures=signatures,
+        signatures_at=signatures_at,
+    )
+
+
+def gather_prospective(
+    connection: Connection,
+    store: ArtifactStore | None,
+    tenant_id: str,
+    candidate: CandidateRecord,
+    settings: HistorySettings,
+    *,
+    loaded: LoadedBundle,
+    run_status: str,
+    lineage: Mapping[str, Mapping[str, Any]],
+    service_key: ServiceKey | None = None,
+) -> EvaluationInputs:
+    """The inputs an evaluation of a candidate not created yet would read, as :func:`gather` does.
+
+    For the report's verdict: the run is still being written, so its bundle is handed over (the
+    same bytes the run stores) and its row is read with ``status`` replaced by ``run_status``, the
+    status the run is recorded with when the report is published. ``lineage`` stands for the
+    run's lineage rows (``logical_name`` → ``uri``, ``artifact_sha256``) that the run records when
+    it finishes; its envelopes are verified against them. History and restatements are read
+    exactly as :func:`gather` reads them.
+    """
+    run = repo.run_row(connection, tenant_id, candidate.run_instance_id)
+    # Restatements are judged as of the run's own data watermark: the report describes the data
+    # it used, so an ingest racing the run cannot change its artifacts (a later restatement is
+    # what `audit stale` and the next `promotion evaluate` report).
+    recorded = None if run is None else run.get("data_watermark")
+    watermark = int(recorded) if recorded is not None else _watermark(connection, tenant_id)
+    history, staleness = _judged(connection, tenant_id, candidate, settings, watermark)
+    signatures, signatures_at = judge_signatures(
+        connection, store, tenant_id, loaded, lineage=lineage, service_key=service_key
+    )
+    return EvaluationInputs(
+        run=None if run is None else {**run, "status": run_status},
+        first_promoter=None,
+        loaded=loaded,
+        problem=None,
+        history=history,
+        staleness=staleness,
+        market_watermark=watermark,
+        signatures=signatures,
+        signatures_at=signatures_at,
+    )
+
+
+def _watermark(connection: Connection, tenant_id: str) -> int | None:
     try:
-        watermark: int | None = current_watermark(connection, tenant_id)
+        return current_watermark(connection, tenant_id)
     except Exception:
         _LOG.exception("the market watermark of %s could not be read", tenant_id)
-        watermark = None
-    loaded, problem = _load(connection, store, tenant_id, candidate)
+        return None
+
+
+def _judged(
+    connection: Connection,
+    tenant_id: str,
+    candidate: CandidateRecord,
+    settings: HistorySettings,
+    watermark: int | None,
+) -> tuple[ResearchHistory | None, Staleness | None]:
+    """The research history and the restatements the candidate is judged against."""
     try:
         history: ResearchHistory | None = research_history(
             connection,
@@ -130,19 +206,25 @@ def gather(
             staleness = candidate_staleness(connection, tenant_id, candidate, as_of=watermark)
         except Exception:  # fail closed: the restatement rule denies (or warns) unchecked
             _LOG.exception("restatements under %s could not be checked", candidate.candidate_id)
-    signatures, signatures_at = judge_signatures(
-        connection, store, tenant_id, loaded, service_key=service_key
-    )
-    return EvaluationInputs(
-        run=repo.run_row(connection, tenant_id, candidate.run_instance_id),
-        first_promoter=repo.first_promoter(connection, tenant_id, candidate.candidate_id),
-        loaded=loaded,
-        problem=problem,
-        history=history,
-        staleness=staleness,
-        market_watermark=watermark,
-        signatures=signatures,
-        signatures_at=signatures_at,
+    return history, staleness
+
+
+def evaluation_context(
+    tenant_id: str, actor: str, inputs: EvaluationInputs, store: ArtifactStore | None
+) -> EvaluationContext:
+    """The context every policy member sees, built from what the evaluation read."""
+    loaded = inputs.loaded
+    return EvaluationContext(
+        tenant_id=tenant_id,
+        actor=actor,
+        run=inputs.run,
+        first_promoter=inputs.first_promoter,
+        evidence_digest=None if loaded is None else loaded.evidence_digest,
+        evidence_problem=inputs.problem,
+        artifacts=None if store is None else StoreVerifier(store),
+        history=inputs.history,
+        staleness=inputs.staleness,
+        signatures=inputs.signatures,
     )
 
 
@@ -154,6 +236,7 @@ def judge_signatures(
     at: str | None = None,
     *,
     service_key: ServiceKey | None = None,
+    lineage: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[dict[str, EnvelopeCheck] | None, str | None]:
     """The run's envelopes verified at ``at`` (default: now, by the tenant's clock rule).
 
@@ -165,7 +248,9 @@ def judge_signatures(
     try:
         if at is None:
             at = to_iso(key_time(connection, tenant_id))
-        checks = signature_checks(connection, store, tenant_id, loaded, from_iso(at), service_key)
+        checks = signature_checks(
+            connection, store, tenant_id, loaded, from_iso(at), service_key, lineage
+        )
         return checks, at
     except Exception:  # fail closed: unchecked signatures never count as verified
         _LOG.exception("the envelopes of %s could not be checked", loaded.logical_name)

@@ -46,7 +46,7 @@ from crypto_analyzer.core.hashing import sha256_json
 from crypto_analyzer.db.record_keys import KEY_FROM_ENVIRONMENT, KeyArgument, engine_key, writer_key
 from crypto_analyzer.db.registry import resolve_run_id
 from crypto_analyzer.governance import repository as repo
-from crypto_analyzer.governance.bundles import StoreVerifier, load_bundle
+from crypto_analyzer.governance.bundles import load_bundle
 from crypto_analyzer.governance.chain import NewEvent, append_event, governed_transaction
 from crypto_analyzer.governance.checkpoints import anchor
 from crypto_analyzer.governance.errors import (
@@ -55,16 +55,19 @@ from crypto_analyzer.governance.errors import (
     InvalidTransitionError,
     PromotionDenied,
 )
-from crypto_analyzer.governance.evaluation_inputs import gather, record_policy
+from crypto_analyzer.governance.evaluation_inputs import (
+    evaluation_context,
+    gather,
+    record_policy,
+)
 from crypto_analyzer.governance.outcomes import (
     Evaluation,
     acting_principal,
     check_actor,
     database_error,
-    enforce_lifecycle,
     recorded_payload,
 )
-from crypto_analyzer.governance.policy import EvaluationContext, Policy, PolicySet
+from crypto_analyzer.governance.policy import Policy, PolicySet
 from crypto_analyzer.governance.principals import Principal
 from crypto_analyzer.governance.records import CandidateRecord, EventRecord, ReportRecord
 from crypto_analyzer.governance.research_history import ResearchHistory
@@ -75,6 +78,7 @@ from crypto_analyzer.governance.staleness import (
 )
 from crypto_analyzer.governance.states import GENESIS_STATUS, REVIEW_TARGETS, check_level
 from crypto_analyzer.governance.timeline import action_time
+from crypto_analyzer.governance.verdict import candidate_id_for, decide
 
 __all__ = ["Evaluation", "GovernanceService", "check_actor"]
 
@@ -186,10 +190,7 @@ class GovernanceService:
         self._step("loaded")
         candidate = CandidateRecord(
             tenant_id=self._tenant,
-            candidate_id="cand_"
-            + sha256_json(
-                {"horizon": horizon, "run": run_id, "signal": signal, "tenant": self._tenant}
-            )[:16],
+            candidate_id=candidate_id_for(self._tenant, run_id, signal, horizon),
             run_instance_id=run_id,
             run_key=run["run_key"],
             dataset_id=run["dataset_id"],
@@ -261,22 +262,9 @@ class GovernanceService:
         policy_document = record_policy(self._store, policy)
         loaded, history, staleness = inputs.loaded, inputs.history, inputs.staleness
         self._step("loaded")
-        ctx = EvaluationContext(
-            tenant_id=self._tenant,
-            actor=actor,
-            run=inputs.run,
-            first_promoter=inputs.first_promoter,
-            evidence_digest=None if loaded is None else loaded.evidence_digest,
-            evidence_problem=inputs.problem,
-            artifacts=None if self._store is None else StoreVerifier(self._store),
-            history=history,
-            staleness=staleness,
-            signatures=inputs.signatures,
-        )
+        ctx = evaluation_context(self._tenant, actor, inputs, self._store)
         evidence = None if loaded is None else loaded.bundle
-        decision = enforce_lifecycle(
-            policy.evaluate(candidate, evidence, level, ctx), candidate, level
-        )
+        decision = decide(policy, candidate, evidence, level, ctx)
         self._step("decided")
         with self._write() as connection:
             current = repo.get_candidate(

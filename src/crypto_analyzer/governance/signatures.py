@@ -51,11 +51,20 @@ def signature_checks(
     loaded: LoadedBundle,
     at: datetime,
     service_key: ServiceKey | None,
+    lineage: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, EnvelopeCheck]:
-    """``{"attestation": …, "bundle": …}`` for the run and signal of ``loaded``, as of ``at``;
-    ``service_key`` checks the MACs of the signing-key rows (``attest.registry``)."""
+    """``{"attestation": …, "bundle": …}`` for the run and signal of ``loaded``, as of ``at``.
+
+    ``service_key`` checks the MACs of the signing-key rows (``attest.registry``). ``lineage``
+    (``logical_name`` → row with ``uri`` and ``artifact_sha256``) stands for the run's recorded
+    lineage rows while the run is still being written (the report's verdict).
+    """
     run = loaded.bundle.run_instance_id
-    rows = {row["logical_name"]: row for row in lineage_rows(connection, tenant_id, run)}
+    rows = (
+        {row["logical_name"]: row for row in lineage_rows(connection, tenant_id, run)}
+        if lineage is None
+        else dict(lineage)
+    )
     lookup = key_lookup(connection, tenant_id, service_key)
     checks = {BUNDLE: _check(rows, store, loaded.logical_name, BUNDLE_PREDICATE, lookup, at)}
     attestation = loaded.bundle.attestation

@@ -55,6 +55,7 @@ __all__ = [
     "open_governed",
     "open_service",
     "record_restatements",
+    "workspace_policy_set",
 ]
 
 
@@ -75,7 +76,7 @@ def open_service(
                 engine, store, tenant_id=settings.tenant, policy=None, service_key=None
             )
             return
-        policy = _policy_set(engine, store, settings.tenant, policy_path, registry)
+        policy = workspace_policy_set(engine, store, settings.tenant, policy_path, registry)
         yield GovernanceService(engine, store, tenant_id=settings.tenant, policy=policy)
 
 
@@ -90,13 +91,15 @@ def _policy_config(
     return own if own is not None else load_policy_config(None)
 
 
-def _policy_set(
+def workspace_policy_set(
     engine: Engine,
     store: ArtifactStore | None,
     tenant: str,
-    policy_path: Path | str | None,
-    registry: PolicyRegistry | None,
+    policy_path: Path | str | None = None,
+    registry: PolicyRegistry | None = None,
 ) -> PolicySet:
+    """The policy governed actions of this workspace use: ``--policy`` when given, else the
+    tenant's own policy, else the packaged default. The report's verdict judges with the same."""
     return build_policy_set(_policy_config(engine, store, tenant, policy_path), registry)
 
 

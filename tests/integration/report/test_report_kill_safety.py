@@ -29,7 +29,8 @@ from crypto_analyzer.db.engine import create_db_engine
 from crypto_analyzer.governance import verify_workspace
 from crypto_analyzer.governance.bundles import store_key
 
-FILES_PER_RUN = 35  # artifacts of a complete small run (incl. power 2, envelopes 4, regimes 2)
+FILES_PER_RUN = 44  # artifacts of a complete small run (incl. power 2, envelopes 4, regimes 2,
+# verdict.json, tear-sheet numbers and series, one tear-sheet figure per hypothesis 6)
 KILLS = 5
 
 

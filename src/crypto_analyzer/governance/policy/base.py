@@ -23,10 +23,46 @@ __all__ = [
     "ArtifactVerifier",
     "Decision",
     "EvaluationContext",
+    "Measurement",
     "Policy",
     "Reason",
     "input_document",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """A threshold rule's reading: what was measured, its value and the bound it was held to.
+
+    Recorded for passes as well as denials, so a verdict table can show why a rule passed. Not
+    part of the recorded decision (reasons, warnings and rules are): a reading explains, it does
+    not decide.
+    """
+
+    rule: str
+    what: str
+    value: float | int | None
+    threshold: float
+    comparison: str
+    """``">="`` (at least) or ``"<="`` (at most)."""
+
+    @property
+    def passed(self) -> bool:
+        if self.value is None:
+            return False
+        if self.comparison == ">=":
+            return bool(self.value >= self.threshold)
+        return bool(self.value <= self.threshold)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "comparison": self.comparison,
+            "passed": self.passed,
+            "rule": self.rule,
+            "threshold": self.threshold,
+            "value": self.value,
+            "what": self.what,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +90,8 @@ class Decision:
     policy_digest: str
     rules: tuple[str, ...] = field(default=())
     """Rules that were evaluated, recorded so an auditor sees what a pass was based on."""
+    measurements: tuple[Measurement, ...] = field(default=(), compare=False)
+    """Readings of the threshold rules (value and bound), passes included; for display only."""
 
     @classmethod
     def deny(cls, policy_id: str, policy_digest: str, rule: str, message: str) -> Decision:

@@ -13,7 +13,13 @@ from typing import Any
 
 from crypto_analyzer.core.hashing import sha256_json
 from crypto_analyzer.governance.evidence import ValidationBundle
-from crypto_analyzer.governance.policy.base import Decision, EvaluationContext, Policy, Reason
+from crypto_analyzer.governance.policy.base import (
+    Decision,
+    EvaluationContext,
+    Measurement,
+    Policy,
+    Reason,
+)
 from crypto_analyzer.governance.policy.config import HistorySettings, PolicyConfig
 from crypto_analyzer.governance.records import CandidateRecord
 
@@ -187,10 +193,12 @@ class PolicySet:
         reasons: list[Reason] = []
         warnings: list[Reason] = []
         rules: list[str] = []
+        measurements: list[Measurement] = []
         for decision in decisions:
             reasons.extend(decision.reasons)
             warnings.extend(decision.warnings)
             rules.extend(rule for rule in decision.rules if rule not in rules)
+            measurements.extend(decision.measurements)
         return Decision(
             allowed=all(decision.allowed for decision in decisions),
             reasons=tuple(reasons),
@@ -198,4 +206,5 @@ class PolicySet:
             policy_id=self.policy_id,
             policy_digest=self.digest(),
             rules=tuple(rules),
+            measurements=tuple(measurements),
         )

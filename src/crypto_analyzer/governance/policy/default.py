@@ -86,6 +86,7 @@ class DefaultPolicy:
             policy_id=self.policy_id,
             policy_digest=self.digest(),
             rules=tuple(out.rules),
+            measurements=tuple(out.measurements),
         )
 
     def _evidence_rules(

@@ -42,6 +42,7 @@ from crypto_analyzer.pipeline.report.stat_stages import (
     multiple_testing_stage,
     sharpe_stage,
 )
+from crypto_analyzer.pipeline.report.tearsheet import TearSheet, tearsheet_stage
 from crypto_analyzer.research import (
     SplitPlan,
     build_attestation,
@@ -119,6 +120,9 @@ class ReportComputation:
     """Data notes the report states (calendar, gap rule, long gaps, skipped signals)."""
     procedures: dict[str, ProcedureRun] = field(default_factory=dict)
     """Results of the procedures selected by name in ``procedures.extra``."""
+    tearsheets: dict[Key, TearSheet] = field(default_factory=dict)
+    """Per hypothesis: the tear-sheet views (quantiles, spread, costs …); not evidence."""
+    bar_ms: int = 0
 
 
 COMPUTE_STAGES = (
@@ -187,6 +191,7 @@ def compute_report(
     extra = extra_procedures_stage(
         inputs, config, run_key, seeds, runner, lambda: _panels(prepared, signals, keys)
     )
+    tearsheets = tearsheet_stage(prepared, signals, portfolios, config, keys)
     panel = prepared.panel
     times = panel.times
     attestation = build_attestation(
@@ -244,6 +249,8 @@ def compute_report(
         signals=prepared.signals,
         notes=prepared.notes,
         procedures=extra,
+        tearsheets=tearsheets,
+        bar_ms=int(panel.bar_ms),
     )
 
 

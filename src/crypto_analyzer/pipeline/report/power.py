@@ -14,20 +14,25 @@ chance of reaching ``min_hac_t`` at a true IC of ``min_mean_ic`` is below the po
 
 from __future__ import annotations
 
-import io
 import math
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
 from crypto_analyzer.governance.policy import load_policy_config
 from crypto_analyzer.pipeline.report.compute import ReportComputation, hypothesis_id
 from crypto_analyzer.pipeline.report.config import ReportConfig
+from crypto_analyzer.pipeline.report.figure_style import (
+    OTHERS_COLOUR,
+    colours,
+    legend_outside,
+    new_figure,
+    png,
+    top_n,
+)
+from crypto_analyzer.pipeline.report.figures import hypothesis_label
 from crypto_analyzer.stats.power import (
     gate_power,
     hac_t_power,
@@ -35,7 +40,13 @@ from crypto_analyzer.stats.power import (
     minimum_detectable_sharpe,
 )
 
-__all__ = ["EFFECT_GRID", "POWER_SCHEMA_VERSION", "power_analysis", "power_curve_figure"]
+__all__ = [
+    "EFFECT_GRID",
+    "POWER_SCHEMA_VERSION",
+    "build_power_curve",
+    "power_analysis",
+    "power_curve_figure",
+]
 
 POWER_SCHEMA_VERSION = 1
 EFFECT_GRID = (0.01, 0.02, 0.03, 0.05, 0.06, 0.1)
@@ -107,26 +118,38 @@ def power_analysis(computation: ReportComputation, config: ReportConfig) -> dict
 
 
 def power_curve_figure(analysis: dict[str, Any]) -> bytes:
-    """Power of the policy's effect gate against the true mean IC, one line per hypothesis."""
+    return png(build_power_curve(analysis))
+
+
+def build_power_curve(analysis: dict[str, Any]) -> Figure:
+    """Power of the policy's effect gate against the true mean IC, one line per hypothesis.
+
+    The ``TOP_N`` best-powered hypotheses are named; the rest are thin grey lines ("others").
+    """
     thresholds = analysis["thresholds"]
     grid = np.linspace(0.0, max(EFFECT_GRID), 101)
-    figure, axes = plt.subplots(figsize=(7.0, 3.6))
-    for row in analysis["hypotheses"]:
-        se = row.get("se")
-        if not se or "gate_power" not in row:
-            continue
-        curve = [gate_power(float(x), se=se, min_mean_ic=thresholds["min_mean_ic"],
-                            min_hac_t=thresholds["min_hac_t"]) for x in grid]  # fmt: skip
-        axes.plot(grid, curve, linewidth=1.2, label=row["hypothesis"])
+    figure = new_figure(3.8)
+    axes = figure.add_subplot()
+    rows = {row["hypothesis"]: row for row in analysis["hypotheses"]
+            if row.get("se") and "gate_power" in row}  # fmt: skip
+    scores = pd.Series({name: float(row["power_at_min_mean_ic"]) for name, row in rows.items()})
+    shown, others = top_n(scores)
+
+    def curve(row: dict[str, Any]) -> list[float]:
+        return [gate_power(float(x), se=row["se"], min_mean_ic=thresholds["min_mean_ic"],
+                           min_hac_t=thresholds["min_hac_t"]) for x in grid]  # fmt: skip
+
+    for index, name in enumerate(others):
+        axes.plot(grid, curve(rows[name]), color=OTHERS_COLOUR, linewidth=0.8,
+                  label=f"{len(others)} others" if index == 0 else None)  # fmt: skip
+    for colour, name in zip(colours(len(shown)), shown, strict=True):
+        axes.plot(grid, curve(rows[name]), color=colour, linewidth=1.2,
+                  label=hypothesis_label(name))  # fmt: skip
     axes.axhline(analysis["power"], color="grey", linestyle="--", linewidth=0.8)
     axes.axvline(thresholds["min_mean_ic"], color="grey", linestyle=":", linewidth=0.8)
-    axes.set_xlabel("true mean IC")
+    axes.set_xlabel("true mean IC (unitless; dotted: the policy's minimum)")
     axes.set_ylabel("P(pass IC and HAC t gate)")
     axes.set_ylim(0.0, 1.02)
     axes.set_title("Power of the effect gate")
-    axes.legend(fontsize=6, ncol=2, loc="lower right")
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=96, metadata={"Software": None})
-    plt.close(figure)
-    return buffer.getvalue()
+    legend_outside(axes)
+    return figure

@@ -23,12 +23,19 @@ _ENV = Environment(
     keep_trailing_newline=True,
 )
 _ENV.filters["num"] = lambda value, digits=3: "—" if value is None else f"{value:.{digits}f}"
+_ENV.filters["cmp"] = lambda op: {">=": "≥", "<=": "≤"}.get(op, op)
+_ENV.filters["sig"] = lambda value: "—" if value is None else f"{value:.4g}"
+_ENV.filters["pct"] = lambda value, digits=1: (
+    "—" if value is None else f"{value * 100:.{digits}f} %"
+)
 
 
 def render_html(summary: Mapping[str, Any], figures: Mapping[str, bytes]) -> str:
     """Self-contained HTML: figures inlined as base64 PNG data URIs."""
-    encoded = [(name, base64.b64encode(data).decode("ascii")) for name, data in figures.items()]
-    return _ENV.get_template("report.html.j2").render(s=summary, figures=encoded)
+    encoded = {name: base64.b64encode(data).decode("ascii") for name, data in figures.items()}
+    return _ENV.get_template("report.html.j2").render(
+        s=summary, figures=list(encoded.items()), figure_data=encoded
+    )
 
 
 def render_markdown(summary: Mapping[str, Any], figure_names: list[str]) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -44,7 +45,6 @@ from crypto_analyzer.governance.evidence import (
     bundle_logical_name,
 )
 from crypto_analyzer.pipeline.factor_runs import MaterializedFactorFits
-from crypto_analyzer.pipeline.report import figures
 from crypto_analyzer.pipeline.report.bundle import (
     ATTESTATION_NAME,
     PROCEDURES_NAME,
@@ -65,11 +65,15 @@ from crypto_analyzer.pipeline.report.plugin_check import (
     check_signal_plugins,
     write_plugin_record,
 )
-from crypto_analyzer.pipeline.report.power import power_analysis, power_curve_figure
+from crypto_analyzer.pipeline.report.power import power_analysis
 from crypto_analyzer.pipeline.report.preflight import effective_signals
 from crypto_analyzer.pipeline.report.procedure_stage import procedure_rows, procedures_document
 from crypto_analyzer.pipeline.report.render import render_html, render_markdown
+from crypto_analyzer.pipeline.report.render_extras import render_extras
+from crypto_analyzer.pipeline.report.report_figures import render_figures
+from crypto_analyzer.pipeline.report.tearsheet_artifacts import write_tearsheets
 from crypto_analyzer.pipeline.report.trials import record_trials, run_trials
+from crypto_analyzer.pipeline.report.verdict_stage import VERDICT_NAME, VerdictJudge, report_verdict
 from crypto_analyzer.pipeline.report.writer import RunArtifacts
 from crypto_analyzer.stats import family_summary, pbo_summary
 
@@ -122,13 +126,16 @@ def run_report(
     progress: Progress | None = None,
     dataset: DatasetIdentity | None = None,
     sink: ProgressSink | None = None,
+    policy_path: Path | str | None = None,
 ) -> ReportResult:
     """Run the research report for the configured workspace and tenant.
 
     ``dataset``: the STRICT id of this workspace's data, when this process computed it already
     (e.g. the demo's dataset check); the report then reads only the bars it names. ``progress``
     receives a line per stage and note; ``sink`` counts the stages (:data:`REPORT_STAGES`) for a
-    progress bar.
+    progress bar. ``policy_path`` is the policy the verdict judges with (default: the
+    workspace's, as ``promotion evaluate`` uses it); a bad policy file stops the run before it
+    starts.
     """
     message = progress or (lambda _message: None)
     tracker = Stages(sink, "report", REPORT_STAGES)
@@ -140,6 +147,9 @@ def run_report(
     artifacts_store = store or open_settings_store(settings)
     with open_engine(settings, read_only=False) as engine:
         require_head(engine)
+        judge = VerdictJudge.for_workspace(
+            engine, artifacts_store, tenant_id=settings.tenant, actor=actor, policy_path=policy_path
+        )
         service_key = engine_key(engine)
         with engine.connect() as connection:  # a governed run without a key stops here, not later
             writer_key(
@@ -219,6 +229,7 @@ def run_report(
                 [use.factor_run_id for use in factor_fits.used],
                 history,
                 plugin_record,
+                judge,
                 signing_key,
             )
             with engine.begin() as connection:
@@ -304,6 +315,7 @@ def _write_artifacts(
     factor_run_ids: list[str],
     history: dict[str, Any],
     plugin_record: dict[str, Any],
+    judge: VerdictJudge,
     signing_key: SigningKey | None = None,
 ) -> tuple[dict[str, Any], dict[str, ValidationBundle], dict[str, float | None]]:
     digest = config_digest(resolved)
@@ -379,14 +391,14 @@ def _write_artifacts(
     summary = _summary(computation, bundles, config, key, instance, dataset, digest,
                        factor_run_ids)  # fmt: skip
     summary["research_history"] = history
+    write_tearsheets(written, computation, edges=base_edges)
     power = power_analysis(computation, config)
     written.put_json("stats/power.json", power, artifact_type="power_analysis", schema_version="1",
                      edges=(("derived_from", "ic/oos_ic.csv"),))  # fmt: skip
     summary["power"] = power
     if computation.procedures:  # only then: a report without them keeps its bytes
         summary["procedures"] = procedure_rows(computation)
-    figure_bytes = _figures(computation)
-    figure_bytes["power_curve"] = power_curve_figure(power)
+    figure_bytes = render_figures(computation, power)
     for name, data in figure_bytes.items():
         written.put(f"figures/{name}.png", data, artifact_type="figure")
     written.put_json("stats/overview.json", summary, artifact_type="stats_overview",
@@ -409,7 +421,15 @@ def _write_artifacts(
         put_envelope(written, bundle_logical_name(signal), bundle_ref, BUNDLE_PREDICATE,
                      signing_key)  # fmt: skip
     written.edges.extend(_attests(bundle_logical_name(signal)) for signal in config.signals)
-    summary_with_artifacts = {**summary, "artifacts": _artifact_rows(written)}
+    verdict = report_verdict(judge, bundles, written, history, power)
+    written.put_json(VERDICT_NAME, verdict, artifact_type="verdict", schema_version="1",
+                     edges=(*base_edges, *(("derived_from", bundle_logical_name(signal))
+                                           for signal in bundles)))  # fmt: skip
+    summary_with_artifacts = {
+        **summary,
+        "artifacts": _artifact_rows(written),
+        **render_extras(verdict, computation, list(figure_bytes)),
+    }
     written.put("report.md", render_markdown(summary_with_artifacts, list(figure_bytes)).encode(),
                 artifact_type="report_markdown", edges=base_edges)  # fmt: skip
     written.put("report.html", render_html(summary_with_artifacts, figure_bytes).encode(),
@@ -530,45 +550,3 @@ def _break_p(computation: ReportComputation, key: str) -> float | None:
 
 def _iso_ms(ms: int) -> str:
     return pd.Timestamp(ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M")
-
-
-def _figures(computation: ReportComputation) -> dict[str, bytes]:
-    returns = pd.DataFrame(
-        {hypothesis_id(s, h): r.net_returns for (s, h), r in computation.hypotheses.items()}
-    )
-    curves = {}
-    for (signal, horizon), result in computation.hypotheses.items():
-        curve = pd.DataFrame(result.execution["curve"])
-        curves[hypothesis_id(signal, horizon)] = pd.DataFrame(
-            {"capital": curve["aum"], "net_sharpe": curve["net_sharpe"].astype(float)}
-        )
-    out = {
-        "ic_decay": figures.ic_decay_figure(computation.ic_decay),
-        **_regime_figure(computation),
-        "cumulative_net_returns": figures.cumulative_returns_figure(returns),
-        "capacity": figures.capacity_figure(curves),
-    }
-    if computation.pbo is not None:
-        out["pbo_logits"] = figures.pbo_logit_figure(computation.pbo.logits, computation.pbo.pbo)
-    family = computation.family
-    if family is not None and family.reality_check.null_distribution is not None:
-        out["reality_check_null"] = figures.null_distribution_figure(
-            family.reality_check.null_distribution,
-            family.reality_check.statistic,
-            "Reality Check",
-        )
-    return out
-
-
-def _regime_figure(computation: ReportComputation) -> dict[str, bytes]:
-    """Mean OOS IC per regime (columns) for each hypothesis (rows), when regimes were assigned."""
-    rows = {}
-    for (signal, horizon), result in computation.hypotheses.items():
-        if result.regime is not None and result.regime.rows:
-            rows[hypothesis_id(signal, horizon)] = {
-                row["regime"]: row["mean"] for row in result.regime.rows
-            }
-    if not rows:
-        return {}
-    table = pd.DataFrame.from_dict(rows, orient="index").sort_index(axis=1).astype(float)
-    return {"regime_ic": figures.regime_ic_figure(table)}

@@ -138,6 +138,8 @@ class PortfolioStage:
 
     net_returns: Mapping[Key, pd.Series]
     executions: Mapping[Key, dict[str, Any]]
+    bars: Mapping[Key, pd.DataFrame] | None = None
+    """The backtest's per-bar ``gross``/``cost``/``net``/``turnover`` on test rows (tear sheet)."""
 
 
 @dataclass(frozen=True)
@@ -327,7 +329,7 @@ def evaluate_ic(
 
 def _portfolio(
     prepared: PreparedData, signal: pd.DataFrame, horizon: int, config: ReportConfig
-) -> tuple[pd.Series, dict[str, Any]]:
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     panel, in_test = prepared.panel, prepared.in_test
     cost = CostModel(**config.costs.model_dump())
     portfolio = config.portfolio
@@ -346,7 +348,7 @@ def _portfolio(
         aum_grid=sorted({*portfolio.capital_grid, portfolio.target_capital}),
         max_participation=portfolio.max_participation,
     )
-    return result.bars["net"][in_test], execution
+    return result.bars[in_test], execution
 
 
 def evaluate_portfolios(
@@ -357,14 +359,15 @@ def evaluate_portfolios(
     horizons: Sequence[int],
 ) -> PortfolioStage:
     """Long-short portfolio of each (signal, horizon) on test rows, net of costs."""
-    net: dict[Key, pd.Series] = {}
+    bars: dict[Key, pd.DataFrame] = {}
     executions: dict[Key, dict[str, Any]] = {}
     for name, frame in signals.items():
         for horizon in horizons:
-            net[(name, horizon)], executions[(name, horizon)] = _portfolio(
+            bars[(name, horizon)], executions[(name, horizon)] = _portfolio(
                 prepared, frame, horizon, config
             )
-    return PortfolioStage(net, executions)
+    net = {key: frame["net"] for key, frame in bars.items()}
+    return PortfolioStage(net, executions, bars)
 
 
 def evaluate_hypothesis(
@@ -395,13 +398,13 @@ def evaluate_hypothesis(
         run_key=run_key,
         dataset_id=dataset_id,
     )
-    net, execution = _portfolio(prepared, frame, horizon, config)
+    bars, execution = _portfolio(prepared, frame, horizon, config)
     return HypothesisEvaluation(
         signal=signal,
         horizon=horizon,
         ic=ic.stats[(signal, horizon)],
         oos_ic=ic.oos_ic[(signal, horizon)],
-        net_returns=net,
+        net_returns=bars["net"],
         execution=execution,
         attestation=ic.attestation,
     )

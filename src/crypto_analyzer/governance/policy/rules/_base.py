@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from crypto_analyzer.governance.evidence import ValidationBundle
-from crypto_analyzer.governance.policy.base import EvaluationContext, Reason
+from crypto_analyzer.governance.policy.base import EvaluationContext, Measurement, Reason
 from crypto_analyzer.governance.policy.config import (
     HistorySettings,
     LevelThresholds,
@@ -45,6 +45,7 @@ class Findings:
     reasons: list[Reason] = field(default_factory=list)
     warnings: list[Reason] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)
+    measurements: list[Measurement] = field(default_factory=list)
 
     def check(self, rule: str) -> None:
         if rule not in self.rules:
@@ -68,6 +69,7 @@ class Findings:
     ) -> None:
         """Deny unless ``value >= minimum``; a missing value denies, saying why it is missing."""
         self.check(rule)
+        self.measurements.append(Measurement(rule, what, value, minimum, ">="))
         if value is None:
             self.deny(rule, f"{_missing(what, why)}; the minimum is {fmt(minimum)}")
         elif not value >= minimum:
@@ -83,6 +85,7 @@ class Findings:
     ) -> None:
         """Deny unless ``value <= maximum``; a missing value denies, saying why it is missing."""
         self.check(rule)
+        self.measurements.append(Measurement(rule, what, value, maximum, "<="))
         if value is None:
             self.deny(rule, f"{_missing(what, why)}; the maximum is {fmt(maximum)}")
         elif not value <= maximum:

@@ -4,6 +4,7 @@ hypothesis, and enough bootstrap draws behind both."""
 from __future__ import annotations
 
 from crypto_analyzer.governance.evidence import HorizonEvidence
+from crypto_analyzer.governance.policy.base import Measurement
 from crypto_analyzer.governance.policy.rules._base import Findings, RuleInputs, fmt
 
 __all__ = ["check_snooping"]
@@ -25,6 +26,15 @@ def check_snooping(inputs: RuleInputs, horizon: HorizonEvidence, out: Findings) 
     rule = "snooping.family_p"
     out.check(rule)
     found = [p for p in (snooping.rc_p, snooping.spa_p) if p is not None]
+    out.measurements.append(
+        Measurement(
+            rule,
+            f"smaller of Reality Check and SPA p (family of {family})",
+            min(found) if found else None,
+            limits.max_family_p,
+            "<=",
+        )
+    )
     if not found:
         out.deny(
             rule,
@@ -46,6 +56,10 @@ def check_snooping(inputs: RuleInputs, horizon: HorizonEvidence, out: Findings) 
     rule = "snooping.draws"
     out.check(rule)
     requested, actual = snooping.rw_draws_requested, snooping.rw_draws_actual
+    out.measurements.append(
+        Measurement(rule, "bootstrap draws made / requested",
+                    actual / requested if requested > 0 else None, limits.min_draws_ratio, ">=")
+    )  # fmt: skip
     if requested <= 0:
         out.deny(rule, "no bootstrap draws were requested for Romano-Wolf")
     elif not actual / requested >= limits.min_draws_ratio:
