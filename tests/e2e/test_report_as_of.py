@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+import crypto_analyzer.pipeline.report.inputs as report_inputs
 import crypto_analyzer.pipeline.report.run as report_run
 from crypto_analyzer.cli.app import app
 from crypto_analyzer.core.settings import Settings, load_settings, reset_settings_cache
@@ -82,10 +83,11 @@ def test_a_report_uses_the_data_its_id_names_and_check_dataset_reproduces_it(
     config = ReportConfig.model_validate(CONFIG)
     plain = report_run.run_report(_workspace(tmp_path / "plain"), config, actor="alice")
 
-    # The same workspace, but an ingest restating a bar commits between the dataset id and the
-    # bar load: the run must still compute on the data its recorded id names.
+    # The same workspace, but an ingest restating a bar commits after the dataset id and the bars
+    # were read, before the rest of the inputs: the run must still compute on the data its
+    # recorded id names.
     raced_settings = _workspace(tmp_path / "raced")
-    real_load = report_run.load_bars
+    real_load = report_inputs.load_instruments
     restatements: list[str] = []
 
     def load_after_an_ingest(engine: sa.Engine, **kwargs: object) -> pd.DataFrame:
@@ -93,7 +95,7 @@ def test_a_report_uses_the_data_its_id_names_and_check_dataset_reproduces_it(
             restatements.append(_restate_bars(raced_settings))
         return real_load(engine, **kwargs)
 
-    monkeypatch.setattr(report_run, "load_bars", load_after_an_ingest)
+    monkeypatch.setattr(report_inputs, "load_instruments", load_after_an_ingest)
     raced = report_run.run_report(raced_settings, config, actor="alice")
     assert restatements, "the restatement was not injected"
     assert raced.dataset.dataset_id == plain.dataset.dataset_id
