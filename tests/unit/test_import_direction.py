@@ -13,6 +13,7 @@ LAYER_OF = {
     "core": 0,
     "db": 1,
     "artifacts": 1,
+    "attest": 1,
     "ingest": 1,
     "materialize": 1,
     "research": 2,
@@ -21,6 +22,7 @@ LAYER_OF = {
     "governance": 3,
     "pipeline": 4,
     "cli": 5,
+    "facade": 5,
     "api": 5,
     "web": 5,
 }

@@ -9,7 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from crypto_analyzer.cli import api_keys as _api_keys  # noqa: F401  (registers `keys create`)
+from crypto_analyzer.cli import attest as attest_commands
 from crypto_analyzer.cli import audit as audit_commands
+from crypto_analyzer.cli import ci as ci_commands
 from crypto_analyzer.cli import db as db_commands
 from crypto_analyzer.cli import ingest as ingest_commands
 from crypto_analyzer.cli import keys as keys_commands
@@ -19,6 +22,7 @@ from crypto_analyzer.cli import promotion as promotion_commands
 from crypto_analyzer.cli import providers as providers_commands
 from crypto_analyzer.cli import runs as runs_commands
 from crypto_analyzer.cli import stats as stats_commands
+from crypto_analyzer.cli import tenants as tenants_commands
 from crypto_analyzer.cli.context import (
     CliState,
     announce,
@@ -32,7 +36,10 @@ from crypto_analyzer.cli.context import (
 from crypto_analyzer.cli.demo_view import render_demo
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
 from crypto_analyzer.cli.report import report_command
+from crypto_analyzer.cli.reproduce import reproduce_command
 from crypto_analyzer.cli.safe_text import printable
+from crypto_analyzer.cli.serve import serve_command
+from crypto_analyzer.cli.sweep import sweep_command
 from crypto_analyzer.core.errors import ValidationError
 from crypto_analyzer.core.identities import DatasetMode
 from crypto_analyzer.core.versions import ENGINE_VERSION
@@ -69,8 +76,14 @@ app.add_typer(audit_commands.app)
 app.add_typer(keys_commands.app)
 app.add_typer(runs_commands.app)
 app.add_typer(stats_commands.app)
+app.add_typer(tenants_commands.app)
+app.add_typer(attest_commands.app)
+app.add_typer(ci_commands.app)
 app.command("report")(report_command)
+app.command("serve")(serve_command)
 app.command("reportv2", hidden=True)(report_command)
+app.command("reproduce")(reproduce_command)
+app.command("sweep")(sweep_command)
 
 
 def _version(value: bool) -> None:

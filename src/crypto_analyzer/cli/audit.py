@@ -23,7 +23,9 @@ from crypto_analyzer.cli.context import (
 )
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
 from crypto_analyzer.cli.safe_text import printable
+from crypto_analyzer.core.settings import Settings
 from crypto_analyzer.governance import audit_checkpoint, audit_stale, audit_trace, audit_verify
+from crypto_analyzer.governance.workspace import audit_verify_all
 
 __all__ = ["app"]
 
@@ -145,10 +147,21 @@ def verify_command(
     json: JsonOpt = False,
     policy: PolicyOpt = None,
     checkpoints: CheckpointsOpt = None,
+    all_tenants: Annotated[
+        bool,
+        typer.Option(
+            "--all-tenants",
+            help="Verify every tenant the database knows (listed on the owner URL), each as "
+            "itself.",
+        ),
+    ] = False,
 ) -> None:
     """Hash chains (events, trial ledger), service-key MACs, chain-head checkpoints, triggers,
     re-derived decisions, state-machine replay, status/report/event consistency, artifact hashes,
     lineage, stale results. Exit 1 on any finding."""
+    if all_tenants:
+        _verify_all(resolve_settings(db, tenant), policy, checkpoints, json=json)
+        return
     report = audit_verify(resolve_settings(db, tenant), policy_path=policy, checkpoints=checkpoints)
     if json:
         emit_json(report.to_dict())
@@ -185,6 +198,24 @@ def verify_command(
                 )
             )
     if not report.ok:
+        raise typer.Exit(code=1)
+
+
+def _verify_all(
+    settings: Settings, policy: Path | None, checkpoints: int | None, *, json: bool
+) -> None:
+    reports = audit_verify_all(settings, policy_path=policy, checkpoints=checkpoints)
+    if json:
+        emit_json({tenant: report.to_dict() for tenant, report in reports.items()})
+    else:
+        for tenant, report in reports.items():
+            state = "ok" if report.ok else f"{len(report.findings)} finding(s)"
+            stdout.print(f"tenant {printable(tenant)}: {state}", highlight=False)
+            for finding in report.findings:
+                stdout.print(
+                    f"  {printable(finding.check)}: {printable(finding.message)}", highlight=False
+                )
+    if not all(report.ok for report in reports.values()):
         raise typer.Exit(code=1)
 
 

@@ -12,6 +12,7 @@ from crypto_analyzer.cli.context import (
     stderr,
     stdout,
 )
+from crypto_analyzer.cli.db_copy import copy_command
 from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt
 from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.db.engine import describe_url
@@ -72,6 +73,11 @@ def check_command(*, db: DbUrlOpt = None, json: JsonOpt = False) -> None:
             stderr.print(f"drift: {printable(line)}", highlight=False)
         for finding in result.triggers:
             stderr.print(f"trigger: {printable(finding.message)}", highlight=False)
+        for message in result.row_security:
+            stderr.print(f"row security: {printable(message)}", highlight=False)
         stderr.print("schema check: ok" if result.ok else "schema check: FAILED")
     if not result.ok:
         raise typer.Exit(code=1)
+
+
+app.command("copy")(copy_command)

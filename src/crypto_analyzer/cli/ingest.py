@@ -1,4 +1,4 @@
-"""``crypto-analyzer ingest backfill | poll | import | synthetic``."""
+"""``crypto-analyzer ingest backfill | poll | import | rejects | synthetic``."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from crypto_analyzer.cli import ingest_files
 from crypto_analyzer.cli.context import (
     command_boundary,
     emit_json,
@@ -23,7 +23,6 @@ from crypto_analyzer.cli.options import DbUrlOpt, JsonOpt, TenantOpt
 from crypto_analyzer.cli.restatements import note_restatements
 from crypto_analyzer.cli.safe_text import printable
 from crypto_analyzer.ingest.frequencies import FREQ_MS
-from crypto_analyzer.ingest.importer import TIME_UNITS, parse_column_map
 from crypto_analyzer.ingest.instruments import parse_symbols
 from crypto_analyzer.ingest.poll import CycleReport, PollConfig
 from crypto_analyzer.ingest.providers.ccxt_exchange import DEFAULT_EXCHANGES
@@ -31,7 +30,6 @@ from crypto_analyzer.ingest.providers.registry import parse_api_urls
 from crypto_analyzer.ingest.service import (
     ProviderOptions,
     run_backfill,
-    run_import,
     run_poll,
     run_synthetic,
 )
@@ -45,6 +43,7 @@ app = typer.Typer(
     help="Bring market data in: exchanges, DEX, files, synthetic.",
     no_args_is_help=True,
 )
+ingest_files.register(app)  # import (files, directories, globs) and rejects
 
 _FREQS = ", ".join(FREQ_MS)
 FreqOpt = Annotated[str, typer.Option("--freq", help=f"Bar frequency: {_FREQS}.")]
@@ -235,44 +234,6 @@ def _print_cycle(report: CycleReport) -> None:
     )
     for error in report.errors:
         stderr.print(f"warning: {printable(error)}", highlight=False)
-
-
-@app.command("import")
-@command_boundary
-def import_command(
-    file: Annotated[Path, typer.Argument(help="CSV or Parquet file of one instrument's candles.")],
-    *,
-    venue: Annotated[str, typer.Option("--venue", help="Venue the candles come from.")],
-    symbol: Annotated[str, typer.Option("--symbol", help="Unified symbol, e.g. BTC/USD.")],
-    freq: FreqOpt,
-    column_map: Annotated[
-        list[str] | None,
-        typer.Option("--map", help="FIELD=COLUMN, e.g. time=open_time (repeatable)."),
-    ] = None,
-    time_unit: Annotated[
-        str, typer.Option("--time-unit", help=f"One of {', '.join(TIME_UNITS)}.")
-    ] = "auto",
-    db: DbUrlOpt = None,
-    tenant: TenantOpt = None,
-    json: JsonOpt = False,
-) -> None:
-    """Import OHLCV rows; file problems stop the import, bad rows are quarantined."""
-    settings = resolve_settings(db, tenant)
-    result = run_import(
-        settings, file, venue=venue, symbol=symbol, freq=freq,
-        mapping=parse_column_map(column_map), time_unit=time_unit,
-    )  # fmt: skip
-    note_restatements(settings)
-    if json:
-        emit_json(result.to_dict())
-        return
-    counts = result.counts
-    stdout.print(
-        f"imported {printable(file.name)} as {printable(result.instrument_id)}: "
-        f"{counts['n_accepted']:,} accepted, "
-        f"{counts['n_rejected']:,} quarantined (run {printable(result.ingest_run_id)})",
-        highlight=False,
-    )
 
 
 @app.command("synthetic")

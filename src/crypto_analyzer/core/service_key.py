@@ -43,6 +43,7 @@ __all__ = [
     "KEY_FILE_SUFFIX",
     "KeyLocation",
     "ServiceKey",
+    "copy_service_key",
     "create_service_key",
     "default_key_path",
     "key_id_of",
@@ -112,6 +113,32 @@ def create_service_key(path: Path | str) -> ServiceKey:
     finally:
         os.close(descriptor)
     return ServiceKey(key_id_of(secret), target, secret)
+
+
+def copy_service_key(key: ServiceKey, path: Path | str) -> ServiceKey:
+    """Write ``key`` (the same secret) to a new file ``path`` with mode 0600; never overwrite.
+
+    For a workspace moved to another database (``db copy``): its records were MACed with this
+    key, so the copy verifies only with the same key where the target looks for it.
+    """
+    target = Path(path).expanduser()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        descriptor = os.open(target, flags, 0o600)
+    except FileExistsError:
+        raise ConfigError(
+            f"service key {target} already exists; a key is never overwritten",
+            "move it away deliberately, or point CRYPTO_ANALYZER_SERVICE_KEY_FILE at the key",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot create service key {target}: {exc.strerror}") from None
+    try:
+        os.fchmod(descriptor, 0o600)
+        os.write(descriptor, (key._secret.hex() + "\n").encode("ascii"))
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    return ServiceKey(key.key_id, target, key._secret)
 
 
 def load_service_key(path: Path | str) -> ServiceKey:

@@ -41,11 +41,15 @@ from crypto_analyzer.core.instants import check_instant
 
 __all__ = [
     "CONFIG_FILE_NAME",
+    "DEFAULT_APP_ROLE",
     "ENV_PREFIX",
     "FILE_IGNORED_KEYS",
     "MAX_URL_CHARS",
     "SERVICE_KEY_VARIABLE",
+    "SIGNING_KEY_FILE_VARIABLE",
+    "SIGNING_KEY_VARIABLE",
     "TOKEN_VARIABLE",
+    "WEBHOOK_SECRET_VARIABLE",
     "ConfigSource",
     "Settings",
     "config_source",
@@ -54,6 +58,8 @@ __all__ = [
     "principal_token",
     "reset_settings_cache",
     "service_key_file",
+    "signing_key_source",
+    "webhook_secret",
 ]
 
 ENV_PREFIX = "CRYPTO_ANALYZER_"
@@ -63,9 +69,18 @@ TOKEN_VARIABLE = f"{ENV_PREFIX}TOKEN"
 """The principal token of the caller; read from the environment only, never from a file."""
 SERVICE_KEY_VARIABLE = f"{ENV_PREFIX}SERVICE_KEY_FILE"
 """The file holding the service key (``core.service_key``); environment only, never a file."""
+SIGNING_KEY_FILE_VARIABLE = f"{ENV_PREFIX}SIGNING_KEY_FILE"
+"""The Ed25519 private key (PEM file) the report signs attestations with; environment only."""
+SIGNING_KEY_VARIABLE = f"{ENV_PREFIX}SIGNING_KEY"
+"""The same key as PEM text in the environment (a CI secret); environment only."""
+WEBHOOK_SECRET_VARIABLE = f"{ENV_PREFIX}WEBHOOK_SECRET"
+"""The shared secret ``ci notify`` signs webhook bodies with (HMAC-SHA256); environment only."""
 FILE_IGNORED_KEYS = ("fixed_time", "token", "service_key_file")
 """Keys a config file may not set: the clock, the caller's identity and the service key."""
 _TENANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_ROLE_PATTERN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+DEFAULT_APP_ROLE = "crypto_analyzer_app"
+"""The PostgreSQL role the application connects as (``docs/tenancy.md``): DML rights only."""
 _DB_SCHEMES = ("sqlite", "postgresql")
 _ARTIFACT_SCHEMES = ("file", "s3", "gs")
 MAX_URL_CHARS = 4096
@@ -95,6 +110,31 @@ def parse_fixed_time(text: str) -> datetime:
     return value
 
 
+def _checked_db_url(value: str) -> str:
+    """``value`` stripped, once it is a SQLite file URL or a PostgreSQL URL."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    text = value.strip()
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        raise ValueError(
+            f"{value!r} is not a database URL; use sqlite:///PATH or postgresql://USER@HOST/DB"
+        ) from None
+    backend = url.get_backend_name()
+    if backend not in _DB_SCHEMES:
+        raise ValueError(
+            f"{value!r} uses backend {backend!r}; supported: sqlite:///PATH, postgresql://…"
+        )
+    if backend == "sqlite" and not url.database:
+        raise ValueError(
+            f"{value!r} names no file; in-memory SQLite cannot hold a research workspace, "
+            "use sqlite:///PATH"
+        )
+    return text
+
+
 class Settings(BaseSettings):
     """Resolved runtime settings. Construct through :func:`load_settings`."""
 
@@ -106,6 +146,11 @@ class Settings(BaseSettings):
     )
 
     db_url: str = Field("sqlite:///crypto_analyzer.sqlite", max_length=MAX_URL_CHARS)
+    admin_db_url: str | None = Field(None, max_length=MAX_URL_CHARS)
+    """The owner/migration URL (PostgreSQL: the role that owns the schema and runs ``init``,
+    ``db upgrade``, ``tenants`` and ``db copy``). Unset: ``db_url`` does both jobs, as on SQLite."""
+    app_role: str = DEFAULT_APP_ROLE
+    """Name of the non-owner PostgreSQL role ``init``/``db upgrade`` create and grant DML to."""
     artifacts: str = Field("file://./artifacts", max_length=MAX_URL_CHARS)
     tenant: str = "default"
     log_level: LogLevel = "WARNING"
@@ -114,30 +159,32 @@ class Settings(BaseSettings):
     """S3-compatible endpoint (MinIO, R2, a local test server); unset means AWS itself."""
     s3_region: str | None = Field(None, max_length=MAX_URL_CHARS)
 
+    @property
+    def migration_url(self) -> str:
+        """The URL that runs DDL and admin work: ``admin_db_url`` when set, else ``db_url``."""
+        return self.admin_db_url or self.db_url
+
+    @field_validator("app_role")
+    @classmethod
+    def _check_app_role(cls, value: str) -> str:
+        if not _ROLE_PATTERN.match(value):
+            raise ValueError(
+                f"{value!r} is not a role name; use 1-63 lowercase letters, digits or '_', "
+                "not starting with a digit"
+            )
+        return value
+
+    @field_validator("admin_db_url")
+    @classmethod
+    def _check_admin_db_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return _checked_db_url(value)
+
     @field_validator("db_url")
     @classmethod
     def _check_db_url(cls, value: str) -> str:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        text = value.strip()
-        try:
-            url = make_url(text)
-        except ArgumentError:
-            raise ValueError(
-                f"{value!r} is not a database URL; use sqlite:///PATH or postgresql://USER@HOST/DB"
-            ) from None
-        backend = url.get_backend_name()
-        if backend not in _DB_SCHEMES:
-            raise ValueError(
-                f"{value!r} uses backend {backend!r}; supported: sqlite:///PATH, postgresql://…"
-            )
-        if backend == "sqlite" and not url.database:
-            raise ValueError(
-                f"{value!r} names no file; in-memory SQLite cannot hold a research workspace, "
-                "use sqlite:///PATH"
-            )
-        return text
+        return _checked_db_url(value)
 
     @field_validator("artifacts")
     @classmethod
@@ -238,6 +285,32 @@ def service_key_file() -> Path | None:
     """The service key file named by ``CRYPTO_ANALYZER_SERVICE_KEY_FILE`` (environment only)."""
     value = os.environ.get(SERVICE_KEY_VARIABLE, "").strip()
     return Path(value).expanduser() if value else None
+
+
+def signing_key_source() -> tuple[str, str] | None:
+    """Where the attestation signing key comes from: ``("file", path)``, ``("env", pem)`` or None.
+
+    Environment only, like the service key: a config file lying in the working directory must not
+    decide who signs. Setting both variables is refused (which one signs would be a guess).
+    """
+    path = os.environ.get(SIGNING_KEY_FILE_VARIABLE, "").strip()
+    text = os.environ.get(SIGNING_KEY_VARIABLE, "").strip()
+    if path and text:
+        raise ConfigError(
+            f"both {SIGNING_KEY_FILE_VARIABLE} and {SIGNING_KEY_VARIABLE} are set",
+            "set exactly one of them",
+        )
+    if path:
+        return ("file", str(Path(path).expanduser()))
+    if text:
+        return ("env", text)
+    return None
+
+
+def webhook_secret() -> str | None:
+    """The webhook signing secret from ``CRYPTO_ANALYZER_WEBHOOK_SECRET`` (environment only)."""
+    value = os.environ.get(WEBHOOK_SECRET_VARIABLE, "").strip()
+    return value or None
 
 
 def _config_file_path() -> Path | None:

@@ -45,6 +45,7 @@ from crypto_analyzer.db.market_history import (
     current_watermark,
     history_visible,
 )
+from crypto_analyzer.db.tenant_session import set_driver_tenant
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
@@ -405,6 +406,7 @@ def _stream(
         if engine.dialect.name == "postgresql":
             driver = raw.driver_connection
             assert driver is not None  # a live pool connection always wraps a driver connection
+            set_driver_tenant(engine, driver)  # row-level security: read as the engine's tenant
             cursor = driver.cursor(name="crypto_analyzer_dataset_id")
         else:
             cursor = raw.cursor()

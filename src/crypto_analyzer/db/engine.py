@@ -6,6 +6,14 @@ trigger: point-in-time market data and the append-only tables then refuse it ins
 the row silently). Read-only engines open the file with ``mode=ro`` and ``query_only`` so a read
 command cannot change the database even by mistake — not even its journal mode. PostgreSQL URLs
 are routed through psycopg 3 with a pre-pinged pool.
+
+The PostgreSQL pool is SQLAlchemy's ``QueuePool``, sized explicitly, rather than ``psycopg_pool``
+underneath it: SQLAlchemy pools connections itself, so a psycopg pool handed in as ``creator``
+would be a second pool whose connections SQLAlchemy closes instead of returning. One pool means
+one place that resets a connection on return — a rollback, which also discards the
+transaction-local ``app.tenant_id`` (``db.tenant_session``), so no tenant survives into the next
+checkout. ``PG_POOL_SIZE`` connections stay open, up to ``PG_MAX_OVERFLOW`` more under load, and a
+caller waits at most ``PG_POOL_TIMEOUT_S`` for one.
 """
 
 from __future__ import annotations
@@ -19,10 +27,23 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
 from crypto_analyzer.core.errors import ConfigError, DatabaseError, NotFoundError
+from crypto_analyzer.db.tenant_session import install_tenant_session, with_tenant
 
-__all__ = ["BUSY_TIMEOUT_MS", "create_db_engine", "describe_url", "sqlite_path", "sqlite_uri"]
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "PG_MAX_OVERFLOW",
+    "PG_POOL_SIZE",
+    "PG_POOL_TIMEOUT_S",
+    "create_db_engine",
+    "describe_url",
+    "sqlite_path",
+    "sqlite_uri",
+]
 
 BUSY_TIMEOUT_MS = 10_000
+PG_POOL_SIZE = 5
+PG_MAX_OVERFLOW = 15
+PG_POOL_TIMEOUT_S = 30.0
 
 
 def sqlite_path(url: str | URL) -> Path | None:
@@ -55,7 +76,9 @@ def describe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def create_db_engine(url: str, *, read_only: bool = False, must_exist: bool = False) -> Engine:
+def create_db_engine(
+    url: str, *, read_only: bool = False, must_exist: bool = False, tenant: str | None = None
+) -> Engine:
     """Build an engine for ``url``.
 
     Parameters
@@ -68,16 +91,24 @@ def create_db_engine(url: str, *, read_only: bool = False, must_exist: bool = Fa
     must_exist : bool
         For SQLite, refuse to create a new file: a read on a missing database is a user error, not
         a reason to leave an empty file behind.
+    tenant : str or None
+        The tenant every transaction runs as (``db.tenant_session``): on PostgreSQL it is set as
+        ``app.tenant_id`` at transaction begin, which row-level security compares every row
+        with. None: no tenant is set, and a non-owner role then sees no tenant-scoped row.
     """
     parsed = make_url(url)
     backend = parsed.get_backend_name()
+    engine: Engine
     if backend == "sqlite":
-        return _sqlite_engine(parsed, read_only=read_only, must_exist=must_exist or read_only)
-    if backend == "postgresql":
-        return _postgres_engine(parsed, read_only=read_only)
-    raise ConfigError(
-        f"database backend {backend!r} is not supported", "use sqlite:///PATH or postgresql://…"
-    )
+        engine = _sqlite_engine(parsed, read_only=read_only, must_exist=must_exist or read_only)
+    elif backend == "postgresql":
+        engine = _postgres_engine(parsed, read_only=read_only)
+        install_tenant_session(engine)
+    else:
+        raise ConfigError(
+            f"database backend {backend!r} is not supported", "use sqlite:///PATH or postgresql://…"
+        )
+    return engine if tenant is None else with_tenant(engine, tenant)
 
 
 def _sqlite_engine(url: URL, *, read_only: bool, must_exist: bool) -> Engine:
@@ -98,7 +129,11 @@ def _sqlite_engine(url: URL, *, read_only: bool, must_exist: bool) -> Engine:
 
     def connect() -> sqlite3.Connection:
         try:
-            return sqlite3.connect(target, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+            # The pool hands a connection to one thread at a time (the API's worker threads
+            # share an engine), which is what SQLAlchemy itself sets for file databases.
+            return sqlite3.connect(
+                target, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+            )
         except sqlite3.OperationalError as exc:
             raise DatabaseError(f"cannot open database {resolved}: {exc}") from exc
 
@@ -134,4 +169,13 @@ def _postgres_engine(url: URL, *, read_only: bool) -> Engine:
     connect_args: dict[str, Any] = {"connect_timeout": 10}
     if read_only:
         connect_args["options"] = "-c default_transaction_read_only=on"
-    return sa.create_engine(driver_url, pool_pre_ping=True, connect_args=connect_args)
+    return sa.create_engine(
+        driver_url,
+        poolclass=sa.pool.QueuePool,
+        pool_size=PG_POOL_SIZE,
+        max_overflow=PG_MAX_OVERFLOW,
+        pool_timeout=PG_POOL_TIMEOUT_S,
+        pool_pre_ping=True,
+        pool_reset_on_return="rollback",
+        connect_args=connect_args,
+    )

@@ -33,6 +33,7 @@ from crypto_analyzer.core.errors import DatabaseError, ValidationError
 from crypto_analyzer.core.identities import config_digest
 from crypto_analyzer.core.versions import ENGINE_VERSION
 from crypto_analyzer.db.schema import factor_betas, factor_residuals, factor_runs
+from crypto_analyzer.db.tenant_session import set_driver_tenant
 
 __all__ = [
     "FactorFrames",
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 _BLOCK_ROWS = 500
-"""Rows per multi-row INSERT on SQLite (7 columns x 500 stays far below the parameter limit)."""
+"""Rows per multi-row INSERT (7 columns x 500 stays far below either backend's parameter limit)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +153,9 @@ def load_factor_frames(
     with engine.connect() as connection:
         marker = "?" if connection.dialect.name == "sqlite" else "%s"
         betas_of, residuals_of, *counts = (sql.replace("?", marker) for sql in _QUERIES)
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        raw = connection.connection.dbapi_connection
+        set_driver_tenant(engine, raw)  # raw cursors skip the ``begin`` event: read as the tenant
+        cursor = raw.cursor()  # type: ignore[union-attr]
         try:
             for col, asset in enumerate(assets):
                 for grid, factor in zip(beta_grids, factors, strict=True):
@@ -275,16 +278,15 @@ def _residual_rows(tenant_id: str, run_id: str, fit: FactorFrames) -> Iterable[t
 
 
 def _insert_rows(connection: Connection, table: sa.Table, rows: Iterable[tuple[Any, ...]]) -> None:
-    """Bulk insert in the caller's transaction: COPY on PostgreSQL, multi-row VALUES on SQLite."""
+    """Bulk insert in the caller's transaction: multi-row VALUES on both backends.
+
+    Not COPY on PostgreSQL: COPY FROM is refused for a role that row-level security binds (the
+    application role, revision 0011), while an INSERT is checked row by row by the policy.
+    """
     names = [column.name for column in table.columns]
     raw = connection.connection.dbapi_connection
-    if connection.dialect.name == "postgresql":
-        statement = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-            for row in rows:
-                copy.write_row(row)
-        return
-    row_sql = f"({', '.join('?' * len(names))})"
+    marker = "?" if connection.dialect.name == "sqlite" else "%s"
+    row_sql = f"({', '.join([marker] * len(names))})"
     head = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
     block_sql = head + ", ".join([row_sql] * _BLOCK_ROWS)
     cursor = raw.cursor()  # type: ignore[union-attr]

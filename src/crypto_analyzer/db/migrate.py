@@ -21,6 +21,7 @@ from crypto_analyzer.core.errors import SchemaNotReadyError
 __all__ = [
     "SchemaStatus",
     "alembic_config",
+    "current_revision",
     "head_revision",
     "require_head",
     "schema_drift",
@@ -66,7 +67,8 @@ def head_revision() -> str:
     return head
 
 
-def _current_revision(engine: Engine) -> str | None:
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (``None``: no schema); one read, no script parsing."""
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
@@ -75,7 +77,7 @@ def schema_status(engine: Engine) -> SchemaStatus:
     """Current and head revision plus the revisions an upgrade would apply. Runs no DDL."""
     script = ScriptDirectory.from_config(alembic_config())
     head = head_revision()
-    current = _current_revision(engine)
+    current = current_revision(engine)
     pending = tuple(
         reversed([rev.revision for rev in script.iterate_revisions(head, current or "base")])
     )

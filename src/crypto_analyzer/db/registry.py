@@ -22,6 +22,7 @@ from crypto_analyzer.core.clock import now, to_iso
 from crypto_analyzer.core.errors import NotFoundError, ValidationError
 from crypto_analyzer.core.identities import DatasetId, config_digest
 from crypto_analyzer.core.versions import ENGINE_VERSION, SEED_VERSION, SPEC_VERSION
+from crypto_analyzer.db.dataset_id import TableDigest
 from crypto_analyzer.db.ingest_liveness import process_owner
 from crypto_analyzer.db.schema import run_artifacts, run_metrics, runs
 from crypto_analyzer.db.schema.experiments import RUN_STATUSES
@@ -35,6 +36,7 @@ __all__ = [
     "list_runs",
     "record_run_artifact",
     "resolve_run_id",
+    "run_record",
     "start_run",
 ]
 
@@ -62,6 +64,8 @@ class RunRecord:
     metrics: dict[str, float | None]
     data_watermark: int | None = None
     """Market watermark the dataset id was taken at (None for runs before point-in-time data)."""
+    dataset_tables: tuple[dict[str, Any], ...] | None = None
+    """Per-table digests behind the dataset id (None for runs before revision 0015)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,10 +102,12 @@ def start_run(
     hypothesis: str | None = None,
     tags: Sequence[str] = (),
     data_watermark: int | None = None,
+    dataset_tables: Sequence[TableDigest] = (),
 ) -> None:
     """Insert the run row with status ``running``, owned by this process (pid and host);
     ``data_watermark`` is the market watermark ``dataset_id`` was taken at, so the run's data can
-    be read again as it was."""
+    be read again as it was; ``dataset_tables`` are the per-table digests behind ``dataset_id``,
+    so a later reproduction can name the tables that changed (NULL when none are given)."""
     pid, host = process_owner()
     connection.execute(
         runs.insert().values(
@@ -123,6 +129,11 @@ def start_run(
             pid=pid,
             host=host,
             data_watermark=data_watermark,
+            dataset_tables_json=(
+                canonical_dumps([table.to_dict() for table in dataset_tables])
+                if dataset_tables
+                else None
+            ),
         )
     )
 
@@ -208,7 +219,8 @@ def resolve_run_id(engine: Engine, tenant_id: str, prefix: str) -> str:
     return str(found[0])
 
 
-def _record(row: RowMapping, metrics: dict[str, float | None]) -> RunRecord:
+def run_record(row: RowMapping, metrics: dict[str, float | None]) -> RunRecord:
+    """A :class:`RunRecord` from a ``runs`` row and its metrics (shared by every run read)."""
     return RunRecord(
         run_instance_id=row["run_instance_id"],
         run_key=row["run_key"],
@@ -228,6 +240,11 @@ def _record(row: RowMapping, metrics: dict[str, float | None]) -> RunRecord:
         error=row["error"],
         metrics=metrics,
         data_watermark=None if row["data_watermark"] is None else int(row["data_watermark"]),
+        dataset_tables=(
+            None
+            if row.get("dataset_tables_json") is None
+            else tuple(canonical_loads(row["dataset_tables_json"]))
+        ),
     )
 
 
@@ -247,7 +264,7 @@ def get_run(engine: Engine, tenant_id: str, run_instance_id: str) -> RunRecord:
             .where(run_metrics.c.tenant_id == tenant_id, run_metrics.c.run_instance_id == full)
             .order_by(run_metrics.c.name)
         ).all()
-    return _record(row, {name: value for name, value in metric_rows})
+    return run_record(row, {name: value for name, value in metric_rows})
 
 
 def list_runs(engine: Engine, tenant_id: str, limit: int = 50) -> list[RunRecord]:
@@ -265,7 +282,7 @@ def list_runs(engine: Engine, tenant_id: str, limit: int = 50) -> list[RunRecord
             .mappings()
             .all()
         )
-    return [_record(row, {}) for row in rows]
+    return [run_record(row, {}) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)

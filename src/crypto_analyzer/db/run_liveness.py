@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from crypto_analyzer.core.clock import now, to_iso
 from crypto_analyzer.core.errors import DatabaseError
 from crypto_analyzer.core.identities import DatasetId, run_instance_id
+from crypto_analyzer.db.dataset_id import TableDigest
 from crypto_analyzer.db.health import HealthCheck
 from crypto_analyzer.db.ingest_liveness import process_alive, process_owner
 from crypto_analyzer.db.registry import start_run
@@ -133,6 +134,7 @@ def start_run_instance(
     hypothesis: str | None = None,
     tags: Sequence[str] = (),
     data_watermark: int | None = None,
+    dataset_tables: Sequence[TableDigest] = (),
 ) -> StartedRun:
     """Close dead runs, then insert this run as ``running`` under the first free instance id.
 
@@ -159,6 +161,7 @@ def start_run_instance(
                     hypothesis=hypothesis,
                     tags=tags,
                     data_watermark=data_watermark,
+                    dataset_tables=dataset_tables,
                 )
         except sa.exc.IntegrityError:
             with engine.connect() as connection:

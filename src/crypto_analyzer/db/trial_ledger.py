@@ -80,15 +80,24 @@ class NewTrial:
     n_obs: int
     family_size: int
     family_n_eff: float
+    variant: str | None = None
+    """Distinguishes several trials of one ``signal@horizon`` in one run (a sweep's grid points:
+    parameters, universe, costs); ``None`` for a report's hypotheses."""
 
     @property
     def hypothesis_id(self) -> str:
-        return f"{self.signal}@{self.horizon}"
+        base = f"{self.signal}@{self.horizon}"
+        return base if self.variant is None else f"{base}#{self.variant}"
 
     def trial_key(self) -> str:
-        """Identity for counting: same hypothesis, same data, same results ⇒ the same trial."""
+        """Identity for counting: same hypothesis, same data, same results ⇒ the same trial.
+
+        A variant joins the identity (two cost scenarios with equal numbers are two trials); a
+        report's trials, without one, keep the keys they always had."""
+        variant = {} if self.variant is None else {"variant": self.variant}
         return sha256_json(
             {
+                **variant,
                 "dataset_id": self.dataset_id,
                 "end_ms": self.end_ms,
                 "freq": self.freq,

@@ -234,6 +234,12 @@ TRIGGERS: dict[str, dict[str, dict[str, str]]] = {
             "function": "ca_reject_candidate_delete",
             "table": "promotion_candidates",
         },
+        "trg_signing_keys_guard_insert": {
+            "digest": "ba68491ee2817085720b2ff1959cfebcc4e12a118dacbb33501a6cfcd0cb1df1",
+            "enabled": "always",
+            "function": "ca_guard_signing_key_insert",
+            "table": "signing_keys",
+        },
         "trg_signing_keys_guard_update": {
             "digest": "d276219f4e65919ed1854e2f2b3ef3d86e5d0ba6d7bcb90e9a9a4bc85ca284fb",
             "enabled": "always",
@@ -517,6 +523,11 @@ TRIGGERS: dict[str, dict[str, dict[str, str]]] = {
             "enabled": "always",
             "table": "promotion_candidates",
         },
+        "trg_signing_keys_guard_insert": {
+            "digest": "4d7ad5942907ba3becdbea61d2c2bfb4489bc442e59195f1ecd03c3a63b45de0",
+            "enabled": "always",
+            "table": "signing_keys",
+        },
         "trg_signing_keys_guard_update": {
             "digest": "e88caf9405a070de99dc6567b44171caa019a28ac3c8af10d86069a723bdae99",
             "enabled": "always",
@@ -621,6 +632,9 @@ FUNCTIONS: dict[str, dict[str, dict[str, str]]] = {
         },
         "ca_guard_market_revision_insert": {
             "digest": "38db818a0e46d95922749ac4108a6030d64188274ae734791ad24ab57cad1bde",
+        },
+        "ca_guard_signing_key_insert": {
+            "digest": "b24788ac2949846865da29515b628cf88e1c2576618b971744e203a7995f67b9",
         },
         "ca_guard_signing_key_update": {
             "digest": "f5d5abe3e37ba1f2da5a4dffc864e2f29011ba425cab47eb633c315f732edab3",

@@ -36,6 +36,7 @@ from crypto_analyzer.db.health import expected_triggers, trigger_findings
 from crypto_analyzer.db.market_history import current_watermark
 from crypto_analyzer.db.migrate import schema_status
 from crypto_analyzer.db.record_keys import KEY_FROM_ENVIRONMENT, KeyArgument, engine_key
+from crypto_analyzer.db.row_security import row_security_findings
 from crypto_analyzer.db.trial_ledger import TrialRecord, read_trials, verify_ledger
 from crypto_analyzer.db.workspace_mode import WorkspaceMode, read_mode
 from crypto_analyzer.governance import repository as repo
@@ -142,6 +143,8 @@ def verify_workspace(
         if status.at_head:
             for finding in trigger_findings(connection):
                 report.add("triggers", finding.message)
+            for message in row_security_findings(connection):
+                report.add("row_security", message)
         else:
             report.add(
                 "triggers",

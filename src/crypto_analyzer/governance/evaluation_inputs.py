@@ -22,6 +22,9 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from crypto_analyzer.artifacts import ArtifactStore
+from crypto_analyzer.attest.registry import key_time
+from crypto_analyzer.attest.verify import EnvelopeCheck
+from crypto_analyzer.core.clock import from_iso, to_iso
 from crypto_analyzer.core.versions import ENGINE_VERSION, SEED_VERSION, SPEC_VERSION
 from crypto_analyzer.db.market_history import current_watermark
 from crypto_analyzer.governance import repository as repo
@@ -31,9 +34,16 @@ from crypto_analyzer.governance.policy import HistorySettings, PolicySet
 from crypto_analyzer.governance.policy.documents import store_policy_document
 from crypto_analyzer.governance.records import CandidateRecord
 from crypto_analyzer.governance.research_history import ResearchHistory, research_history
+from crypto_analyzer.governance.signatures import signature_checks
 from crypto_analyzer.governance.staleness import Staleness, candidate_staleness
 
-__all__ = ["CONTEXT_VERSION", "EvaluationInputs", "gather", "record_policy"]
+__all__ = [
+    "CONTEXT_VERSION",
+    "EvaluationInputs",
+    "gather",
+    "judge_signatures",
+    "record_policy",
+]
 
 CONTEXT_VERSION = 1
 _LOG = logging.getLogger(__name__)
@@ -50,6 +60,9 @@ class EvaluationInputs:
     history: ResearchHistory | None
     staleness: Staleness | None
     market_watermark: int | None
+    signatures: dict[str, EnvelopeCheck] | None = None
+    signatures_at: str | None = None
+    """When the envelopes were judged (keys' windows and revocations are taken as of then)."""
 
     def context(self, policy_document: str | None) -> dict[str, Any]:
         """The ``context_json`` of the eligibility report."""
@@ -60,6 +73,7 @@ class EvaluationInputs:
             "market_watermark": self.market_watermark,
             "policy_document": policy_document,
             "seed_version": SEED_VERSION,
+            "signatures_at": self.signatures_at,
             "spec_version": SPEC_VERSION,
             "staleness_checked": self.staleness is not None,
         }
@@ -113,6 +127,7 @@ def gather(
             staleness = candidate_staleness(connection, tenant_id, candidate, as_of=watermark)
         except Exception:  # fail closed: the restatement rule denies (or warns) unchecked
             _LOG.exception("restatements under %s could not be checked", candidate.candidate_id)
+    signatures, signatures_at = judge_signatures(connection, store, tenant_id, loaded)
     return EvaluationInputs(
         run=repo.run_row(connection, tenant_id, candidate.run_instance_id),
         first_promoter=repo.first_promoter(connection, tenant_id, candidate.candidate_id),
@@ -121,7 +136,32 @@ def gather(
         history=history,
         staleness=staleness,
         market_watermark=watermark,
+        signatures=signatures,
+        signatures_at=signatures_at,
     )
+
+
+def judge_signatures(
+    connection: Connection,
+    store: ArtifactStore | None,
+    tenant_id: str,
+    loaded: LoadedBundle | None,
+    at: str | None = None,
+) -> tuple[dict[str, EnvelopeCheck] | None, str | None]:
+    """The run's envelopes verified at ``at`` (default: now, by the tenant's clock rule).
+
+    ``None`` when they could not be checked (no bundle, no store, an error): the signature rules
+    deny that wherever a signature is required.
+    """
+    if loaded is None or store is None:
+        return None, None
+    try:
+        if at is None:
+            at = to_iso(key_time(connection, tenant_id))
+        return signature_checks(connection, store, tenant_id, loaded, from_iso(at)), at
+    except Exception:  # fail closed: unchecked signatures never count as verified
+        _LOG.exception("the envelopes of %s could not be checked", loaded.logical_name)
+        return None, at
 
 
 def record_policy(store: ArtifactStore | None, policy: PolicySet) -> str | None:

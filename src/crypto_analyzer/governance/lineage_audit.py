@@ -33,9 +33,9 @@ from sqlalchemy.engine import Connection
 from crypto_analyzer.artifacts import ArtifactStore
 from crypto_analyzer.artifacts.run_layout import (
     MANIFEST_NAME,
-    RUNS_PREFIX,
     run_artifact_key,
     run_of_key,
+    runs_prefix,
 )
 from crypto_analyzer.core.canonical_json import canonical_loads
 from crypto_analyzer.core.errors import CryptoAnalyzerError
@@ -106,12 +106,12 @@ def audit_run_lineage(
     )
     files: dict[str, set[str]] = defaultdict(set)
     try:
-        keys = store.list(RUNS_PREFIX)
+        keys = store.list(runs_prefix(tenant_id))
     except CryptoAnalyzerError as exc:
         audit.add("orphans", f"the artifact store cannot be listed ({exc})")
         return audit
     for key in keys:
-        run = run_of_key(key)
+        run = run_of_key(key, tenant_id)
         if run is not None:
             files[run].add(key)
     for run_id, status in run_rows:
@@ -119,7 +119,14 @@ def audit_run_lineage(
         stored = files.get(run_id, set())
         recorded_edges = edges.get(run_id, set())
         _check_manifest(
-            audit, store, run_id, rows, recorded_edges, stored, expected=run_id in listed_manifests
+            audit,
+            store,
+            run_artifact_key(run_id, MANIFEST_NAME, tenant_id),
+            run_id,
+            rows,
+            recorded_edges,
+            stored,
+            expected=run_id in listed_manifests,
         )
         referenced = {_key_of(store, row["uri"]) for row in rows.values()}
         audit.orphans.extend(Orphan(key, run_id, status) for key in sorted(stored - referenced))
@@ -151,6 +158,7 @@ def _key_of(store: ArtifactStore, uri: str) -> str | None:
 def _check_manifest(
     audit: LineageAudit,
     store: ArtifactStore,
+    key: str,
     run_id: str,
     rows: dict[str, dict[str, Any]],
     edges: set[Edge],
@@ -158,7 +166,6 @@ def _check_manifest(
     *,
     expected: bool,
 ) -> None:
-    key = run_artifact_key(run_id, MANIFEST_NAME)
     row = rows.get(MANIFEST_NAME)
     if key not in files:
         if row is None and not expected:

@@ -42,13 +42,20 @@ from crypto_analyzer.governance.principals import (
 
 __all__ = [
     "TOKEN_PREFIX",
+    "ApiKeyRow",
     "IssuedKey",
+    "KeyIdentity",
     "PrincipalRow",
     "authenticate",
+    "authenticate_bearer",
     "disable_principal",
+    "list_api_keys",
+    "list_api_keys_on",
     "list_principals",
     "register_principal",
+    "require_key_admin",
     "resolve_actor",
+    "revoke_api_key",
     "token_hash",
 ]
 
@@ -94,6 +101,76 @@ class PrincipalRow:
             "principal_id": self.principal_id,
             "role": self.role,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class KeyIdentity:
+    """Who a bearer token is: its tenant, its key id and the principal holding it."""
+
+    tenant_id: str
+    key_id: str
+    principal: Principal
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRow:
+    """An API key as listed (never the token nor its hash)."""
+
+    key_id: str
+    principal_id: str
+    role: str
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+            "key_id": self.key_id,
+            "principal_id": self.principal_id,
+            "revoked_at": self.revoked_at,
+            "role": self.role,
+        }
+
+
+def authenticate_bearer(connection: Connection, token: str) -> KeyIdentity:
+    """The tenant, key and enabled principal of an HTTP bearer token; the tenant comes from the key.
+
+    Key hashes are unique across tenants, so the token alone names its tenant: a caller can never
+    choose a tenant by a header or a path. Every refusal reads alike (see :func:`authenticate`).
+    """
+    refused = AuthenticationError(
+        "the bearer token is not a valid API key (unknown, revoked, expired or its principal is "
+        "disabled)",
+        "send `Authorization: Bearer <token>` with a key from `crypto-analyzer keys create`",
+    )
+    if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX) or len(token) > _MAX_TOKEN:
+        raise refused
+    row = (
+        connection.execute(
+            sa.select(
+                api_keys.c.tenant_id,
+                api_keys.c.key_id,
+                principals.c.principal_id,
+                principals.c.display_name,
+                principals.c.role,
+                principals.c.disabled_at,
+                api_keys.c.revoked_at,
+                api_keys.c.expires_at,
+            )
+            .select_from(api_keys.join(principals, _principal_of_key()))
+            .where(api_keys.c.key_hash == token_hash(token))
+        )
+        .mappings()
+        .first()
+    )
+    if row is None or row["disabled_at"] is not None or row["revoked_at"] is not None:
+        raise refused
+    if row["expires_at"] is not None and row["expires_at"] <= to_iso(governed_now()):
+        raise refused
+    principal = Principal(row["principal_id"], row["display_name"], row["role"], "token")
+    return KeyIdentity(row["tenant_id"], row["key_id"], principal)
 
 
 def authenticate(connection: Connection, tenant_id: str, token: str) -> Principal:
@@ -260,6 +337,75 @@ def disable_principal(
     return updated
 
 
+def revoke_api_key(engine: Engine, tenant_id: str, key_id: str, *, token: str | None) -> ApiKeyRow:
+    """Revoke one API key by its key id (admin token required; idempotent). The principal stays
+    enabled, so it can be issued a new key; a revoked key is refused from the next request on."""
+    with governed_transaction(engine, tenant_id) as connection:
+        acting = _require_admin(connection, tenant_id, token)
+        found = _key_rows(connection, tenant_id, key_id)
+        if not found:
+            raise NotFoundError(f"no API key {key_id!r} in tenant {tenant_id!r}")
+        if found[0].revoked_at is not None:
+            return found[0]
+        admins = {
+            p.principal_id
+            for p in _rows(connection, tenant_id)
+            if p.role == "admin" and p.disabled_at is None
+        }
+        usable = [
+            row.key_id
+            for row in _key_rows(connection, tenant_id)
+            if row.revoked_at is None and row.principal_id in admins
+        ]
+        if usable == [key_id]:
+            raise ValidationError(
+                f"API key {key_id} is the last usable key of an admin in tenant {tenant_id!r} "
+                f"(you are {acting.principal_id!r})",
+                "register another admin first",
+            )
+        connection.execute(
+            api_keys.update()
+            .where(api_keys.c.tenant_id == tenant_id)
+            .where(api_keys.c.key_id == key_id)
+            .where(api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=to_iso(governed_now()))
+        )
+        return _key_rows(connection, tenant_id, key_id)[0]
+
+
+def list_api_keys(engine: Engine, tenant_id: str) -> list[ApiKeyRow]:
+    """Every API key of the tenant with its principal and role, oldest first (read-only)."""
+    with engine.connect() as connection:
+        return _key_rows(connection, tenant_id)
+
+
+def list_api_keys_on(connection: Connection, tenant_id: str) -> list[ApiKeyRow]:
+    """:func:`list_api_keys` inside a caller's transaction (the key listing joins it)."""
+    return _key_rows(connection, tenant_id)
+
+
+def _key_rows(connection: Connection, tenant_id: str, key_id: str | None = None) -> list[ApiKeyRow]:
+    query = (
+        sa.select(api_keys, principals.c.role)
+        .select_from(api_keys.join(principals, _principal_of_key()))
+        .where(api_keys.c.tenant_id == tenant_id)
+        .order_by(api_keys.c.created_at, api_keys.c.key_id)
+    )
+    if key_id is not None:
+        query = query.where(api_keys.c.key_id == key_id)
+    return [
+        ApiKeyRow(
+            row["key_id"],
+            row["principal_id"],
+            row["role"],
+            row["created_at"],
+            row["expires_at"],
+            row["revoked_at"],
+        )
+        for row in connection.execute(query).mappings()
+    ]
+
+
 def list_principals(engine: Engine, tenant_id: str) -> list[PrincipalRow]:
     """Every principal of the tenant with its number of usable keys, oldest first."""
     with engine.connect() as connection:
@@ -343,3 +489,13 @@ def _rows(
 def _row(connection: Connection, tenant_id: str, principal_id: str) -> PrincipalRow | None:
     found = _rows(connection, tenant_id, principal_id)
     return found[0] if found else None
+
+
+def require_key_admin(
+    connection: Connection, tenant_id: str, token: str | None
+) -> Principal | None:
+    """Who may manage keys: an admin's token once the tenant has principals; before the first
+    principal is registered, whoever can write the database (returns None then)."""
+    if token or _count(connection, tenant_id, enabled_only=False):
+        return _require_admin(connection, tenant_id, token)
+    return None

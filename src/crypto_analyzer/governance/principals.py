@@ -294,9 +294,12 @@ ACTIONS = {
     "revoke": "revoke candidates",
     "principals": "manage principals",
     "record_restatements": "record restatements of market data on the candidates they affect",
+    "record_reproduction": "record a reproduction of a candidate's run on the candidate",
 }
 _GRANTS = {
-    "researcher": frozenset({"create", "evaluate:candidate", "record_restatements"}),
+    "researcher": frozenset(
+        {"create", "evaluate:candidate", "record_restatements", "record_reproduction"}
+    ),
     "reviewer": frozenset(
         {
             "create",
@@ -305,6 +308,7 @@ _GRANTS = {
             "reject",
             "revoke",
             "record_restatements",
+            "record_reproduction",
         }
     ),
     "admin": frozenset(ACTIONS),

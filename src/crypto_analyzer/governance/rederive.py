@@ -34,10 +34,12 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from crypto_analyzer.artifacts import ArtifactStore
+from crypto_analyzer.attest.verify import EnvelopeCheck
 from crypto_analyzer.core.versions import ENGINE_VERSION
 from crypto_analyzer.governance import repository as repo
-from crypto_analyzer.governance.bundles import StoreVerifier, load_bundle
+from crypto_analyzer.governance.bundles import LoadedBundle, StoreVerifier, load_bundle
 from crypto_analyzer.governance.errors import EvidenceError, PolicyConfigError
+from crypto_analyzer.governance.evaluation_inputs import judge_signatures
 from crypto_analyzer.governance.outcomes import enforce_lifecycle
 from crypto_analyzer.governance.policy import (
     Decision,
@@ -216,6 +218,7 @@ class _Judge:
             artifacts=StoreVerifier(self.store),
             history=self.history(candidate, report, config),
             staleness=staleness,
+            signatures=self.signatures(loaded, context),
         )
         policy = DefaultPolicy(_as_evaluated(config, context))
         bundle = None if loaded is None else loaded.bundle
@@ -223,6 +226,16 @@ class _Judge:
             policy, at_eval, bundle, report.level, ctx, timeout_seconds=config.timeout_seconds
         )
         return enforce_lifecycle(decision, at_eval, report.level)
+
+    def signatures(
+        self, loaded: LoadedBundle | None, context: Mapping[str, Any]
+    ) -> dict[str, EnvelopeCheck] | None:
+        """The envelopes as the evaluation judged them: keys as of its recorded time."""
+        at = context.get("signatures_at")
+        if not isinstance(at, str):  # not checked then (or before signatures existed)
+            return None
+        checks, _ = judge_signatures(self.connection, self.store, self.tenant, loaded, at)
+        return checks
 
     def policy(self, report: ReportRecord, context: Mapping[str, Any]) -> PolicyConfig | None:
         location = context.get("policy_document")

@@ -18,7 +18,14 @@ from crypto_analyzer.core.hashing import sha256_json
 from crypto_analyzer.governance.records import CandidateRecord, EventRecord, ReportRecord
 from crypto_analyzer.governance.states import GENESIS_STATUS, REVIEW_TARGETS, can_transition
 
-__all__ = ["replay_findings", "report_event_mismatches"]
+__all__ = ["AUDIT_FACTS", "replay_findings", "report_event_mismatches"]
+
+AUDIT_FACTS: Mapping[str, str] = {
+    "restated": "a restatement never does",
+    "reproduced": "a reproduction never does",
+}
+"""Event types that record a fact about a candidate and never move its status (both statuses
+NULL): market data restated under it, a re-execution of its run compared with the record."""
 
 
 def _payload(event: EventRecord) -> dict[str, Any]:
@@ -83,9 +90,9 @@ def _walk(
         if status is None:
             findings.append(f"{label} comes before the candidate was created")
             status = GENESIS_STATUS
-        if event.event_type == "restated":
+        if event.event_type in AUDIT_FACTS:
             if event.from_status is not None or event.to_status is not None:
-                findings.append(f"{label} changes a status; a restatement never does")
+                findings.append(f"{label} changes a status; {AUDIT_FACTS[event.event_type]}")
             continue
         if event.from_status != status:
             findings.append(f"{label} starts from {event.from_status}, the candidate was {status}")

@@ -117,15 +117,33 @@ def find_candidate(
 
 
 def list_candidates(
-    connection: Connection, tenant_id: str, *, status: str | None = None
+    connection: Connection,
+    tenant_id: str,
+    *,
+    status: str | None = None,
+    after: tuple[str, str] | None = None,
+    limit: int | None = None,
 ) -> list[CandidateRecord]:
-    """Candidates of the tenant, newest first, optionally of one status."""
-    query = sa.select(promotion_candidates).where(promotion_candidates.c.tenant_id == tenant_id)
+    """Candidates of the tenant, newest first, optionally of one status.
+
+    ``after`` is the ``(created_at, candidate_id)`` of the last candidate of the previous page
+    (keyset paging in the same order); ``limit`` caps the rows.
+    """
+    table = promotion_candidates
+    query = sa.select(table).where(table.c.tenant_id == tenant_id)
     if status is not None:
-        query = query.where(promotion_candidates.c.status == status)
-    query = query.order_by(
-        promotion_candidates.c.created_at.desc(), promotion_candidates.c.candidate_id
-    )
+        query = query.where(table.c.status == status)
+    if after is not None:
+        created_at, candidate_id = after
+        query = query.where(
+            sa.or_(
+                table.c.created_at < created_at,
+                sa.and_(table.c.created_at == created_at, table.c.candidate_id > candidate_id),
+            )
+        )
+    query = query.order_by(table.c.created_at.desc(), table.c.candidate_id)
+    if limit is not None:
+        query = query.limit(limit)
     return [CandidateRecord.from_row(row) for row in connection.execute(query).mappings()]
 
 

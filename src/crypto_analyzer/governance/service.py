@@ -32,7 +32,7 @@ faults and how tracing can hook in without a second code path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -132,10 +132,20 @@ class GovernanceService:
         with self._engine.connect() as connection:
             return self._require(connection, candidate_id)
 
-    def list_candidates(self, *, status: str | None = None) -> list[CandidateRecord]:
-        """Candidates of the tenant, newest first, optionally of one status."""
+    def list_candidates(
+        self,
+        *,
+        status: str | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[CandidateRecord]:
+        """Candidates of the tenant, newest first, optionally of one status; ``after`` and
+        ``limit`` page them (``after`` = ``(created_at, candidate_id)`` of the previous page's
+        last candidate)."""
         with self._engine.connect() as connection:
-            return repo.list_candidates(connection, self._tenant, status=status)
+            return repo.list_candidates(
+                connection, self._tenant, status=status, after=after, limit=limit
+            )
 
     def reports(self, candidate_id: str) -> list[ReportRecord]:
         with self._engine.connect() as connection:
@@ -223,12 +233,20 @@ class GovernanceService:
 
     # -- evaluate / promote ------------------------------------------------------------------
 
-    def evaluate(self, candidate_id: str, *, target: str, actor: Actor) -> Evaluation:
+    def evaluate(
+        self,
+        candidate_id: str,
+        *,
+        target: str,
+        actor: Actor,
+        origin: Mapping[str, str] | None = None,
+    ) -> Evaluation:
         """Judge the candidate's evidence at level ``target`` and record the outcome.
 
         Always writes a report and an event; moves the status to ``target`` only when the policy
         allows and ``status -> target`` is an allowed edge. Re-evaluating the current level records
-        a new report and changes nothing else.
+        a new report and changes nothing else. ``origin`` (e.g. the CI run that asked) is recorded
+        on the event as given.
         """
         level = check_level(target)
         principal = acting_principal(actor, f"evaluate:{level}")
@@ -251,6 +269,7 @@ class GovernanceService:
             artifacts=None if self._store is None else StoreVerifier(self._store),
             history=history,
             staleness=staleness,
+            signatures=inputs.signatures,
         )
         evidence = None if loaded is None else loaded.bundle
         decision = enforce_lifecycle(
@@ -315,6 +334,8 @@ class GovernanceService:
                 },
                 "rules": list(decision.rules),
             }
+            if origin:
+                payload["origin"] = dict(origin)
             event = append_event(
                 connection,
                 self._tenant,
@@ -351,13 +372,20 @@ class GovernanceService:
                 self._step("status_updated")
         return Evaluation(after, candidate.status, report, event, decision)
 
-    def promote(self, candidate_id: str, *, target: str, actor: Actor) -> Evaluation:
+    def promote(
+        self,
+        candidate_id: str,
+        *,
+        target: str,
+        actor: Actor,
+        origin: Mapping[str, str] | None = None,
+    ) -> Evaluation:
         """Evaluate, and raise :class:`PromotionDenied` unless the candidate now holds ``target``.
 
         The report and event of a denied promotion are committed before the error is raised: a
         refusal is part of the record.
         """
-        outcome = self.evaluate(candidate_id, target=target, actor=actor)
+        outcome = self.evaluate(candidate_id, target=target, actor=actor, origin=origin)
         if outcome.candidate.status != target:
             reasons = "; ".join(str(reason) for reason in outcome.decision.reasons)
             raise PromotionDenied(
@@ -399,6 +427,30 @@ class GovernanceService:
         """Every open or accepted candidate with what was restated under it (read-only)."""
         with self._engine.connect() as connection:
             return stale_candidates(connection, self._tenant)
+
+    # -- reproductions -----------------------------------------------------------------------
+
+    def record_reproduction(
+        self, candidate_id: str, *, result: dict[str, Any], actor: Actor
+    ) -> EventRecord:
+        """Append a ``reproduced`` event (who, when, ``result``) to the candidate; no status
+        changes. ``result`` is what the reproduction found (run, engines, artifact comparison)."""
+        principal = acting_principal(actor, "record_reproduction")
+        with self._write() as connection:
+            full = repo.resolve_candidate_id(connection, self._tenant, candidate_id)
+            self._step("locked")
+            mode, stamp = action_time(connection, self._tenant)
+            event = NewEvent(
+                full,
+                "reproduced",
+                principal.principal_id,
+                recorded_payload(result, mode, principal),
+            )
+            recorded = append_event(
+                connection, self._tenant, event, created_at=stamp, key=self._key
+            )
+            self._step("event_appended")
+        return recorded
 
     # -- reviewer actions --------------------------------------------------------------------
 

@@ -17,7 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from crypto_analyzer.artifacts import open_settings_store
+from sqlalchemy.engine import Engine
+
+from crypto_analyzer.artifacts import ArtifactStore, open_settings_store
 from crypto_analyzer.core.errors import ConfigError
 from crypto_analyzer.core.service_key import ServiceKey, create_service_key, key_location
 from crypto_analyzer.core.settings import Settings
@@ -27,11 +29,18 @@ from crypto_analyzer.db.workspace import open_engine
 from crypto_analyzer.governance import principal_store
 from crypto_analyzer.governance.audit import VerifyReport, trace_candidate, verify_workspace
 from crypto_analyzer.governance.checkpoints import Checkpoint, checkpoint_now
-from crypto_analyzer.governance.policy import PolicyRegistry, load_policy_config, load_policy_set
+from crypto_analyzer.governance.policy import (
+    PolicyConfig,
+    PolicyRegistry,
+    PolicySet,
+    build_policy_set,
+    load_policy_config,
+)
 from crypto_analyzer.governance.principals import Principal, os_account_name
 from crypto_analyzer.governance.records import EventRecord
 from crypto_analyzer.governance.service import GovernanceService
 from crypto_analyzer.governance.staleness import Staleness, stale_candidates
+from crypto_analyzer.governance.tenants import known_tenant_ids, tenant_policy_config
 
 __all__ = [
     "add_principal",
@@ -39,6 +48,7 @@ __all__ = [
     "audit_stale",
     "audit_trace",
     "audit_verify",
+    "audit_verify_all",
     "disable_principal",
     "init_service_key",
     "list_principals",
@@ -65,8 +75,29 @@ def open_service(
                 engine, store, tenant_id=settings.tenant, policy=None, service_key=None
             )
             return
-        policy = load_policy_set(policy_path, registry)
+        policy = _policy_set(engine, store, settings.tenant, policy_path, registry)
         yield GovernanceService(engine, store, tenant_id=settings.tenant, policy=policy)
+
+
+def _policy_config(
+    engine: Engine, store: ArtifactStore | None, tenant: str, policy_path: Path | str | None
+) -> PolicyConfig:
+    """``--policy`` when given, else the tenant's own policy, else the packaged default."""
+    if policy_path is not None:
+        return load_policy_config(policy_path)
+    with engine.connect() as connection:
+        own = tenant_policy_config(connection, store, tenant)
+    return own if own is not None else load_policy_config(None)
+
+
+def _policy_set(
+    engine: Engine,
+    store: ArtifactStore | None,
+    tenant: str,
+    policy_path: Path | str | None,
+    registry: PolicyRegistry | None,
+) -> PolicySet:
+    return build_policy_set(_policy_config(engine, store, tenant, policy_path), registry)
 
 
 @contextmanager
@@ -147,16 +178,42 @@ def audit_verify(
     The policy file says whether stale results fail the audit (``on_restatement``);
     ``checkpoints`` limits the checkpoint check to the newest N (default: all).
     """
-    history = load_policy_config(policy_path).history
     with open_engine(settings, read_only=True) as engine:
         require_head(engine)
+        store = open_settings_store(settings)
+        history = _policy_config(engine, store, settings.tenant, policy_path).history
         return verify_workspace(
             engine,
-            open_settings_store(settings),
+            store,
             settings.tenant,
             on_restatement=history.on_restatement,
             checkpoints=checkpoints,
         )
+
+
+def audit_verify_all(
+    settings: Settings,
+    *,
+    policy_path: Path | str | None = None,
+    checkpoints: int | None = None,
+) -> dict[str, VerifyReport]:
+    """``audit verify --all-tenants``: :func:`audit_verify` for every tenant the database knows.
+
+    The tenants are listed on the owner/migration URL (admin work); each tenant is then verified
+    on the application URL as that tenant, exactly as ``audit verify --tenant T`` would.
+    """
+    with open_engine(settings, read_only=True, admin=True) as engine:
+        require_head(engine)
+        with engine.connect() as connection:
+            tenant_ids = known_tenant_ids(connection)
+    return {
+        tenant: audit_verify(
+            settings.model_copy(update={"tenant": tenant}),
+            policy_path=policy_path,
+            checkpoints=checkpoints,
+        )
+        for tenant in tenant_ids
+    }
 
 
 def audit_checkpoint(settings: Settings) -> Checkpoint:

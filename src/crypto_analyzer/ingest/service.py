@@ -21,11 +21,20 @@ from crypto_analyzer.core.errors import ValidationError
 from crypto_analyzer.core.settings import Settings
 from crypto_analyzer.db.workspace import open_engine
 from crypto_analyzer.ingest.backfill import BackfillRequest, BackfillResult, ProgressSink, backfill
-from crypto_analyzer.ingest.importer import ImportResult, import_ohlcv
+from crypto_analyzer.ingest.importer import ImportOptions, ImportResult, import_ohlcv
 from crypto_analyzer.ingest.instruments import parse_symbols
+from crypto_analyzer.ingest.multi_import import (
+    ManyResult,
+    Progress,
+    SymbolFrom,
+    expand_sources,
+    import_many,
+    prepare_many,
+)
 from crypto_analyzer.ingest.poll import CycleReport, PollConfig, build_sources, poll
 from crypto_analyzer.ingest.providers.base import RateLimit
 from crypto_analyzer.ingest.providers.registry import build_provider
+from crypto_analyzer.ingest.rejects import RejectsPage, list_rejects
 from crypto_analyzer.ingest.resilience.breaker import DatabaseHealthStore, HealthRecord
 from crypto_analyzer.ingest.resilience.guard import Resilience
 from crypto_analyzer.ingest.status import provider_status
@@ -36,7 +45,9 @@ __all__ = [
     "parse_instant",
     "run_backfill",
     "run_import",
+    "run_import_many",
     "run_poll",
+    "run_rejects",
     "run_synthetic",
     "status_report",
 ]
@@ -160,8 +171,9 @@ def run_import(
     freq: str,
     mapping: Mapping[str, str] | None = None,
     time_unit: str = "auto",
+    options: ImportOptions | None = None,
 ) -> ImportResult:
-    """``ingest import``: one CSV/Parquet file as one ingest run."""
+    """``ingest import FILE --symbol S``: one CSV/Parquet file as one ingest run."""
     with open_engine(settings, read_only=False) as engine:
         return import_ohlcv(
             engine,
@@ -171,7 +183,39 @@ def run_import(
             freq=freq,
             mapping=mapping,
             time_unit=time_unit,
+            options=options,
             tenant_id=settings.tenant,
+        )
+
+
+def run_import_many(
+    settings: Settings,
+    source: str | Path,
+    *,
+    venue: str,
+    freq: str,
+    symbol_from: SymbolFrom,
+    quote: str = "USD",
+    options: ImportOptions | None = None,
+    progress: Progress | None = None,
+) -> ManyResult:
+    """``ingest import DIR_OR_GLOB --symbol-from …``: every file checked, then one run each."""
+    paths = expand_sources(source)
+    prepared = prepare_many(
+        paths, venue=venue, freq=freq, symbol_from=symbol_from, quote=quote,
+        options=options, progress=progress,
+    )  # fmt: skip
+    with open_engine(settings, read_only=False) as engine:
+        return import_many(engine, prepared, tenant_id=settings.tenant, progress=progress)
+
+
+def run_rejects(
+    settings: Settings, *, run_id: str | None = None, reason: str | None = None, limit: int = 100
+) -> RejectsPage:
+    """``ingest rejects``: the quarantine, filtered (read-only)."""
+    with open_engine(settings, read_only=True) as engine:
+        return list_rejects(
+            engine, tenant_id=settings.tenant, run_id=run_id, reason=reason, limit=limit
         )
 
 

@@ -25,7 +25,6 @@ from crypto_analyzer.research.portfolio import (
     CostModel,
     _trade_inputs,
     annualised_sharpe,
-    bars_per_year,
 )
 
 __all__ = [
@@ -102,7 +101,7 @@ def capacity_curve(
     part_values = unit_part[traded]
     max_unit = float(part_values.max()) if part_values.size else 0.0
     p95_unit = float(np.quantile(part_values, 0.95)) if part_values.size else 0.0
-    per_year = bars_per_year(panel.bar_ms)
+    per_year = panel.periods_per_year
     rows = []
     for aum in grid:
         net = gross - linear - cost_model.impact_coef * aum**e * impact_base
@@ -164,7 +163,7 @@ def execution_evidence(
         "schema_version": EXECUTION_EVIDENCE_SCHEMA_VERSION,
         "cost_model": cost_model.to_dict(),
         "lag": int(lag),
-        "bars_per_year": bars_per_year(panel.bar_ms),
+        "bars_per_year": panel.periods_per_year,
         "limits": {
             "max_participation": float(max_participation),
             "min_net_sharpe": float(min_net_sharpe),

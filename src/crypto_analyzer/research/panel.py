@@ -50,6 +50,12 @@ class Panel:
         ``close * volume``: the liquidity proxy used by filters, signals and the cost model.
     bar_ms : int
         Bar length in milliseconds.
+    calendar : str
+        The trading calendar the rows follow (:mod:`crypto_analyzer.research.calendars`):
+        ``24/7`` rows are every slot; other calendars keep only trading slots, so rows are
+        consecutive *trading* bars and the index is no longer regular.
+    bars_per_year : float or None
+        Annualisation for this calendar; ``None`` means 24/7 (365.25 days of ``bar_ms`` bars).
     """
 
     close: pd.DataFrame
@@ -57,6 +63,8 @@ class Panel:
     log_returns: pd.DataFrame
     dollar_volume: pd.DataFrame
     bar_ms: int
+    calendar: str = "24/7"
+    bars_per_year: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("volume", "log_returns", "dollar_volume"):
@@ -81,6 +89,13 @@ class Panel:
         """``(n_times, n_assets)``."""
         return self.close.shape
 
+    @property
+    def periods_per_year(self) -> float:
+        """Bars per year for annualising: the calendar's, or 365.25 days of bars (24/7)."""
+        if self.bars_per_year is not None:
+            return self.bars_per_year
+        return 365.25 * 86_400_000 / self.bar_ms
+
     def select_assets(self, assets: Any) -> Panel:
         """Panel restricted to ``assets`` (in the given order)."""
         cols = pd.Index(assets)
@@ -93,6 +108,8 @@ class Panel:
             log_returns=self.log_returns[cols],
             dollar_volume=self.dollar_volume[cols],
             bar_ms=self.bar_ms,
+            calendar=self.calendar,
+            bars_per_year=self.bars_per_year,
         )
 
     def head_rows(self, n_rows: int) -> Panel:
@@ -103,6 +120,8 @@ class Panel:
             log_returns=self.log_returns.iloc[:n_rows],
             dollar_volume=self.dollar_volume.iloc[:n_rows],
             bar_ms=self.bar_ms,
+            calendar=self.calendar,
+            bars_per_year=self.bars_per_year,
         )
 
 

@@ -281,4 +281,4 @@ def backtest(
         },
         index=weights.index,
     )
-    return BacktestResult(bars, aum, lag, cost_model, bars_per_year(panel.bar_ms))
+    return BacktestResult(bars, aum, lag, cost_model, panel.periods_per_year)

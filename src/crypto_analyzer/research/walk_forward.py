@@ -190,6 +190,8 @@ def evaluate_walk_forward(
             "first_bar_open_ms": int(times[0]),
             "bar_ms": panel.bar_ms,
             "n_rows": len(times),
+            # rows are trading bars, not regular slots (the report names the calendar)
+            **({"last_bar_open_ms": int(times[-1])} if panel.calendar != "24/7" else {}),
         },
     )
     return WalkForwardResult(fold_ic, oos_ic, summary, tuple(records), attestation)

@@ -8,6 +8,7 @@ service writes them yet).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,12 +20,24 @@ from crypto_analyzer.artifacts import ArtifactStore
 
 __all__ = [
     "GOVERNED_TABLES",
+    "KEY_1",
+    "KEY_2",
+    "MALLORY_PUBLIC",
+    "PUBLIC_1",
+    "PUBLIC_2",
     "Workspace",
     "build_workspace",
     "refused",
     "snapshot",
     "table_rows",
 ]
+
+# Signing key rows must hold real material (revision 0012): a 64-hex public key under its SHA-256.
+PUBLIC_1 = hashlib.sha256(b"test signing key 1").hexdigest()
+PUBLIC_2 = hashlib.sha256(b"test signing key 2").hexdigest()
+MALLORY_PUBLIC = hashlib.sha256(b"mallory").hexdigest()
+KEY_1 = hashlib.sha256(bytes.fromhex(PUBLIC_1)).hexdigest()
+KEY_2 = hashlib.sha256(bytes.fromhex(PUBLIC_2)).hexdigest()
 
 GOVERNED_TABLES = (
     "governance_events",
@@ -70,10 +83,10 @@ def build_workspace(engine: sa.Engine, store: ArtifactStore) -> Workspace:
     evaluation = service.evaluate(failed, target="candidate", actor="alice")
     assert not evaluation.passed
     with engine.begin() as connection:
-        for key in ("key-1", "key-2"):
+        for key, public in ((KEY_1, PUBLIC_1), (KEY_2, PUBLIC_2)):
             connection.exec_driver_sql(
                 "INSERT INTO signing_keys (key_id, algorithm, public_key, owner, valid_from, "
-                f"valid_until, created_at) VALUES ('{key}', 'ed25519', 'pk-{key}', 'alice', "
+                f"valid_until, created_at) VALUES ('{key}', 'ed25519', '{public}', 'alice', "
                 "'2025-01-01T00:00:00Z', '2026-01-01T00:00:00Z', '2025-01-01T00:00:00Z')"
             )
     return Workspace(

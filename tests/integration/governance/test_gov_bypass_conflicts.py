@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
-from gov_attacks import GOVERNED_TABLES, Workspace, build_workspace, refused, table_rows
+from gov_attacks import (
+    GOVERNED_TABLES,
+    KEY_1,
+    MALLORY_PUBLIC,
+    Workspace,
+    build_workspace,
+    refused,
+    table_rows,
+)
 
 from crypto_analyzer.artifacts import ArtifactStore
 from crypto_analyzer.db.schema import APPEND_ONLY_TABLES
@@ -69,7 +77,7 @@ def _targets(ws: Workspace) -> dict[str, Target]:
             "candidate_id",
         ),
         "signing_keys": Target(
-            "signing_keys", "key_id = 'key-1'", {"public_key": "'pk-mallory'"}, "key_id"
+            "signing_keys", f"key_id = '{KEY_1}'", {"public_key": f"'{MALLORY_PUBLIC}'"}, "key_id"
         ),
     }
 
@@ -129,6 +137,12 @@ def _statement(engine: sa.Engine, target: Target, form: str) -> str:
 
 def _expected(engine: sa.Engine, table: str, form: str) -> str:
     """The refusal each backend gives for ``form`` on ``table``."""
+    # Revision 0012's insert guard on signing_keys sees the row an insert form proposes before
+    # any conflict is resolved: a forged id, or someone else's key under this id, is refused there.
+    if table == "signing_keys" and form == "INSERT OR REPLACE (rowid)":
+        return "signing_keys: key_id must be the SHA-256 of the public key"
+    if table == "signing_keys" and form == "UPSERT" and engine.dialect.name == "postgresql":
+        return "signing_keys: key_id must be the SHA-256 of the public key"
     if engine.dialect.name == "sqlite":
         if form.startswith("UPDATE OR REPLACE"):
             if table in APPEND_ONLY:

@@ -41,7 +41,7 @@ def _boom(*args: object, **kwargs: object) -> object:
 def test_a_config_that_does_not_fit_the_data_is_a_user_error(tmp_path: Path) -> None:
     settings = workspace(tmp_path)
     config = ReportConfig.model_validate({**SMALL, "splits": {"test_size": 10**5}})
-    with pytest.raises(ValidationError, match="does not fit this dataset") as caught:
+    with pytest.raises(ValidationError, match="history shorter than the split plan") as caught:
         run_report(settings, config, actor="alice")
     assert caught.value.exit_code == 2
     assert [status for status, _ in _runs(settings)] == ["failed"]

@@ -29,7 +29,7 @@ from crypto_analyzer.db.engine import create_db_engine
 from crypto_analyzer.governance import verify_workspace
 from crypto_analyzer.governance.bundles import store_key
 
-FILES_PER_RUN = 29  # a complete run of the small config writes this many artifacts (incl. regimes)
+FILES_PER_RUN = 35  # artifacts of a complete small run (incl. power 2, envelopes 4, regimes 2)
 KILLS = 5
 
 

@@ -22,6 +22,7 @@ from gov_factories import (
     strong_bundle,
 )
 
+from crypto_analyzer.attest.verify import EnvelopeCheck, Finding
 from crypto_analyzer.core.versions import ENGINE_VERSION, SEED_VERSION, SPEC_VERSION
 from crypto_analyzer.governance.policy import (
     Decision,
@@ -31,6 +32,9 @@ from crypto_analyzer.governance.policy import (
     parse_policy_config,
 )
 from crypto_analyzer.governance.policy.config import DEFAULT_POLICY_RESOURCE
+
+INFORMATIONAL_RULES = {"power.underpowered"}
+"""Rules that only ever warn (tested in test_gov_power_rule.py): no deny case exists for them."""
 
 NO_ATTESTATION = {
     "attestation.present": False,
@@ -79,6 +83,13 @@ def _history(**changes: Any) -> Any:
     """The candidate's (horizon 4) research history with ``changes``; 20 trials, 2 of this run."""
     return history_for(STRONG, 4, **{"unique_trials": 20, "this_run": 2, **changes})
 
+
+UNSIGNED = EnvelopeCheck(
+    "envelopes/x.dsse.json", True, False, None, (Finding("unsigned", "it carries no signature"),)
+)
+EDITED = EnvelopeCheck(
+    "envelopes/x.dsse.json", True, True, None, (Finding("payload_edited", "predicate edited"),)
+)
 
 CASES = {
     # provenance
@@ -198,11 +209,23 @@ CASES = {
         level="accepted",
         status="candidate",
     ),
+    # signatures are judged from what evaluation verified (ctx.signatures), never the bundle's flag
     "signature": Case(
         "causality.signature",
-        ("unsigned", "requires a signature"),
-        {"attestation.signed": False},
+        ("unsigned", "carries no signature"),
+        {"attestation.signed": True},
         limits={"require_signature": True},
+        ctx={"signatures": {"attestation": UNSIGNED, "bundle": UNSIGNED}},
+    ),
+    "signature_unchecked": Case(
+        "evidence.signature",
+        ("requires signatures", "not checked"),
+        limits={"require_signature": True},
+    ),
+    "signature_tampered": Case(
+        "evidence.signature",
+        ("payload_edited",),
+        ctx={"signatures": {"bundle": EDITED}},
     ),
     # separation of duties
     "creator_accepts": Case(
@@ -310,7 +333,7 @@ def test_each_rule_denies_and_says_why(name: str) -> None:
 def test_every_default_rule_has_a_deny_case() -> None:
     allowed = _decide(Case("none", (), level="accepted", status="candidate"))
     assert allowed.allowed, [str(reason) for reason in allowed.reasons]
-    covered = {case.rule for case in CASES.values()}
+    covered = {case.rule for case in CASES.values()} | INFORMATIONAL_RULES
     assert set(allowed.rules) <= covered, sorted(set(allowed.rules) - covered)
 
 

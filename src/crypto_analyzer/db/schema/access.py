@@ -29,6 +29,7 @@ tenants = sa.Table(
     sa.Column("name", sa.Text(), nullable=False),
     sa.Column("created_at", sa.Text(), nullable=False),
     sa.Column("mode", sa.Text(), nullable=False, server_default="governed"),
+    sa.Column("policy_digest", sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint("tenant_id"),
     text_enum_check("mode", WORKSPACE_MODES, "mode"),
     **TABLE_OPTIONS,

@@ -57,6 +57,9 @@ runs = sa.Table(
     sa.Column("host", sa.Text(), nullable=True),
     # The market watermark the dataset id was taken at (revision 0004); NULL for older runs.
     sa.Column("data_watermark", INT64, nullable=True),
+    # The per-table digests behind dataset_id (revision 0015): a reproduction whose data lost the
+    # recorded id names the tables that changed. NULL for older runs.
+    sa.Column("dataset_tables_json", sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint("tenant_id", "run_instance_id"),
     sa.Index(None, "tenant_id", "run_key"),
     status_check(RUN_STATUSES),

@@ -6,9 +6,10 @@ Revision 0002 adds the promotion state machine as triggers on ``promotion_candid
 chain-extension check on ``governance_events``; the ``(tenant_id, candidate_id)`` indexes serve
 those triggers and ``audit trace``. Revision 0009 refuses replacing inserts and upserts on all four
 tables and guards ``signing_keys`` (key material immutable, validity only shortened, revocation
-final and with a reason, never deleted). Revision 0010 adds ``mac``/``mac_key_id`` (HMAC with the
-service key, ``core.service_key``) to reports and events, and ``context_json`` to reports (what an
-evaluation saw, so ``audit verify`` can re-derive it).
+final and with a reason, never deleted). Revision 0010 adds ``mac``/``mac_key_id`` (HMAC with
+the service key, ``core.service_key``) to reports and events, and ``context_json`` to reports
+(what an evaluation saw, so ``audit verify`` can re-derive it). Revision 0012 refuses a new signing
+key whose id is not the SHA-256 of its 64-hex public key, or whose validity window is empty.
 """
 
 from __future__ import annotations
@@ -37,7 +38,15 @@ __all__ = [
 
 CANDIDATE_STATUSES = ("exploratory", "candidate", "accepted", "rejected", "revoked")
 ELIGIBILITY_LEVELS = ("candidate", "accepted")
-EVENT_TYPES = ("created", "evaluated", "promoted", "rejected", "revoked", "restated")
+EVENT_TYPES = (
+    "created",
+    "evaluated",
+    "promoted",
+    "rejected",
+    "revoked",
+    "restated",
+    "reproduced",
+)
 SIGNING_ALGORITHMS = ("ed25519",)
 
 promotion_candidates = sa.Table(

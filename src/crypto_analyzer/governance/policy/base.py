@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from crypto_analyzer.attest.verify import EnvelopeCheck
 from crypto_analyzer.governance.evidence import EvidenceArtifact, ValidationBundle
 from crypto_analyzer.governance.records import CandidateRecord
 from crypto_analyzer.governance.research_history import ResearchHistory
@@ -102,6 +103,9 @@ class EvaluationContext:
     artifacts: ArtifactVerifier | None
     history: ResearchHistory | None = None
     staleness: Staleness | None = None
+    signatures: Mapping[str, EnvelopeCheck] | None = None
+    """The run's envelopes (``attestation``, ``bundle``) verified at evaluation time (``None``:
+    not checked, which denies wherever a signature is required)."""
 
     def to_dict(self) -> dict[str, Any]:
         run = (
@@ -116,6 +120,9 @@ class EvaluationContext:
             "evidence_problem": self.evidence_problem,
             "first_promoter": self.first_promoter,
             "history": None if self.history is None else self.history.to_dict(),
+            "signatures": None
+            if self.signatures is None
+            else {name: check.to_dict() for name, check in sorted(self.signatures.items())},
             "staleness": None if self.staleness is None else self.staleness.to_dict(),
             "run": run,
             "tenant_id": self.tenant_id,

@@ -85,6 +85,10 @@ class LevelThresholds(_Config):
     min_assets: Annotated[int, Field(ge=1)]
     min_mean_ic: float
     min_hac_t: float
+    min_power: Probability | None = None
+    """``power.underpowered`` (a warning, never a denial): the probability that the HAC t
+    reaches ``min_hac_t`` if the true mean IC were ``min_mean_ic``, for the run's design, must be
+    at least this; absent: the rule is not applied."""
     max_bh_p: Probability
     min_dsr: Probability
     max_pbo: Probability

@@ -21,9 +21,11 @@ from crypto_analyzer.governance.policy.rules import (
     check_execution,
     check_history,
     check_lifecycle,
+    check_power,
     check_provenance,
     check_regime,
     check_sample,
+    check_signatures,
     check_snooping,
 )
 from crypto_analyzer.governance.records import CandidateRecord
@@ -93,6 +95,7 @@ class DefaultPolicy:
         )
         self._guarded(out, "provenance", lambda: check_provenance(inputs, out))
         self._guarded(out, "causality", lambda: check_causality(inputs, out))
+        self._guarded(out, "signatures", lambda: check_signatures(inputs, out))
         self._guarded(out, "history", lambda: check_history(inputs, out))
         horizon = evidence.horizon(candidate.horizon)
         if horizon is None:
@@ -108,6 +111,7 @@ class DefaultPolicy:
             ("snooping", check_snooping),
             ("execution", check_execution),
             ("regime", check_regime),
+            ("power", check_power),
         ):
             # mypy cannot infer a lambda whose defaults bind loop variables
             self._guarded(out, family, lambda rule=rule: rule(inputs, horizon, out))  # type: ignore[misc]

@@ -142,6 +142,7 @@ def build_bundle(
     dataset: DatasetIdentity,
     digest: str,
     attestation_sha256: str,
+    attestation_signed: bool = False,
 ) -> ValidationBundle:
     """The evidence contract of one signal: every number a rule needs, and where it came from."""
     horizons = [
@@ -202,7 +203,7 @@ def build_bundle(
             sha256=attestation_sha256,
             present=True,
             valid=not computation.attestation_problems,
-            signed=False,
+            signed=attestation_signed,
         ),
         artifacts=artifacts,
     )

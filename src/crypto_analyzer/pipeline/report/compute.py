@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from crypto_analyzer.pipeline.report.config import ReportConfig
+from crypto_analyzer.pipeline.report.preflight import check_signals
 from crypto_analyzer.pipeline.report.regime_stage import RegimeIc, RegimeStage, regime_stage
 from crypto_analyzer.pipeline.report.stages import (
     FactorFitter,
@@ -103,6 +104,10 @@ class ReportComputation:
     """Per hypothesis: CUSUM and sup-F, both with a long-run variance, on the OOS IC."""
     regimes: RegimeStage | None = None
     pbo_skip_reason: str | None = None
+    signals: tuple[str, ...] = ()
+    """The signals evaluated (factor-based ones are skipped when no factor instrument exists)."""
+    notes: tuple[str, ...] = ()
+    """Data notes the report states (calendar, gap rule, long gaps, skipped signals)."""
 
 
 def compute_report(
@@ -121,8 +126,9 @@ def compute_report(
     """
     prepared = prepare_data(bars, instruments, config, fit_factors=fit_factors)
     signals = compute_signals(prepared, config)
+    check_signals(signals, prepared.panel, prepared.in_test, config)
     horizons = config.horizons
-    keys: list[Key] = [(s, h) for s in config.signals for h in horizons]
+    keys: list[Key] = [(s, h) for s in prepared.signals for h in horizons]
     ic = evaluate_ic(
         prepared, signals, config, horizons=horizons, run_key=run_key, dataset_id=dataset_id
     )
@@ -187,4 +193,6 @@ def compute_report(
         breaks=breaks,
         regimes=regimes,
         pbo_skip_reason=sharpe.pbo_skip_reason,
+        signals=prepared.signals,
+        notes=prepared.notes,
     )

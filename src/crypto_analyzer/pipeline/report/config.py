@@ -43,6 +43,7 @@ from crypto_analyzer.pipeline.report.limits import (
 from crypto_analyzer.research.signal_registry import SIGNALS, signal_names
 
 __all__ = [
+    "CalendarConfig",
     "CostConfig",
     "EvaluationConfig",
     "PortfolioConfig",
@@ -156,6 +157,30 @@ class ProcedureConfig(_Model):
         return value
 
 
+class CalendarConfig(_Model):
+    """Trading calendar and gap rule (see research.calendars); annualisation follows it."""
+
+    kind: Literal["auto", "24/7", "weekdays", "file"] = Field(
+        "auto", description="auto: weekdays when the data never trades on weekends, else 24/7"
+    )
+    file: str | None = Field(
+        None, max_length=4096, description="trading days, one ISO date per line (kind = file)"
+    )
+    gap_rule: Literal["drop", "carry"] = "drop"
+    max_gap: int = Field(
+        3, ge=0, le=MAX_BARS, description="longer gaps are reported, never bridged"
+    )
+    bars_per_year: float | None = Field(
+        None, gt=0, le=MAX_BARS, description="default: measured from the calendar's rows"
+    )
+
+    @model_validator(mode="after")
+    def _file(self) -> CalendarConfig:
+        if (self.kind == "file") != (self.file is not None):
+            raise ValueError("calendar.file is required with kind = 'file' and only then")
+        return self
+
+
 class UniverseConfig(_Model):
     """Which assets enter the tests; chosen from data before the first test block only."""
 
@@ -208,6 +233,12 @@ class ReportConfig(_Model):
     portfolio: PortfolioConfig = PortfolioConfig()
     costs: CostConfig = CostConfig()
     procedures: ProcedureConfig = ProcedureConfig()
+    calendar: CalendarConfig = CalendarConfig()
+    factors: tuple[Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)], ...] = Field(
+        ("BTC", "ETH"),
+        max_length=MAX_SIGNALS,
+        description="factor instruments: base symbols (BTC) or instrument ids (kraken:BTC/USD)",
+    )
     universe: UniverseConfig = UniverseConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     regimes: RegimeConfig = RegimeConfig()

@@ -22,6 +22,8 @@ from typing import Any
 import pandas as pd
 
 from crypto_analyzer.artifacts.store import ArtifactStore, open_settings_store
+from crypto_analyzer.attest.keys import SigningKey
+from crypto_analyzer.attest.statement import BUNDLE_PREDICATE, FOLD_CAUSALITY_PREDICATE
 from crypto_analyzer.core.clock import now, to_iso
 from crypto_analyzer.core.errors import CryptoAnalyzerError
 from crypto_analyzer.core.identities import DatasetMode, config_digest, run_key
@@ -54,6 +56,9 @@ from crypto_analyzer.pipeline.report.compute import (
     hypothesis_id,
 )
 from crypto_analyzer.pipeline.report.config import ReportConfig
+from crypto_analyzer.pipeline.report.envelopes import put_envelope, report_signing_key
+from crypto_analyzer.pipeline.report.power import power_analysis, power_curve_figure
+from crypto_analyzer.pipeline.report.preflight import effective_signals
 from crypto_analyzer.pipeline.report.render import render_html, render_markdown
 from crypto_analyzer.pipeline.report.trials import record_trials, run_trials
 from crypto_analyzer.pipeline.report.writer import RunArtifacts
@@ -109,6 +114,7 @@ def run_report(
             writer_key(
                 connection, settings.tenant, service_key, what="a report run (its trial ledger)"
             )
+        signing_key = report_signing_key(engine, settings.tenant)  # refused now, not at the end
         step("dataset identity")
         dataset = compute_dataset_id(engine, tenant_id=settings.tenant)
         if dataset.mode is not DatasetMode.STRICT:  # pragma: no cover - compute default is STRICT
@@ -129,6 +135,7 @@ def run_report(
             hypothesis=config.hypothesis,
             tags=config.tags,
             data_watermark=watermark,
+            dataset_tables=dataset.tables,
         )
         instance = started.run_instance_id
         for dead in started.closed:
@@ -152,6 +159,7 @@ def run_report(
                 dataset_id=dataset.dataset_id.value,
                 fit_factors=factor_fits,
             )
+            config = effective_signals(config, computation.signals)  # skipped: noted, not tested
             # Every hypothesis tested counts from now on, whatever happens to the rest of the run.
             step("trial ledger")
             history = record_trials(
@@ -162,7 +170,7 @@ def run_report(
                 store=artifacts_store,
             )
             step("artifacts")
-            written = RunArtifacts(artifacts_store, instance)
+            written = RunArtifacts(artifacts_store, instance, settings.tenant)
             summary, bundles, metrics = _write_artifacts(
                 written,
                 computation,
@@ -173,6 +181,7 @@ def run_report(
                 dataset,
                 [use.factor_run_id for use in factor_fits.used],
                 history,
+                signing_key,
             )
             with engine.begin() as connection:
                 record_lineage(
@@ -255,6 +264,7 @@ def _write_artifacts(
     dataset: DatasetIdentity,
     factor_run_ids: list[str],
     history: dict[str, Any],
+    signing_key: SigningKey | None = None,
 ) -> tuple[dict[str, Any], dict[str, ValidationBundle], dict[str, float | None]]:
     digest = config_digest(resolved)
     base_edges = (("uses_dataset", dataset.dataset_id.value), ("uses_config", digest))
@@ -269,6 +279,9 @@ def _write_artifacts(
         artifact_type="fold_causality_attestation",
         schema_version=str(computation.attestation.get("schema_version", "")),
         edges=(("attests", SPLIT_PLAN_NAME), *base_edges),
+    )
+    attestation_envelope = put_envelope(
+        written, ATTESTATION_NAME, attestation, FOLD_CAUSALITY_PREDICATE, signing_key
     )
     ic_rows = {
         hypothesis_id(s, h): r.ic.to_dict() for (s, h), r in sorted(computation.hypotheses.items())
@@ -309,13 +322,18 @@ def _write_artifacts(
 
     bundles = {
         signal: build_bundle(signal, computation, config, written, key, instance, dataset,
-                             digest, attestation.sha256)
+                             digest, attestation.sha256, attestation_envelope.signed)
         for signal in config.signals
     }  # fmt: skip
     summary = _summary(computation, bundles, config, key, instance, dataset, digest,
                        factor_run_ids)  # fmt: skip
     summary["research_history"] = history
+    power = power_analysis(computation, config)
+    written.put_json("stats/power.json", power, artifact_type="power_analysis", schema_version="1",
+                     edges=(("derived_from", "ic/oos_ic.csv"),))  # fmt: skip
+    summary["power"] = power
     figure_bytes = _figures(computation)
+    figure_bytes["power_curve"] = power_curve_figure(power)
     for name, data in figure_bytes.items():
         written.put(f"figures/{name}.png", data, artifact_type="figure")
     written.put_json("stats/overview.json", summary, artifact_type="stats_overview",
@@ -323,13 +341,15 @@ def _write_artifacts(
 
     for signal, bundle in bundles.items():
         evidence = tuple(("derived_from", item.name) for item in bundle.artifacts)
-        written.put(
+        bundle_ref = written.put(
             bundle_logical_name(signal),
             bundle.to_bytes(),
             artifact_type="validation_bundle",
             schema_version=str(BUNDLE_SCHEMA_VERSION),
             edges=(*base_edges, ("uses_folds", SPLIT_PLAN_NAME), *evidence),
         )
+        put_envelope(written, bundle_logical_name(signal), bundle_ref, BUNDLE_PREDICATE,
+                     signing_key)  # fmt: skip
     written.edges.extend(_attests(bundle_logical_name(signal)) for signal in config.signals)
     summary_with_artifacts = {**summary, "artifacts": _artifact_rows(written)}
     written.put("report.md", render_markdown(summary_with_artifacts, list(figure_bytes)).encode(),
@@ -402,6 +422,7 @@ def _summary(
         "schema_version": 1,
         "spec_version": SPEC_VERSION,
         "walk_forward": config.splits.kind,
+        **({"data_notes": list(computation.notes)} if computation.notes else {}),
     }
 
 

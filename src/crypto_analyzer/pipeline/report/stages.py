@@ -17,9 +17,14 @@ import numpy as np
 import pandas as pd
 
 from crypto_analyzer.core.errors import ValidationError
-from crypto_analyzer.pipeline.factor_runs import default_factor_ids
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.limits import MAX_FOLDS
+from crypto_analyzer.pipeline.report.preflight import (
+    build_panel,
+    check_history,
+    check_universe,
+    choose_factors,
+)
 from crypto_analyzer.research import (
     CostModel,
     FactorFit,
@@ -34,7 +39,6 @@ from crypto_analyzer.research import (
     filter_assets,
     fit_factor_model,
     get_signal,
-    panel_from_bars,
     portfolio_weights,
     walk_forward_plan,
 )
@@ -79,6 +83,11 @@ class PreparedData:
     in_test: np.ndarray
     """Boolean mask of the panel rows that lie in some test block."""
     fit: FactorFit | None
+    signals: tuple[str, ...] = ()
+    """The signals that can run (factor-based ones are skipped when no factor instrument exists)."""
+    notes: tuple[str, ...] = ()
+    """Data notes the report states (calendar, gap rule, long gaps, skipped signals); empty on a
+    24/7 dataset without gaps, so such reports read as they always did."""
 
 
 @dataclass(frozen=True)
@@ -196,8 +205,10 @@ def prepare_data(
     *,
     fit_factors: FactorFitter = fit_factor_model,
 ) -> PreparedData:
-    """Panel, split plan, universe (from data before the first test block) and factor fit."""
-    full = panel_from_bars(bars)
+    """Panel on its calendar, split plan, universe (from data before the first test block) and
+    factor fit; refuses, with a message naming the setting, data the config cannot be run on."""
+    full, calendar = build_panel(bars, config)
+    check_history(full.shape[0], config)
     try:
         plan = _split_plan(config, full.shape[0])
     except ValueError as exc:  # the config asks for more than the data has: a user error
@@ -215,9 +226,12 @@ def prepare_data(
         min_median_dollar_volume=config.universe.min_median_dollar_volume,
         until_ms=int(full.times[first_test]),
     )
-    factor_ids = default_factor_ids(panel.assets, instruments)
+    check_universe(panel, config)
+    factors = choose_factors(panel.assets, instruments, config)
+    factor_ids, active = factors.ids, factors.signals
+    notes = tuple(([] if calendar.trivial else calendar.notes()) + factors.notes)
     fit = None
-    if factor_ids and any(get_signal(name).needs_factor_fit for name in config.signals):
+    if factor_ids and any(get_signal(name).needs_factor_fit for name in active):
         # Fitted on every asset of the frequency, then narrowed to the universe: per-asset
         # regressions make the two identical, and the whole-panel fit is reusable across reports.
         whole = fit_factors(
@@ -227,15 +241,15 @@ def prepare_data(
             lag=config.factor_lag,
         )
         fit = whole.select_assets(panel.assets.difference(pd.Index(factor_ids), sort=False))
-    return PreparedData(panel, plan, _test_rows(plan, panel.shape[0]), fit)
+    return PreparedData(panel, plan, _test_rows(plan, panel.shape[0]), fit, active, notes)
 
 
 def compute_signals(
     prepared: PreparedData, config: ReportConfig, names: Sequence[str] | None = None
 ) -> dict[str, pd.DataFrame]:
-    """Each configured signal with its resolved parameters (``names`` restricts the set)."""
+    """Each signal that can run, with its resolved parameters (``names`` restricts the set)."""
     out = {}
-    for name in config.signals if names is None else names:
+    for name in prepared.signals if names is None else names:
         out[name] = compute_signal(
             name,
             prepared.panel,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from crypto_analyzer.artifacts.run_layout import MANIFEST_NAME, run_artifact_key
+from crypto_analyzer.artifacts.run_layout import DEFAULT_TENANT, MANIFEST_NAME, run_artifact_key
 from crypto_analyzer.artifacts.store import ArtifactRef, ArtifactStore
 from crypto_analyzer.core.canonical_json import canonical_bytes
 from crypto_analyzer.db.lineage import LineageEdge, LineageRecord
@@ -34,16 +34,17 @@ _MEDIA_TYPES = {
 
 @dataclass
 class RunArtifacts:
-    """Artifacts of one run instance under ``runs/<run_instance_id>/`` in the store."""
+    """Artifacts of one run instance in its tenant's run folder (``artifacts.run_layout``)."""
 
     store: ArtifactStore
     run_instance_id: str
+    tenant_id: str = DEFAULT_TENANT
     refs: dict[str, ArtifactRef] = field(default_factory=dict)
     records: list[LineageRecord] = field(default_factory=list)
     edges: list[LineageEdge] = field(default_factory=list)
 
     def key(self, name: str) -> str:
-        return run_artifact_key(self.run_instance_id, name)
+        return run_artifact_key(self.run_instance_id, name, self.tenant_id)
 
     def put(
         self,

@@ -1,10 +1,21 @@
-"""Fold-causality rules: a valid (and, if required, signed) attestation of the split plan."""
+"""Fold-causality rules: a valid (and, if required, signed) attestation of the split plan.
+
+Signatures are judged from what evaluation verified (``ctx.signatures``, see
+``governance.signatures``), never from the bundle's own ``attestation.signed`` flag. Two rules:
+``causality.signature`` (the attestation's envelope) and ``evidence.signature`` (the bundle's).
+An envelope that was altered (integrity codes of ``attest.verify``) denies at every level; one that
+is intact but unsigned, signed by an unknown, revoked or out-of-window key, or missing, denies
+where the level requires signatures and is a warning elsewhere.
+"""
 
 from __future__ import annotations
 
+from crypto_analyzer.attest.verify import INTEGRITY_CODES
 from crypto_analyzer.governance.policy.rules._base import Findings, RuleInputs
 
-__all__ = ["check_causality"]
+__all__ = ["check_causality", "check_signatures"]
+
+_RULES = (("attestation", "causality.signature"), ("bundle", "evidence.signature"))
 
 
 def check_causality(inputs: RuleInputs, out: Findings) -> None:
@@ -34,9 +45,26 @@ def check_causality(inputs: RuleInputs, out: Findings) -> None:
             f"attestation {attestation.name!r} sha256 {str(attestation.sha256)[:16]}… differs "
             f"from its evidence artifact {listed.sha256[:16]}…",
         )
-    rule = "causality.signature"
-    out.check(rule)
-    if limits.require_signature and not attestation.signed:
-        out.deny(
-            rule, f"attestation {attestation.name!r} is unsigned; this level requires a signature"
-        )
+
+
+def check_signatures(inputs: RuleInputs, out: Findings) -> None:
+    """``causality.signature`` and ``evidence.signature`` (see the module docstring)."""
+    required = inputs.limits.require_signature
+    checks = inputs.ctx.signatures
+    for which, rule in _RULES:
+        out.check(rule)
+        if checks is None:
+            if required:
+                out.deny(rule, f"level {inputs.level} requires signatures; they were not checked")
+            continue
+        check = checks.get(which)
+        if check is None:
+            if required:
+                out.deny(rule, f"missing: no {which} to verify, and level {inputs.level} "
+                         "requires a signature")  # fmt: skip
+            continue
+        for finding in check.problems:
+            if finding.code in INTEGRITY_CODES or required:
+                out.deny(rule, str(finding))
+            elif finding.code != "unsigned":
+                out.warn(rule, str(finding))
