@@ -119,10 +119,13 @@ def block_counts(starts: np.ndarray, lengths: np.ndarray, n: int) -> np.ndarray:
     return np.cumsum(diff.reshape(rows, n + 1)[:, :n], axis=1, dtype=np.float64)
 
 
-def prefix_sums(centred: np.ndarray) -> np.ndarray:
-    """``(n + 1, N)`` running sums of the centred data, starting with a row of zeros."""
-    out = np.zeros((centred.shape[0] + 1, centred.shape[1]), dtype=np.float64)
-    np.cumsum(centred, axis=0, out=out[1:])
+def prefix_sums(data: np.ndarray) -> np.ndarray:
+    """``(n + 1, N)`` running sums of the column-centred data, starting with a row of zeros."""
+    out = np.empty((data.shape[0] + 1, data.shape[1]), dtype=np.float64)
+    out[0] = 0.0
+    body = out[1:]
+    np.subtract(data, data.mean(axis=0), out=body)
+    np.cumsum(body, axis=0, out=body)
     return out
 
 

@@ -90,7 +90,7 @@ def family_iv(
         else:
             length = v.real(block_length, "block_length", low=1.0)
     complete = ~np.isnan(data).any(axis=1)
-    clean = np.ascontiguousarray(data[complete])
+    clean = data if complete.all() else np.ascontiguousarray(data[complete])
     n = clean.shape[0]
     skip = None
     if n < min_obs_value:

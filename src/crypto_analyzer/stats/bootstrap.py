@@ -176,18 +176,19 @@ def bootstrap_deviations(
     columns' means are large. Private to ``stats`` (validation happens in the public callers).
     """
     n = data.shape[0]
-    centred = data - data.mean(axis=0)
-    use_prefix = block_length >= PREFIX_MIN_BLOCK
-    prefix = prefix_sums(centred) if use_prefix else centred
     out = np.empty((reps, data.shape[1]), dtype=np.float64)
+    chunks = block_chunks(n, method, block_length, reps, rng)
     row = 0
-    for starts, lengths in block_chunks(n, method, block_length, reps, rng):
-        size = starts.shape[0]
-        if use_prefix:
-            out[row : row + size] = prefix_block_sums(starts, lengths, prefix, n)
-        else:
-            out[row : row + size] = block_counts(starts, lengths, n) @ centred
-        row += size
+    if block_length >= PREFIX_MIN_BLOCK:
+        prefix = prefix_sums(data)
+        for starts, lengths in chunks:
+            out[row : row + starts.shape[0]] = prefix_block_sums(starts, lengths, prefix, n)
+            row += starts.shape[0]
+    else:
+        centred = data - data.mean(axis=0)
+        for starts, lengths in chunks:
+            out[row : row + starts.shape[0]] = block_counts(starts, lengths, n) @ centred
+            row += starts.shape[0]
     out /= n
     return out
 

@@ -160,7 +160,7 @@ def test_count_and_prefix_paths_agree_with_the_indices(method: str, length: floa
     np.testing.assert_allclose(deviations, gathered, rtol=0, atol=1e-12)
     counts = []
     by_prefix = []
-    prefix = prefix_sums(data - data.mean(axis=0))
+    prefix = prefix_sums(data)
     for starts, lengths in block_chunks(n, method, float(length), 200, make_rng(4)):
         counts.append(block_counts(starts, lengths, n))
         by_prefix.append(prefix_block_sums(starts, lengths, prefix, n) / n)
