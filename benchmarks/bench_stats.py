@@ -296,33 +296,46 @@ def bench_lord(n: int, share: float, repeat: int) -> dict[str, Any]:
     }
 
 
+GROUPS = ("family", "cscv", "supf", "null", "lord")
+
+
+def _group_rows(group: str, quick: bool, k: int) -> list[dict[str, Any]]:
+    """The rows of one group, in the quick or the full configuration."""
+    if group == "family":
+        sizes = [(1000, 100, 200)] if quick else [(5000, 200, 2000), (5000, 1000, 1000)]
+        return [row for t, n, b in sizes for row in bench_family(t, n, b, k)]
+    if group == "cscv":
+        if quick:
+            return [bench_cscv(500, 50, 10, k)]
+        return [bench_cscv(2000, 200, 16, k), bench_cscv(10_000, 1000, 16, k, naive=False)]
+    if group == "supf":
+        lengths = [(1000, 199)] if quick else [(2000, 999), (8000, 999)]
+        return [bench_sup_f(t, b, k) for t, b in lengths]
+    if group == "null":
+        return bench_null(300, 20, 10, k) if quick else bench_null(2000, 50, 100, k)
+    shares = [(1000, 0.1)] if quick else [(10_000, 0.1), (10_000, 1.0)]
+    return [bench_lord(n, share, k) for n, share in shares]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small smoke configuration")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved runs per candidate")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=GROUPS,
+        default=list(GROUPS),
+        help="run only these groups of rows (default: all)",
+    )
     args = parser.parse_args()
     k = args.repeat
-    if args.quick:
-        rows = [
-            *bench_family(1000, 100, 200, k),
-            bench_cscv(500, 50, 10, k),
-            bench_sup_f(1000, 199, k),
-            *bench_null(300, 20, 10, k),
-            bench_lord(1000, 0.1, k),
-        ]
-    else:
-        rows = [
-            *bench_family(5000, 200, 2000, k),
-            *bench_family(5000, 1000, 1000, k),
-            bench_cscv(2000, 200, 16, k),
-            bench_cscv(10_000, 1000, 16, k, naive=False),
-            bench_sup_f(2000, 999, k),
-            bench_sup_f(8000, 999, k),
-            *bench_null(2000, 50, 100, k),
-            bench_lord(10_000, 0.1, k),
-            bench_lord(10_000, 1.0, k),
-        ]
-    print(machine_line())
+    print(f"before the run: {machine_line()}")
+    rows: list[dict[str, Any]] = []
+    for group in GROUPS:
+        if group in args.only:
+            rows.extend(_group_rows(group, args.quick, k))
+    print(f"after the run:  {machine_line()}")
     print(f"every figure: best of {k} runs, each candidate interleaved with its baseline")
     header = (
         f"{'task':<52} {'config':<30} {'ours s':>8} {'base s':>8} {'speedup':>8} "
@@ -345,7 +358,6 @@ def main() -> None:
             f"{row['task']:<52} {row['config']:<30} {row['ours']:>8.3f} {base_cells} "
             f"{floor_cells}  {row['target']}"
         )
-    print(machine_line())
     print()
     for row in rows:
         print(f"check: {row['task']}: {row['check']}")
