@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import time
 import tracemalloc
 from typing import Any
 
@@ -85,8 +86,18 @@ def bench_family(t: int, n: int, reps: int, repeat: int) -> list[dict[str, Any]]
     def floor() -> Any:
         return counts @ d  # every bootstrap mean needs at least this (B, T) x (T, N) product
 
+    # Order matters on a small machine: right after a multithreaded BLAS call OpenBLAS's worker
+    # threads keep spinning (~0.1 s), so whatever runs next shares the two cores with them. The
+    # floor runs just before arch (seconds long, unaffected), and an untimed idle step after arch
+    # lets its threads go quiet before ours runs again.
     timings = interleaved(
-        {"ours": ours, "studentized": ours_studentized, "arch": baseline, "floor": floor},
+        {
+            "ours": ours,
+            "studentized": ours_studentized,
+            "floor": floor,
+            "arch": baseline,
+            "settle": lambda: time.sleep(0.5),
+        },
         repeat=repeat,
     )
     config = f"N={n}, T={t}, B={reps}"

@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from functools import partial
 
 import numpy as np
 from scipy import sparse
+
+from crypto_analyzer.stats._threads import run_all
 
 __all__: list[str] = []
 
@@ -156,4 +159,12 @@ def prefix_block_sums(
     per_row = keep.reshape(rows, -1).sum(axis=1)
     indptr = np.concatenate([[0], np.cumsum(per_row)])
     matrix = sparse.csr_matrix((values[keep], columns[keep], indptr), shape=(rows, prefix.shape[0]))
-    return np.asarray(matrix @ prefix)
+    out = np.empty((rows, prefix.shape[1]), dtype=np.float64)
+    step = -(-rows // 4)
+
+    def product(first: int) -> None:
+        out[first : first + step] = matrix[first : first + step] @ prefix
+
+    # Row blocks of the product are independent (the sparse kernel releases the GIL).
+    run_all(partial(product, first) for first in range(0, rows, step))
+    return out

@@ -11,9 +11,12 @@ product; no inverse transform, no per-lag pass over the data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy import fft
+
+from crypto_analyzer.stats._threads import run_all
 
 __all__: list[str] = []
 
@@ -43,13 +46,17 @@ def spectrum_of(data: np.ndarray) -> Spectrum:
     n, columns = data.shape
     size = fft.next_fast_len(2 * n - 1, real=True)
     values = np.empty((columns, size // 2 + 1), dtype=np.complex128)
-    buffer = np.zeros((min(_ROWS, columns), size), dtype=np.float64)
-    for first in range(0, columns, _ROWS):
-        rows = buffer[: min(_ROWS, columns - first)]
+
+    def transform(first: int) -> None:
+        count = min(_ROWS, columns - first)
+        rows = np.zeros((count, size), dtype=np.float64)
         head = rows[:, :n]
-        head[...] = data[:, first : first + rows.shape[0]].T
+        head[...] = data[:, first : first + count].T
         head -= head.mean(axis=1, keepdims=True)
-        values[first : first + rows.shape[0]] = fft.rfft(rows, axis=1)
+        values[first : first + count] = fft.rfft(rows, axis=1)
+
+    # Column blocks are independent (disjoint output rows): run them on the kernel pool.
+    run_all(partial(transform, first) for first in range(0, columns, _ROWS))
     return Spectrum(values=values, size=size, n=n)
 
 
