@@ -7,9 +7,12 @@ Usage::
 
 Prints one table: task, configuration, our time and the baseline's (each the best of ``--repeat``
 runs, interleaved so both see the same load), speedup and target, then a numeric cross-check of
-each pair, and the physical floor where one exists (the family row: one GEMM of bootstrap index
+each pair, and the physical floor where one exists (the family rows: one GEMM of bootstrap index
 counts by the differentials). The family row compares like with like: one bootstrap draw on each
-side, both with the unstudentized statistic (see :func:`bench_family`).
+side, both with the unstudentized statistic (see :func:`bench_family`); a second family row times
+our studentized default against the same floor. CSCV rows print peak traced memory beside the
+input size; sup-F rows print the cost per observation and draw at two lengths (linear in T when
+it stays flat). The machine line (CPUs, load average) is printed above and below the table.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import time
+import tracemalloc
 from typing import Any
 
 import numpy as np
@@ -29,6 +34,7 @@ from crypto_analyzer.stats import (
     loss_differentials,
     null_suite,
     pbo_cscv,
+    sup_f_test,
 )
 from harness import interleaved, machine_line
 
@@ -41,7 +47,7 @@ def _family_inputs(t: int, n: int, shift: float, seed: int) -> tuple[np.ndarray,
     return bench, models
 
 
-def bench_family(t: int, n: int, reps: int, repeat: int) -> dict[str, Any]:
+def bench_family(t: int, n: int, reps: int, repeat: int) -> list[dict[str, Any]]:
     """One shared bootstrap draw (ours: RC + SPA + StepM) against one arch StepM simulation.
 
     arch's StepM already runs its SPA on the draw it makes, so a second arch ``SPA`` would be a
@@ -49,7 +55,13 @@ def bench_family(t: int, n: int, reps: int, repeat: int) -> dict[str, Any]:
     unstudentized statistic (arch 8.0's ``studentize`` flag has no effect, so ours is run with
     ``studentize=False`` to test the same thing); the timing case has one clearly better model,
     as a report with a planted signal sees. The p-value cross-check uses a null family whose
-    p-value is away from 0 and 1.
+    p-value is away from 0 and 1. A second row times our default (studentized: the long-run
+    variances on top) against the same floor; arch has no studentized counterpart.
+
+    The floor is one GEMM of a ``(B, T)`` bootstrap count matrix by the ``(T, N)`` differentials:
+    what any implementation that forms the counts pays for the bootstrap means alone. Ours draws
+    blocks as (start, length) pairs and, for long blocks (here ``b = sqrt(T)``), sums them from
+    prefix sums instead of forming counts, so it can come in under that floor.
     """
     from arch.bootstrap import StepM
 
@@ -61,6 +73,9 @@ def bench_family(t: int, n: int, reps: int, repeat: int) -> dict[str, Any]:
     def ours() -> Any:
         return family_tests(d, seed=7, reps=reps, block_length=float(block), studentize=False)
 
+    def ours_studentized() -> Any:
+        return family_tests(d, seed=7, reps=reps, block_length=float(block))
+
     def baseline() -> Any:
         stepm = StepM(bench, models, block_size=block, reps=reps, seed=7)
         stepm.compute()
@@ -71,16 +86,41 @@ def bench_family(t: int, n: int, reps: int, repeat: int) -> dict[str, Any]:
     def floor() -> Any:
         return counts @ d  # every bootstrap mean needs at least this (B, T) x (T, N) product
 
-    timings = interleaved({"ours": ours, "arch": baseline, "floor": floor}, repeat=repeat)
-    return {
-        "task": "RC+SPA+StepM (one draw) vs arch StepM (one draw)",
-        "config": f"N={n}, T={t}, B={reps}",
-        "ours": timings["ours"].best,
-        "base": timings["arch"].best,
-        "floor": timings["floor"].best,
-        "target": ">= 10x",
-        "check": _family_cross_check(t=500, n=20, reps=2000),
-    }
+    # Order matters on a small machine: right after a multithreaded BLAS call OpenBLAS's worker
+    # threads keep spinning (~0.1 s), so whatever runs next shares the two cores with them. The
+    # floor runs just before arch (seconds long, unaffected), and an untimed idle step after arch
+    # lets its threads go quiet before ours runs again.
+    timings = interleaved(
+        {
+            "ours": ours,
+            "studentized": ours_studentized,
+            "floor": floor,
+            "arch": baseline,
+            "settle": lambda: time.sleep(0.5),
+        },
+        repeat=repeat,
+    )
+    config = f"N={n}, T={t}, B={reps}"
+    return [
+        {
+            "task": "RC+SPA+StepM (one draw) vs arch StepM (one draw)",
+            "config": config,
+            "ours": timings["ours"].best,
+            "base": timings["arch"].best,
+            "floor": timings["floor"].best,
+            "target": ">= 10x; <= 2x floor",
+            "check": _family_cross_check(t=500, n=20, reps=2000),
+        },
+        {
+            "task": "RC+SPA+StepM studentized (default) vs GEMM floor",
+            "config": config,
+            "ours": timings["studentized"].best,
+            "base": None,
+            "floor": timings["floor"].best,
+            "target": "<= 2x floor",
+            "check": "arch has no studentized StepM; floor as above",
+        },
+    ]
 
 
 def _family_cross_check(t: int, n: int, reps: int) -> str:
@@ -123,24 +163,57 @@ def _naive_cscv(returns: np.ndarray, s: int) -> float:
     return below / total
 
 
-def bench_cscv(t: int, n: int, s: int, repeat: int) -> dict[str, Any]:
+def _peak_mb(fn: Any) -> float:
+    """Peak traced Python/numpy allocation of one call, in MB (tracemalloc; run apart from the
+    timings because tracing slows allocation)."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+
+
+def bench_cscv(t: int, n: int, s: int, repeat: int, naive: bool = True) -> dict[str, Any]:
+    """CSCV against the per-split loop (where it finishes in reasonable time), with peak memory."""
     r = np.random.default_rng(2).standard_normal((t, n)) * 0.01
-    timings = interleaved(
-        {
-            "ours": lambda: pbo_cscv(r, n_blocks=s, metric="sharpe"),
-            "loop": lambda: _naive_cscv(r, s),
-        },
-        repeat=repeat,
-    )
+    candidates: dict[str, Any] = {"ours": lambda: pbo_cscv(r, n_blocks=s, metric="sharpe")}
+    if naive:
+        candidates["loop"] = lambda: _naive_cscv(r, s)
+    timings = interleaved(candidates, repeat=repeat)
     ours_s, res = timings["ours"].best, timings["ours"].result
-    base_s, pbo = timings["loop"].best, timings["loop"].result
+    peak = _peak_mb(lambda: pbo_cscv(r, n_blocks=s, metric="sharpe"))
+    memory = (
+        f"peak {peak:.0f} MB for a {r.nbytes / 1e6:.0f} MB input ({peak * 1e6 / r.nbytes:.2f}x)"
+    )
+    if naive:
+        check = f"PBO ours {res.pbo:.4f} / naive {timings['loop'].result:.4f}; {memory}"
+    else:
+        check = f"PBO ours {res.pbo:.4f}; {memory}"
     return {
         "task": "CSCV PBO (full enumeration) vs per-split loop",
         "config": f"S={s}, N={n}, T={t}, splits={res.n_splits}",
         "ours": ours_s,
-        "base": base_s,
-        "target": "<= 0.3 s" if (s, n, t) == (16, 200, 2000) else "-",
-        "check": f"PBO ours {res.pbo:.4f} / naive {pbo:.4f}",
+        "base": timings["loop"].best if naive else None,
+        "target": "<= 0.3 s" if (s, n, t) == (16, 200, 2000) else "peak <= 2x input",
+        "check": check,
+    }
+
+
+def bench_sup_f(t: int, reps: int, repeat: int) -> dict[str, Any]:
+    """HAC sup-Wald with its bootstrap, as the report runs it; cost per T x draw shows linearity."""
+    x = np.random.default_rng(9).standard_normal(t)
+    timings = interleaved(
+        {"ours": lambda: sup_f_test(x, seed=3, reps=reps, long_run_variance=True)}, repeat=repeat
+    )
+    ours_s = timings["ours"].best
+    return {
+        "task": "sup-F (HAC sup-Wald) with bootstrap",
+        "config": f"T={t}, B={reps}",
+        "ours": ours_s,
+        "base": None,
+        "target": "linear in T",
+        "check": f"{ours_s / (t * reps) * 1e9:.1f} ns per observation and draw (T={t})",
     }
 
 
@@ -234,29 +307,46 @@ def bench_lord(n: int, share: float, repeat: int) -> dict[str, Any]:
     }
 
 
+GROUPS = ("family", "cscv", "supf", "null", "lord")
+
+
+def _group_rows(group: str, quick: bool, k: int) -> list[dict[str, Any]]:
+    """The rows of one group, in the quick or the full configuration."""
+    if group == "family":
+        sizes = [(1000, 100, 200)] if quick else [(5000, 200, 2000), (5000, 1000, 1000)]
+        return [row for t, n, b in sizes for row in bench_family(t, n, b, k)]
+    if group == "cscv":
+        if quick:
+            return [bench_cscv(500, 50, 10, k)]
+        return [bench_cscv(2000, 200, 16, k), bench_cscv(10_000, 1000, 16, k, naive=False)]
+    if group == "supf":
+        lengths = [(1000, 199)] if quick else [(2000, 999), (8000, 999)]
+        return [bench_sup_f(t, b, k) for t, b in lengths]
+    if group == "null":
+        return bench_null(300, 20, 10, k) if quick else bench_null(2000, 50, 100, k)
+    shares = [(1000, 0.1)] if quick else [(10_000, 0.1), (10_000, 1.0)]
+    return [bench_lord(n, share, k) for n, share in shares]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small smoke configuration")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved runs per candidate")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=GROUPS,
+        default=list(GROUPS),
+        help="run only these groups of rows (default: all)",
+    )
     args = parser.parse_args()
     k = args.repeat
-    if args.quick:
-        rows = [
-            bench_family(1000, 100, 200, k),
-            bench_cscv(500, 50, 10, k),
-            *bench_null(300, 20, 10, k),
-            bench_lord(1000, 0.1, k),
-        ]
-    else:
-        rows = [
-            bench_family(5000, 200, 2000, k),
-            bench_family(5000, 1000, 1000, k),
-            bench_cscv(2000, 200, 16, k),
-            *bench_null(2000, 50, 100, k),
-            bench_lord(10_000, 0.1, k),
-            bench_lord(10_000, 1.0, k),
-        ]
-    print(machine_line())
+    print(f"before the run: {machine_line()}")
+    rows: list[dict[str, Any]] = []
+    for group in GROUPS:
+        if group in args.only:
+            rows.extend(_group_rows(group, args.quick, k))
+    print(f"after the run:  {machine_line()}")
     print(f"every figure: best of {k} runs, each candidate interleaved with its baseline")
     header = (
         f"{'task':<52} {'config':<30} {'ours s':>8} {'base s':>8} {'speedup':>8} "
@@ -265,14 +355,19 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     for row in rows:
-        speed = row["base"] / row["ours"] if row["ours"] > 0 else float("inf")
+        base = row["base"]
+        base_cells = (
+            f"{base:>8.3f} {base / row['ours']:>7.1f}x"
+            if base is not None
+            else f"{'-':>8} {'-':>8}"
+        )
         floor = row.get("floor")
         floor_cells = (
-            f"{floor:>8.3f} {row['ours'] / floor:>9.1f}x" if floor else f"{'-':>8} {'-':>10}"
+            f"{floor:>8.3f} {row['ours'] / floor:>9.2f}x" if floor else f"{'-':>8} {'-':>10}"
         )
         print(
-            f"{row['task']:<52} {row['config']:<30} {row['ours']:>8.3f} {row['base']:>8.3f} "
-            f"{speed:>7.1f}x {floor_cells}  {row['target']}"
+            f"{row['task']:<52} {row['config']:<30} {row['ours']:>8.3f} {base_cells} "
+            f"{floor_cells}  {row['target']}"
         )
     print()
     for row in rows:

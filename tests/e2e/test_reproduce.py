@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from crypto_analyzer.cli.app import app
+from crypto_analyzer.core import versions
 from crypto_analyzer.core.settings import reset_settings_cache
 from crypto_analyzer.db.engine import create_db_engine
 from crypto_analyzer.db.provenance import ProvenanceWriter
@@ -201,3 +202,18 @@ def test_a_changed_engine_is_refused_and_with_the_flag_every_difference_is_liste
     assert all(name in outcome["reason"] for name in differing)
     verify = _cli(demo, "audit", "verify")
     assert verify.exit_code == 0, verify.output
+
+
+def test_a_run_of_another_seed_scheme_is_refused(
+    demo: DemoResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A run records the seed scheme its draws came from; a reproduction under another scheme
+    # would differ for that reason alone, so it is refused with the reason named.
+    _env(demo, monkeypatch)
+    monkeypatch.setattr(versions, "SEED_VERSION", versions.SEED_VERSION + 1)
+    refused = _cli(demo, "reproduce", _accepted(demo), "--actor", "auditor", "--json")
+    assert refused.exit_code == 1, refused.output
+    outcome = json.loads(refused.stdout)
+    assert outcome["result"] == "refused"
+    assert f"seed scheme {versions.SEED_VERSION - 1}" in outcome["reason"]
+    assert "--allow-engine-change" in outcome["reason"]

@@ -44,7 +44,8 @@ COMPONENT_SALTS = MappingProxyType(
 )
 """Named salt per component. Values are frozen: changing one changes that component's seeds."""
 
-SUPPORTED_SEED_VERSIONS = frozenset({1})
+SUPPORTED_SEED_VERSIONS = frozenset({1, 2})
+"""Versions :func:`derive_seed` accepts: the current one and those older records name."""
 _SEED_BYTES = 8
 
 

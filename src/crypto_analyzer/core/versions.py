@@ -14,8 +14,11 @@ ENGINE_VERSION = "0.1.0"
 SPEC_VERSION = "1"
 """Version of the research specification (what a report computes and how)."""
 
-SEED_VERSION = 1
-"""Version of the seed derivation scheme in :mod:`crypto_analyzer.core.seeding`."""
+SEED_VERSION = 2
+"""Version of the seed scheme: the derivation in :mod:`crypto_analyzer.core.seeding` plus the way
+the seeded streams are consumed. 2: block bootstraps draw (start, length) pairs per block instead of
+a decision at every position (same distribution, different numbers for the same seed). 1: the
+original per-position draws."""
 
 DATASET_ID_VERSION = 1
 """Version of the dataset identity encoding in :mod:`crypto_analyzer.core.cell_encoding`."""

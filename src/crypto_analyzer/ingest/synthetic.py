@@ -45,6 +45,7 @@ __all__ = [
     "MAX_SYNTHETIC_ASSETS",
     "MAX_SYNTHETIC_CELLS",
     "MAX_SYNTHETIC_DAYS",
+    "SYNTHETIC_SEED_VERSION",
     "SyntheticMarketConfig",
     "generate_market",
     "ingest_synthetic",
@@ -52,6 +53,11 @@ __all__ = [
 ]
 
 _VENUE = "synthetic"
+
+SYNTHETIC_SEED_VERSION = 1
+"""Seed scheme of the synthetic market, pinned. A synthetic market is *data*: its bars are a
+function of its config alone, and its dataset id must not move when the run-level seed scheme
+(``core.versions.SEED_VERSION``, which versions how statistics consume their streams) is bumped."""
 
 MAX_SYNTHETIC_ASSETS = 2_000
 MAX_SYNTHETIC_DAYS = 3_660
@@ -135,7 +141,11 @@ def _garch_paths(rng: np.random.Generator, shocks: np.ndarray, base_vol: np.ndar
 
 def generate_market(config: SyntheticMarketConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (instruments, bars) frames in the provenance writer's column layout."""
-    rng = make_rng(derive_seed(sha256_json(config.seed_material()), "synthetic_market"))
+    rng = make_rng(
+        derive_seed(
+            sha256_json(config.seed_material()), "synthetic_market", version=SYNTHETIC_SEED_VERSION
+        )
+    )
     n, t = config.assets, config.n_bars
     bars_per_day = 86_400_000 // FREQ_MS[config.freq]
     scale = np.sqrt(1.0 / bars_per_day)
@@ -210,7 +220,9 @@ def synthetic_liquidity(config: SyntheticMarketConfig, bars: pd.DataFrame) -> pd
     """
     rng = make_rng(
         derive_seed(
-            sha256_json({**config.seed_material(), "series": "liquidity"}), "synthetic_market"
+            sha256_json({**config.seed_material(), "series": "liquidity"}),
+            "synthetic_market",
+            version=SYNTHETIC_SEED_VERSION,
         )
     )
     frame = bars[["instrument_id", "bar_open_ms", "close", "volume"]].copy()

@@ -7,8 +7,9 @@ of work, each step able to stop the next:
    (point-in-time market data keeps restated values, so later restatements do not matter); a run
    without a watermark is compared with the current data. A different id stops the reproduction
    before anything runs, naming the tables whose digests differ from the ones the run recorded.
-2. **Engine.** A different running engine version is refused, unless ``allow_engine_change``: then
-   the run is re-executed and every differing artifact listed.
+2. **Engine.** A different running engine version - or seed scheme (``SEED_VERSION``: how the
+   random streams are drawn; the run records its own) - is refused, unless
+   ``allow_engine_change``: then the run is re-executed and every differing artifact listed.
 3. **Re-execution** in a scratch sandbox workspace (:mod:`.reproduce_scratch`) with the clock
    pinned to the run's recorded start, through the report's public entry point ``run_report``;
    nothing is written to the governed workspace.
@@ -196,6 +197,14 @@ def reproduce(
         )
         if not base.dataset_reproduced:
             outcome = replace(base, reason=_dataset_reason(run, base.tables))
+        elif run.seed_version != versions.SEED_VERSION and not allow_engine_change:
+            outcome = replace(
+                base,
+                reason=f"run {run.run_instance_id} drew its random numbers with seed scheme "
+                f"{run.seed_version}; this engine uses seed scheme {versions.SEED_VERSION}, so its "
+                "bootstrap draws differ (pass --allow-engine-change to re-execute it anyway and "
+                "list every artifact that differs)",
+            )
         elif run.engine_version != versions.ENGINE_VERSION and not allow_engine_change:
             outcome = replace(
                 base,

@@ -14,8 +14,9 @@ import numpy as np
 
 from crypto_analyzer.core.seeding import make_rng
 from crypto_analyzer.stats import _validation as v
+from crypto_analyzer.stats._spectral import bootstrap_long_run_variance, spectrum_of
 from crypto_analyzer.stats.block_length import automatic_block_length
-from crypto_analyzer.stats.bootstrap import BOOTSTRAP_METHODS, bootstrap_means
+from crypto_analyzer.stats.bootstrap import BOOTSTRAP_METHODS, bootstrap_deviations
 
 __all__: list[str] = []
 
@@ -89,7 +90,7 @@ def family_iv(
         else:
             length = v.real(block_length, "block_length", low=1.0)
     complete = ~np.isnan(data).any(axis=1)
-    clean = np.ascontiguousarray(data[complete])
+    clean = data if complete.all() else np.ascontiguousarray(data[complete])
     n = clean.shape[0]
     skip = None
     if n < min_obs_value:
@@ -120,33 +121,19 @@ def long_run_variance(data: np.ndarray, method: str, block_length: float) -> np.
     Stationary: :math:`\\hat\\gamma_0 + 2\\sum_{i=1}^{n-1}\\kappa_i\\hat\\gamma_i` with
     :math:`\\kappa_i = (1-i/n)(1-p)^i + (i/n)(1-p)^{n-i}`, ``p = 1/b`` (Politis & Romano 1994,
     used by Hansen 2005, section 2). Circular: Bartlett weights ``1 - i/b`` for ``i < b`` on the
-    circular autocovariances (the exact bootstrap variance when ``b`` divides ``n``).
-    Autocovariances come from one FFT per column.
+    circular autocovariances (the exact bootstrap variance when ``b`` divides ``n``). All columns
+    from one batched FFT (see :mod:`crypto_analyzer.stats._spectral`).
     """
-    n = data.shape[0]
-    e = data - data.mean(axis=0)
-    if method == "stationary":
-        size = 1 << (2 * n - 1).bit_length()
-        spec = np.fft.rfft(e, n=size, axis=0)
-        acov = np.fft.irfft(spec * spec.conj(), n=size, axis=0)[:n] / n
-        i = np.arange(1, n, dtype=np.float64)
-        q = 1.0 - 1.0 / block_length
-        kappa = (1.0 - i / n) * q**i + (i / n) * q ** (n - i)
-    else:
-        spec = np.fft.rfft(e, axis=0)
-        acov = np.fft.irfft(spec * spec.conj(), n=n, axis=0) / n
-        length = int(block_length)
-        i = np.arange(1, n, dtype=np.float64)
-        kappa = np.where(i < length, 1.0 - i / length, 0.0)
-    return acov[0] + 2.0 * (kappa @ acov[1:])
+    return bootstrap_long_run_variance(spectrum_of(data), method, block_length)
 
 
 def draw_null(settings: FamilySettings) -> NullDraw:
     """The one bootstrap draw every family statistic shares (count matrix times data)."""
     data = settings.data
     n = data.shape[0]
+    spectrum = spectrum_of(data)
     if settings.block_length is None:
-        length = automatic_block_length(data, settings.bootstrap)
+        length = automatic_block_length(data, settings.bootstrap, spectrum)
         if settings.bootstrap == "circular":
             length = float(math.ceil(length))
         length = min(length, float(n))
@@ -154,11 +141,11 @@ def draw_null(settings: FamilySettings) -> NullDraw:
     else:
         length, rule = settings.block_length, "user"
     mean = data.mean(axis=0)
-    variance = long_run_variance(data, settings.bootstrap, length)
+    variance = bootstrap_long_run_variance(spectrum, settings.bootstrap, length)
     scale = np.sqrt(variance) if settings.studentize else np.ones_like(mean)
     rng = make_rng(settings.seed)
-    means = bootstrap_means(data, settings.bootstrap, length, settings.reps, rng)
-    centred = math.sqrt(n) * (means - mean)
+    deviations = bootstrap_deviations(data, settings.bootstrap, length, settings.reps, rng)
+    centred = math.sqrt(n) * deviations
     return NullDraw(
         n=n,
         mean=mean,

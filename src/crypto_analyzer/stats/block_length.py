@@ -10,6 +10,7 @@ import numpy as np
 
 from crypto_analyzer.stats import _validation as v
 from crypto_analyzer.stats._serialize import frozen_array, plain
+from crypto_analyzer.stats._spectral import Spectrum, autocovariances, spectrum_of
 
 __all__ = ["BlockLengthResult", "optimal_block_length"]
 
@@ -102,16 +103,18 @@ def optimal_block_length(x: np.ndarray) -> BlockLengthResult:
        selection for the dependent bootstrap". Econometric Reviews, 28(4), 372-375.
     """
     data = _optimal_block_length_iv(x)
-    n, k = data.shape
+    return _from_spectrum(spectrum_of(data))
+
+
+def _from_spectrum(spectrum: Spectrum) -> BlockLengthResult:
+    """Block lengths from the columns' spectrum (autocovariances by one batched inverse FFT)."""
+    n = spectrum.n
+    k = spectrum.values.shape[0]
     k_n = max(5, math.ceil(math.sqrt(math.log10(n))))
     m_max = min(math.ceil(math.sqrt(n)) + k_n, n - 1)
     band = _BAND_CONSTANT * math.sqrt(math.log10(n) / n)
     b_max = math.ceil(min(3.0 * math.sqrt(n), n / 3.0))
-    e = data - data.mean(axis=0)
-    gamma = np.empty((m_max + 1, k))
-    gamma[0] = (e * e).sum(axis=0) / n
-    for lag in range(1, m_max + 1):
-        gamma[lag] = (e[lag:] * e[:-lag]).sum(axis=0) / n
+    gamma = autocovariances(spectrum, m_max)
     stationary = np.empty(k)
     circular = np.empty(k)
     bandwidth = np.empty(k, dtype=np.int64)
@@ -160,8 +163,13 @@ def _first_quiet_lag(quiet: np.ndarray, run: int) -> int:
     return int(loud[-1]) + 1 if loud.size else 0
 
 
-def automatic_block_length(data: np.ndarray, method: str) -> float:
-    """Mean over columns of the Politis-White length for ``method``, at least 1 (private helper)."""
-    result = optimal_block_length(data)
+def automatic_block_length(
+    data: np.ndarray, method: str, spectrum: Spectrum | None = None
+) -> float:
+    """Mean over columns of the Politis-White length for ``method``, at least 1 (private helper).
+
+    ``spectrum`` (of the same data) lets a caller that already transformed the data reuse it.
+    """
+    result = _from_spectrum(spectrum if spectrum is not None else spectrum_of(data))
     values = result.stationary if method == "stationary" else result.circular
     return max(1.0, float(np.mean(values)))

@@ -8,7 +8,6 @@ indices themselves see exactly the same resamples.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,14 @@ import numpy as np
 from crypto_analyzer.core.hashing import sha256_bytes
 from crypto_analyzer.core.seeding import make_rng
 from crypto_analyzer.stats import _validation as v
+from crypto_analyzer.stats._block_draws import (
+    PREFIX_MIN_BLOCK,
+    block_chunks,
+    block_counts,
+    block_indices,
+    prefix_block_sums,
+    prefix_sums,
+)
 from crypto_analyzer.stats._serialize import frozen_array, plain
 
 __all__ = [
@@ -28,9 +35,6 @@ __all__ = [
 
 BOOTSTRAP_METHODS = ("circular", "stationary")
 """Supported block bootstraps."""
-
-_CHUNK = 500
-"""Draws generated per chunk. Fixed (never data dependent) so streams are reproducible."""
 
 
 @dataclass(frozen=True)
@@ -116,12 +120,13 @@ def bootstrap_indices(
 
     Notes
     -----
-    Stationary: at each position ``t > 0`` a new block starts with probability ``p = 1/b``;
-    otherwise the index continues the previous one (modulo ``n``), eq. (1)-(2) of [1]_. The
-    generation is vectorised: a row of uniforms decides block starts, a row of uniform integers
-    gives the candidate start points, and a running maximum locates each position's block start.
-    arch draws the same distribution in a Python loop over draws, so streams differ from arch for
-    the same seed; only the distribution is shared.
+    Stationary: block lengths are i.i.d. geometric with mean ``b`` and starts i.i.d. uniform on
+    ``0 .. n-1``; the blocks (wrapping around the end) are concatenated and cut at ``n``. This is
+    the distribution of eq. (1)-(2) of [1]_ (a new block at each position with probability
+    ``1/b``), drawn as about ``n / b`` (start, length) pairs per resample instead of ``2 n``
+    numbers (seed scheme version 2; version 1 drew per position). Circular: ``ceil(n / b)``
+    uniform starts, the last block cut. arch draws the same distributions in a Python loop over
+    draws, so streams differ from arch for the same seed; only the distribution is shared.
 
     References
     ----------
@@ -149,26 +154,8 @@ def _index_chunks(
     n: int, method: str, block_length: float, reps: int, rng: np.random.Generator
 ) -> Iterator[np.ndarray]:
     """Yield ``(chunk, n)`` index blocks; the concatenation is the full ``(reps, n)`` draw."""
-    positions = np.arange(n, dtype=np.int64)
-    done = 0
-    while done < reps:
-        size = min(_CHUNK, reps - done)
-        if method == "stationary":
-            new_block = rng.random((size, n)) < 1.0 / block_length
-            new_block[:, 0] = True
-            starts = rng.integers(0, n, size=(size, n), dtype=np.int64)
-            block_start = np.maximum.accumulate(np.where(new_block, positions, 0), axis=1)
-            first = np.take_along_axis(starts, block_start, axis=1)
-            out = first + (positions - block_start)
-        else:
-            length = int(block_length)
-            n_blocks = math.ceil(n / length)
-            starts = rng.integers(0, n, size=(size, n_blocks), dtype=np.int64)
-            out = (starts[:, :, None] + np.arange(length, dtype=np.int64)).reshape(size, -1)
-            out = out[:, :n]
-        out %= n
-        done += size
-        yield out
+    for starts, lengths in block_chunks(n, method, block_length, reps, rng):
+        yield block_indices(starts, lengths, n)
 
 
 def _counts(indices: np.ndarray, n: int) -> np.ndarray:
@@ -178,19 +165,39 @@ def _counts(indices: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(flat, minlength=rows * n).reshape(rows, n).astype(np.float64)
 
 
-def bootstrap_means(
+def bootstrap_deviations(
     data: np.ndarray, method: str, block_length: float, reps: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """``(reps, N)`` bootstrap means of the ``(n, N)`` columns: count matrix times data (BLAS).
+    """``(reps, N)`` bootstrap means minus the sample means of the ``(n, N)`` columns.
 
-    Private to ``stats`` (validation happens in the public callers).
+    Long blocks (``block_length >= PREFIX_MIN_BLOCK``): block sums from prefix sums of the centred
+    data (a sparse product, ~``2 n / b`` rows per draw). Short blocks: count matrix times the
+    centred data (BLAS). Working on centred data keeps the deviations accurate even when the
+    columns' means are large. Private to ``stats`` (validation happens in the public callers).
     """
     n = data.shape[0]
     out = np.empty((reps, data.shape[1]), dtype=np.float64)
+    chunks = block_chunks(n, method, block_length, reps, rng)
     row = 0
-    for chunk in _index_chunks(n, method, block_length, reps, rng):
-        counts = _counts(chunk, n)
-        out[row : row + chunk.shape[0]] = counts @ data
-        row += chunk.shape[0]
+    if block_length >= PREFIX_MIN_BLOCK:
+        prefix = prefix_sums(data)
+        for starts, lengths in chunks:
+            out[row : row + starts.shape[0]] = prefix_block_sums(starts, lengths, prefix, n)
+            row += starts.shape[0]
+    else:
+        centred = data - data.mean(axis=0)
+        for starts, lengths in chunks:
+            out[row : row + starts.shape[0]] = block_counts(starts, lengths, n) @ centred
+            row += starts.shape[0]
     out /= n
     return out
+
+
+def bootstrap_means(
+    data: np.ndarray, method: str, block_length: float, reps: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``(reps, N)`` bootstrap means of the ``(n, N)`` columns (see :func:`bootstrap_deviations`).
+
+    Private to ``stats`` (validation happens in the public callers).
+    """
+    return data.mean(axis=0) + bootstrap_deviations(data, method, block_length, reps, rng)

@@ -91,19 +91,40 @@ def _range(n: int, trim: float) -> tuple[int, int]:
     return max(1, math.ceil(trim * n)), min(n - 1, math.floor((1.0 - trim) * n))
 
 
+def _split_weights(n: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """``k / n`` and ``n / (k (n - k))`` for the candidate splits ``k = lo..hi``."""
+    k = np.arange(lo, hi + 1, dtype=np.float64)
+    return k / n, n / (k * (n - k))
+
+
+def _explained(y: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """``(rows, K)`` explained sums of squares of the one-break regression at ``k = lo..hi``.
+
+    ``k (n - k) / n * (mean_1 - mean_2)^2 = n / (k (n - k)) * (S_k - (k / n) S_n)^2`` with the
+    running sums ``S``: one cumulative sum plus three passes over the split range, whatever the
+    number of splits (no refit per break point).
+    """
+    n = y.shape[1]
+    share, weight = _split_weights(n, lo, hi)
+    prefix = np.cumsum(y, axis=1)
+    bridge = prefix[:, lo - 1 : hi] - prefix[:, -1:] * share
+    bridge *= bridge
+    bridge *= weight
+    return bridge
+
+
 def _f_path(y: np.ndarray, lo: int, hi: int) -> np.ndarray:
     """``(rows, K)`` F statistics for splits ``k = lo..hi`` of each row of ``y`` (rows, n)."""
     n = y.shape[1]
-    prefix = np.cumsum(y, axis=1)
-    total = prefix[:, -1:]
-    k = np.arange(lo, hi + 1, dtype=np.float64)
-    left = prefix[:, lo - 1 : hi] / k
-    right = (total - prefix[:, lo - 1 : hi]) / (n - k)
-    explained = k * (n - k) / n * (left - right) ** 2
+    explained = _explained(y, lo, hi)
     centred = y - y.mean(axis=1, keepdims=True)
     ssr0 = np.einsum("ij,ij->i", centred, centred)[:, None]
-    ssr1 = np.maximum(ssr0 - explained, np.finfo(np.float64).tiny)
-    return explained / (ssr1 / (n - 2))
+    # F = explained / ((ssr0 - explained) / (n - 2)), the residual floored at the tiniest float.
+    residual = np.subtract(ssr0, explained)
+    np.maximum(residual, np.finfo(np.float64).tiny, out=residual)
+    residual /= n - 2
+    np.divide(explained, residual, out=explained)
+    return explained
 
 
 def sup_f_test(
@@ -219,23 +240,12 @@ def andrews_bartlett_lag(x: np.ndarray) -> int:
     return int(min(math.floor(1.1447 * (a * x.shape[0]) ** (1.0 / 3.0)), x.shape[0] - 1))
 
 
-def _break_ss(y: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """``(rows, K)`` break sums of squares ``k(n-k)/n (mean_1 - mean_2)^2`` per split."""
-    n = y.shape[1]
-    prefix = np.cumsum(y, axis=1)
-    total = prefix[:, -1:]
-    k = np.arange(lo, hi + 1, dtype=np.float64)
-    left = prefix[:, lo - 1 : hi] / k
-    right = (total - prefix[:, lo - 1 : hi]) / (n - k)
-    return k * (n - k) / n * (left - right) ** 2
-
-
 def _sup_wald_lrv(y: np.ndarray, lo: int, hi: int, trim: float, reps: int, seed: int) -> SupFResult:
     lags = andrews_bartlett_lag(y)
     omega2 = newey_west(y, lags=lags).long_run_variance
     if not omega2 > 0.0:
         raise ValueError("x has zero long-run variance; the sup-Wald statistic is undefined")
-    path = _break_ss(y[None, :], lo, hi)[0] / omega2
+    path = _explained(y[None, :], lo, hi)[0] / omega2
     best = int(np.argmax(path))
     statistic = float(path[best])
     rng = make_rng(seed)
@@ -244,7 +254,7 @@ def _sup_wald_lrv(y: np.ndarray, lo: int, hi: int, trim: float, reps: int, seed:
     while done < reps:
         size = min(_CHUNK, reps - done)
         draws = rng.standard_normal((size, n))
-        exceed += int(np.sum(_break_ss(draws, lo, hi).max(axis=1) >= statistic))
+        exceed += int(np.sum(_explained(draws, lo, hi).max(axis=1) >= statistic))
         done += size
     return SupFResult(
         statistic=statistic,

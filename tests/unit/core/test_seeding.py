@@ -9,6 +9,7 @@ import pytest
 
 from crypto_analyzer.core.canonical_json import canonical_bytes
 from crypto_analyzer.core.seeding import COMPONENT_SALTS, derive_seed, make_rng, rng_for
+from crypto_analyzer.core.versions import SEED_VERSION
 
 RUN_KEY = "a" * 64
 
@@ -16,26 +17,37 @@ RUN_KEY = "a" * 64
 #   python3 -c 'import hashlib; m=b"{\"fold\":null,\"run_key\":\"" + b"a"*64 +
 #     b"\",\"salt\":\"crypto-analyzer:seed:bootstrap\",\"version\":1}";
 #     print(int.from_bytes(hashlib.sha256(m).digest()[:8], "big"))'
-# (fold 3 -> "fold":3; reality_check's salt is crypto-analyzer:seed:reality-check). They are
-# frozen: if one changes, every seed recorded in every run has silently changed meaning.
+# (fold 3 -> "fold":3; reality_check's salt is crypto-analyzer:seed:reality-check; version 2 ->
+# "version":2). They are frozen: if one changes, every seed recorded in every run has silently
+# changed meaning. Version 1 stays derivable: older runs record it.
 VECTORS = [
-    ("bootstrap", None, 7835747745604032220),
-    ("bootstrap", 3, 5641994448267569759),
-    ("reality_check", None, 5955393618296728411),
+    ("bootstrap", None, 1, 7835747745604032220),
+    ("bootstrap", 3, 1, 5641994448267569759),
+    ("reality_check", None, 1, 5955393618296728411),
+    ("bootstrap", None, 2, 16710015514510493147),
+    ("bootstrap", 3, 2, 5234112190571706669),
+    ("reality_check", 3, 2, 1942407037546140545),
 ]
 
 
-@pytest.mark.parametrize(("component", "fold", "expected"), VECTORS)
-def test_seed_vectors_are_stable(component: str, fold: int | None, expected: int) -> None:
-    assert derive_seed(RUN_KEY, component, fold) == expected
+@pytest.mark.parametrize(("component", "fold", "version", "expected"), VECTORS)
+def test_seed_vectors_are_stable(
+    component: str, fold: int | None, version: int, expected: int
+) -> None:
+    assert derive_seed(RUN_KEY, component, fold, version) == expected
 
 
-@pytest.mark.parametrize(("component", "fold", "expected"), VECTORS)
+def test_the_default_is_the_current_seed_version() -> None:
+    assert SEED_VERSION == 2
+    assert derive_seed(RUN_KEY, "bootstrap") == derive_seed(RUN_KEY, "bootstrap", version=2)
+
+
+@pytest.mark.parametrize(("component", "fold", "version", "expected"), VECTORS)
 def test_vectors_match_the_documented_recipe(
-    component: str, fold: int | None, expected: int
+    component: str, fold: int | None, version: int, expected: int
 ) -> None:
     material = canonical_bytes(
-        {"fold": fold, "run_key": RUN_KEY, "salt": COMPONENT_SALTS[component], "version": 1}
+        {"fold": fold, "run_key": RUN_KEY, "salt": COMPONENT_SALTS[component], "version": version}
     )
     assert int.from_bytes(hashlib.sha256(material).digest()[:8], "big") == expected
 
@@ -60,7 +72,7 @@ def test_same_inputs_same_numbers() -> None:
         ({"run_key": RUN_KEY, "component": "nope"}, "allowed: bootstrap"),
         ({"run_key": RUN_KEY, "component": "bootstrap", "fold": -1}, "fold"),
         ({"run_key": RUN_KEY, "component": "bootstrap", "fold": True}, "fold"),
-        ({"run_key": RUN_KEY, "component": "bootstrap", "version": 2}, "seed version 2"),
+        ({"run_key": RUN_KEY, "component": "bootstrap", "version": 3}, "seed version 3"),
     ],
 )
 def test_invalid_arguments_are_named(kwargs: dict[str, object], message: str) -> None:

@@ -23,7 +23,7 @@ from gov_factories import (
 )
 
 from crypto_analyzer.attest.verify import EnvelopeCheck, Finding
-from crypto_analyzer.core.versions import ENGINE_VERSION, SPEC_VERSION
+from crypto_analyzer.core.versions import ENGINE_VERSION, SEED_VERSION, SPEC_VERSION
 from crypto_analyzer.governance.policy import (
     Decision,
     DefaultPolicy,
@@ -119,7 +119,9 @@ CASES = {
     "spec_version": Case(
         "provenance.spec_version", ("'42'", repr(SPEC_VERSION)), {"spec_version": "42"}
     ),
-    "seed_version": Case("provenance.seed_version", ("99", "[1]"), {"seed_version": 99}),
+    "seed_version": Case(
+        "provenance.seed_version", ("99", f"[{SEED_VERSION}]"), {"seed_version": 99}
+    ),
     "evidence_digest": Case(
         "provenance.evidence_digest",
         ("evidence digest disagrees", "abab"),

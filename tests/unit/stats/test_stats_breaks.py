@@ -108,3 +108,99 @@ def test_long_run_variance_sup_f_is_robust_and_records_its_settings() -> None:
     assert sup_f_test(x, seed=1, reps=199, long_run_variance=True).p_value < 0.05
     with pytest.raises(ValueError, match="cannot be combined"):
         sup_f_test(x, seed=1, heteroskedastic=True, long_run_variance=True)
+
+
+def _break_inputs() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(77)
+    shift = rng.standard_normal(100)
+    shift[60:] += 0.7
+    fat = rng.standard_t(4, 157) * np.linspace(0.5, 2.0, 157)
+    e = rng.standard_normal(240)
+    ar1 = np.empty(240)
+    ar1[0] = e[0]
+    for t in range(1, 240):
+        ar1[t] = 0.6 * ar1[t - 1] + e[t]
+    ar1[150:] += 1.0
+    return {"shift": shift, "fat_hetero": fat, "ar1_break": ar1}
+
+
+# Outputs of sup_f_test(x, seed=11, reps=300, **options) as computed by the implementation before
+# the single-pass rewrite: (statistic, p_value, break_index). They are not trusted on their own:
+# test_reference_values_match_a_from_scratch_computation rebuilds every one of them from
+# statsmodels OLS fits (the statistic) and segment-by-segment regressions of the same draws (the
+# p-value).
+SUP_F_REFERENCE = [
+    ("shift", {}, 22.46068672002392, 0.0033222591362126247, 61),
+    ("shift", {"heteroskedastic": True}, 22.46068672002392, 0.0033222591362126247, 61),
+    ("shift", {"long_run_variance": True}, 17.34721324092773, 0.006644518272425249, 61),
+    ("shift", {"trim": 0.3}, 22.46068672002392, 0.0033222591362126247, 61),
+    ("fat_hetero", {}, 2.7758982461571526, 0.5581395348837209, 76),
+    ("fat_hetero", {"heteroskedastic": True}, 2.7758982461571526, 0.5282392026578073, 76),
+    ("fat_hetero", {"long_run_variance": True}, 2.9184973606344817, 0.53156146179402, 76),
+    ("fat_hetero", {"trim": 0.3}, 2.7758982461571526, 0.38870431893687707, 76),
+    ("ar1_break", {}, 57.77278473319025, 0.0033222591362126247, 200),
+    ("ar1_break", {"heteroskedastic": True}, 57.77278473319025, 0.0033222591362126247, 200),
+    ("ar1_break", {"long_run_variance": True}, 10.199372578993533, 0.03322259136212625, 200),
+    ("ar1_break", {"trim": 0.3}, 52.75007137702887, 0.0033222591362126247, 167),
+]
+
+
+def _segment_ssr(y: np.ndarray, k: int) -> np.ndarray:
+    """SSR of the one-break regression at k for each row: two segments, two-pass variances."""
+    first, second = y[..., :k], y[..., k:]
+    a = first - first.mean(axis=-1, keepdims=True)
+    b = second - second.mean(axis=-1, keepdims=True)
+    return (a * a).sum(axis=-1) + (b * b).sum(axis=-1)
+
+
+@pytest.mark.parametrize(("name", "options", "statistic", "p_value", "index"), SUP_F_REFERENCE)
+def test_sup_f_equals_the_reference_values(
+    name: str, options: dict, statistic: float, p_value: float, index: int
+) -> None:
+    res = sup_f_test(_break_inputs()[name], seed=11, reps=300, **options)
+    assert res.statistic == pytest.approx(statistic, rel=1e-12)
+    assert res.p_value == p_value and res.break_index == index
+
+
+@pytest.mark.parametrize(("name", "options", "statistic", "p_value", "index"), SUP_F_REFERENCE)
+def test_reference_values_match_a_from_scratch_computation(
+    name: str, options: dict, statistic: float, p_value: float, index: int
+) -> None:
+    from crypto_analyzer.core.seeding import make_rng
+    from crypto_analyzer.stats.supf import andrews_bartlett_lag
+
+    x = _break_inputs()[name]
+    n = x.size
+    trim = options.get("trim", 0.15)
+    splits = range(max(1, int(np.ceil(trim * n))), min(n - 1, int(np.floor((1 - trim) * n))) + 1)
+    ones = np.ones(n)
+    ssr0 = float(sm.OLS(x, ones).fit().ssr)
+    lrv = options.get("long_run_variance", False)
+    if lrv:
+        lags = andrews_bartlett_lag(x)
+        fit = sm.OLS(x, ones).fit(
+            cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": False}
+        )
+        scale = float(fit.cov_params()[0, 0]) * n  # Bartlett long-run variance of x
+    path = []
+    for k in splits:
+        design = np.column_stack([ones, (np.arange(n) >= k).astype(float)])
+        ssr1 = float(sm.OLS(x, design).fit().ssr)
+        path.append((ssr0 - ssr1) / scale if lrv else (ssr0 - ssr1) / (ssr1 / (n - 2)))
+    best = int(np.argmax(path))
+    assert path[best] == pytest.approx(statistic, rel=1e-9)
+    assert list(splits)[best] == index
+    # The bootstrap: 300 N(0, 1) draws from make_rng(seed) in chunks of 256, times the residuals
+    # for the wild version; each draw's sup statistic by segment regressions.
+    rng = make_rng(11)
+    draws = np.concatenate([rng.standard_normal((256, n)), rng.standard_normal((44, n))])
+    if options.get("heteroskedastic"):
+        draws *= x - x.mean()
+    centred = draws - draws.mean(axis=1, keepdims=True)
+    total = (centred * centred).sum(axis=1)
+    null = np.full(300, -np.inf)
+    for k in splits:
+        ssr1 = _segment_ssr(draws, k)
+        value = total - ssr1 if lrv else (total - ssr1) / (ssr1 / (n - 2))
+        null = np.maximum(null, value)
+    assert p_value == (1 + int(np.sum(null >= statistic))) / 301

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import tracemalloc
 
 import numpy as np
 import pytest
 
 from crypto_analyzer.core.canonical_json import canonical_dumps
 from crypto_analyzer.stats import pbo_cscv, pbo_summary
+from crypto_analyzer.stats.pbo import _pbo_from_data
 
 
 def _naive_pbo(returns: np.ndarray, s: int, metric: str) -> tuple[float, np.ndarray]:
@@ -113,3 +115,33 @@ def test_validation(kwargs: dict, error: type, match: str) -> None:
     args.update(kwargs)
     with pytest.raises(error, match=match):
         pbo_cscv(**args)
+
+
+@pytest.mark.parametrize(
+    ("t", "n", "s", "metric"),
+    [(200, 7, 8, "sharpe"), (333, 40, 10, "mean"), (640, 25, 16, "sharpe"), (300, 5, 18, "sharpe")],
+)
+def test_chunked_splits_equal_unchunked_exactly(t: int, n: int, s: int, metric: str) -> None:
+    rng = np.random.default_rng(t + n)
+    r = rng.standard_normal((t, n)) * 0.01 + rng.normal(0.0, 0.002, n)
+    r[:, 0] = r[:, 1]  # exact ties between two strategies
+    seed = 3 if s > 16 else None
+    whole = _pbo_from_data(r.copy(), s, metric, 500, seed, 10**9)
+    for chunk in (1, 7, 64):
+        part = _pbo_from_data(r.copy(), s, metric, 500, seed, chunk)
+        assert part.to_dict() == whole.to_dict()
+        np.testing.assert_array_equal(part.logits, whole.logits)
+    public = pbo_cscv(r, n_blocks=s, metric=metric, seed=seed, max_splits=500)
+    np.testing.assert_array_equal(public.logits, whole.logits)
+
+
+def test_peak_memory_stays_within_twice_the_input() -> None:
+    # 12,870 splits x 400 strategies held at once would be 41 MB per array (about 13x the input).
+    r = np.random.default_rng(8).standard_normal((1_000, 400)) * 0.01
+    tracemalloc.start()
+    try:
+        pbo_cscv(r, n_blocks=16)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= 2 * r.nbytes + 4 * 2**20, (peak, r.nbytes)
