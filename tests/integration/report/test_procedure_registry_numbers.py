@@ -20,8 +20,9 @@ from pathlib import Path
 
 from plugin_install import REPO
 
-BEFORE_REGISTRY = "16531d55579daf142693bf03ae7233f1f842f147"
-"""Last commit whose report called the statistics directly (issue 15's finished report)."""
+BEFORE_REGISTRY = "1641016ab182302d329a23bd2f25c3a57b0b1c46"
+"""Last commit whose report called the statistics directly: issue 15's report with issue 20's
+kernels (seed version 2), so both sides draw the same bootstrap samples."""
 SCRIPT = Path(__file__).resolve().parent / "report_numbers.py"
 
 
