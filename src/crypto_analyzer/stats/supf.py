@@ -11,7 +11,7 @@ import numpy as np
 from crypto_analyzer.core.seeding import make_rng
 from crypto_analyzer.stats import _validation as v
 from crypto_analyzer.stats._serialize import plain
-from crypto_analyzer.stats.hac import newey_west
+from crypto_analyzer.stats.hac import andrews_bartlett_lag, newey_west
 
 __all__ = ["SupFResult", "sup_f_test"]
 
@@ -228,16 +228,6 @@ def sup_f_test(
         seed=seed_int,
         n_obs=n,
     )
-
-
-def andrews_bartlett_lag(x: np.ndarray) -> int:
-    """Andrews (1991) AR(1) plug-in lag for the Bartlett kernel, at most ``n - 1``."""
-    u = x - x.mean()
-    denom = float(u[:-1] @ u[:-1])
-    rho = float(u[1:] @ u[:-1]) / denom if denom > 0 else 0.0
-    rho = min(max(rho, -0.9), 0.9)
-    a = 4.0 * rho**2 / ((1.0 - rho) ** 2 * (1.0 + rho) ** 2)
-    return int(min(math.floor(1.1447 * (a * x.shape[0]) ** (1.0 / 3.0)), x.shape[0] - 1))
 
 
 def _sup_wald_lrv(y: np.ndarray, lo: int, hi: int, trim: float, reps: int, seed: int) -> SupFResult:

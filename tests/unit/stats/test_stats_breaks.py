@@ -30,13 +30,21 @@ def test_cusum_critical_values_are_the_published_ones(vector: dict) -> None:
         assert crit[level] == pytest.approx(value, abs=vector["tolerance"]["abs"])
 
 
-def test_cusum_long_run_variance_uses_newey_west() -> None:
-    x = np.random.default_rng(1).standard_normal(200).cumsum() * 0.05 + np.random.default_rng(
-        2
-    ).standard_normal(200)
+def test_cusum_long_run_variance_uses_newey_west_with_the_andrews_lag() -> None:
+    e = np.random.default_rng(1).standard_normal(200)
+    x = np.empty(200)
+    x[0] = e[0]
+    for t in range(1, 200):  # AR(1), phi = 0.6
+        x[t] = 0.6 * x[t - 1] + e[t]
     res = cusum_test(x, long_run_variance=True)
     u = x - x.mean()
-    expected = np.abs(np.cumsum(u)).max() / np.sqrt(newey_west(x).long_run_variance * 200)
+    # Andrews (1991), AR(1) plug-in for the Bartlett kernel: 1.1447 (alpha(1) n)^(1/3) with
+    # alpha(1) = 4 rho^2 / ((1 - rho)^2 (1 + rho)^2), rho the lag-1 autoregression of u.
+    rho = float(u[1:] @ u[:-1]) / float(u[:-1] @ u[:-1])
+    lags = int(1.1447 * (4 * rho**2 / ((1 - rho) ** 2 * (1 + rho) ** 2) * 200) ** (1 / 3))
+    assert lags > 4  # the series is autocorrelated: more lags than the fixed rule's 4
+    omega2 = newey_west(x, lags=lags).long_run_variance
+    expected = np.abs(np.cumsum(u)).max() / np.sqrt(omega2 * 200)
     assert res.statistic == pytest.approx(expected)
     assert res.variance == "newey-west"
     canonical_dumps(res.to_dict())
