@@ -23,6 +23,11 @@ from plugin_install import REPO
 BEFORE_REGISTRY = "1641016ab182302d329a23bd2f25c3a57b0b1c46"
 """Last commit whose report called the statistics directly: issue 15's report with issue 20's
 kernels (seed version 2), so both sides draw the same bootstrap samples."""
+CUSUM_LAG_CHANGE = "bd6374f5aa6ffbb6608f96c2be55898677a08230"
+"""A later, deliberate change of one number (CUSUM's long-run-variance lag). Its three files are
+identical at ``BEFORE_REGISTRY`` and at its parent, so laying them over the old tree applies
+exactly that change and nothing else; every other number still comes from the pre-registry code."""
+CUSUM_LAG_FILES = ("stats/cusum.py", "stats/hac.py", "stats/supf.py")
 SCRIPT = Path(__file__).resolve().parent / "report_numbers.py"
 
 
@@ -43,6 +48,13 @@ def test_report_numbers_are_byte_identical_before_and_after_the_registry(tmp_pat
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(tmp_path, filter="data")
     before = tmp_path / "src"
+    for name in CUSUM_LAG_FILES:
+        path = f"src/crypto_analyzer/{name}"
+        shown = subprocess.run(
+            ["git", "-C", str(REPO), "show", f"{CUSUM_LAG_CHANGE}:{path}"],
+            capture_output=True, check=True, timeout=60,
+        )  # fmt: skip
+        (tmp_path / path).write_bytes(shown.stdout)
     assert not (before / "crypto_analyzer" / "stats" / "procedures").exists()
     old, new = _numbers(before), _numbers(REPO / "src")
     assert b'"rc_p":' in new and b'"sup_f":' in new and b'"dsr":' in new  # numbers are there

@@ -55,8 +55,11 @@ def test_ingest_materialize_report_and_audit_as_the_app_role(
             assert outcome.exit_code == 0, (command, outcome.output)
         with engine.connect() as connection:
             status = connection.exec_driver_sql("SELECT status FROM runs").scalars().all()
-            betas = connection.exec_driver_sql("SELECT count(*) FROM factor_betas").scalar()
-        assert status == ["succeeded"] and betas
+            stored = connection.exec_driver_sql(
+                "SELECT count(*) FROM factor_runs"
+                " WHERE values_digest IS NOT NULL AND artifact_sha256 IS NOT NULL"
+            ).scalar()
+        assert status == ["succeeded"] and stored == 1  # the fit's values are a stored artifact
         report = verify_workspace(engine, open_store(f"file://{tmp_path / 'artifacts'}"), "desk-a")
         assert report.ok, report.findings
         assert report.checked["runs"] == 1
