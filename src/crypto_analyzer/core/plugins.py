@@ -17,9 +17,10 @@ Nothing here registers anything: registries own their names and refuse duplicate
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -33,6 +34,7 @@ __all__ = [
     "PluginSource",
     "code_digest",
     "distribution_of",
+    "forget_installed_distributions",
     "load_entry_points",
     "module_source_files",
     "top_level_package",
@@ -98,10 +100,19 @@ def load_entry_points(group: str) -> list[tuple[PluginSource, Any]]:
     return loaded
 
 
+@functools.lru_cache(maxsize=4)
+def _distributions_by_package(search_path: tuple[str, ...]) -> Mapping[str, list[str]]:
+    # ``packages_distributions`` reads the file list of every installed distribution (about
+    # 0.6 s in a full environment); a report registers 14 built-ins, so it is read once per
+    # search path. A plugin installed into a new path entry changes the key and is seen.
+    del search_path
+    return metadata.packages_distributions()
+
+
 def distribution_of(module: str) -> tuple[str | None, str | None]:
     """(distribution name, version) that installs the top-level package of ``module``, if any."""
     top = module.partition(".")[0]
-    names = metadata.packages_distributions().get(top, [])
+    names = _distributions_by_package(tuple(sys.path)).get(top, [])
     if not names:
         return None, None
     name = sorted(names)[0]
@@ -109,6 +120,12 @@ def distribution_of(module: str) -> tuple[str | None, str | None]:
         return name, metadata.version(name)
     except metadata.PackageNotFoundError:
         return name, None
+
+
+def forget_installed_distributions() -> None:
+    """Read the installed distributions afresh on the next lookup (after installing into a path
+    that was already on ``sys.path``)."""
+    _distributions_by_package.cache_clear()
 
 
 def top_level_package(module: str) -> str:

@@ -25,6 +25,7 @@ from crypto_analyzer.core.plugins import (
     PluginSource,
     code_digest,
     distribution_of,
+    forget_installed_distributions,
     load_entry_points,
     top_level_package,
 )
@@ -200,3 +201,4 @@ def reset_default_registry() -> None:
     """Forget the discovered registry (tests that install or remove plugins)."""
     global _DEFAULT
     _DEFAULT = None
+    forget_installed_distributions()
