@@ -81,6 +81,10 @@ class SafeConsole(Console):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("emoji", False)
         super().__init__(*args, **kwargs)
+        if kwargs.get("width") is None:
+            # rich freezes ``COLUMNS`` as read at construction; the CLI's consoles are module
+            # globals, so read the width when printing, from the environment of that moment.
+            self._width = None
 
     def render_str(self, text: str, **kwargs: Any) -> Text:
         return super().render_str(visible(text, keep_newlines=True), **kwargs)

@@ -119,3 +119,12 @@ def test_log_formatter_spells_out_controls_in_messages() -> None:
     record = logging.LogRecord("x", logging.WARNING, __file__, 1, "bad %s", ("\x1b[2J",), None)
     formatted = SafeLogFormatter("%(levelname)s %(message)s").format(record)
     assert formatted == "WARNING bad \\x1b[2J"
+
+
+def test_the_console_width_follows_columns_at_print_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    console = SafeConsole(file=io.StringIO())
+    assert console.width == 60
+    monkeypatch.setenv("COLUMNS", "200")
+    assert console.width == 200  # rich alone would keep the 60 it read at construction
+    assert SafeConsole(file=io.StringIO(), width=90).width == 90
