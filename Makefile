@@ -23,12 +23,12 @@ demo: install
 
 test: install
 	bash scripts/test_services.sh
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 	COLUMNS=120 bash scripts/golden_run.sh > golden_run.log 2>&1 || (cat golden_run.log; exit 1)
 	@tail -n 1 golden_run.log
 
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not slow and not postgres"
+	$(BIN)/python -m pytest -q -n auto --dist loadfile -m "not slow and not postgres"
 
 lint: install
 	$(BIN)/ruff check .
