@@ -45,6 +45,7 @@ NOT_RESULTS = {
     "SPLIT_PLAN_NAME": "logical name of an artifact",
     "PROCEDURES_NAME": "logical name of an artifact",
     "COMPUTE_STAGES": "names of the stages shown in the progress display",
+    "TRIAL_ONLY_SKIP": "skip reason of the stages a sweep trial leaves out (never a report's)",
 }
 
 

@@ -55,6 +55,7 @@ from crypto_analyzer.stats.procedures import ProcedureRunner
 
 __all__ = [
     "COMPUTE_STAGES",
+    "TRIAL_ONLY_SKIP",
     "FactorFitter",
     "HypothesisResult",
     "ReportComputation",
@@ -125,6 +126,8 @@ class ReportComputation:
     bar_ms: int = 0
 
 
+TRIAL_ONLY_SKIP = "a sweep trial records IC, p-value, Sharpe moments and net returns only"
+
 COMPUTE_STAGES = (
     "universe and factors",
     "signals",
@@ -150,6 +153,7 @@ def compute_report(
     fit_factors: FactorFitter = fit_factor_model,
     runner: ProcedureRunner | None = None,
     stage: StageHook | None = None,
+    trial_only: bool = False,
 ) -> ReportComputation:
     """Run universe → signals → walk-forward IC → portfolios → regimes → statistics.
 
@@ -157,6 +161,11 @@ def compute_report(
     reads and stores factor runs in the database. Every statistic is computed by a registry
     procedure through ``runner`` (default: the default registry, determinism re-checked).
     ``stage`` is told each of :data:`COMPUTE_STAGES` as it begins (progress display).
+
+    ``trial_only`` is for a sweep trial, which records a hypothesis' IC, p-value, Sharpe moments
+    and net returns and nothing else: the regime mixture fits (most of a trial's cost), the break
+    diagnostics, extra procedures and tear sheets are left out. Everything a trial records is
+    computed exactly as in a report; the result is not a report and is never written as one.
     """
     runner = runner or ProcedureRunner()
     begin = stage or _no_stage
@@ -185,13 +194,19 @@ def compute_report(
     family = family_stage(inputs, config, run_key, seeds, runner)
     testing = multiple_testing_stage(inputs, ic.stats, keys, runner)
     sharpe = sharpe_stage(inputs, keys, config, runner)
-    breaks = break_diagnostics(inputs, config, run_key, seeds, runner)
     begin(COMPUTE_STAGES[5])
-    regimes = regime_stage(prepared, ic.oos_ic, keys, config, run_key, seeds)
-    extra = extra_procedures_stage(
-        inputs, config, run_key, seeds, runner, lambda: _panels(prepared, signals, keys)
-    )
-    tearsheets = tearsheet_stage(prepared, signals, portfolios, config, keys)
+    if trial_only:
+        breaks: dict[str, dict[str, Any]] = {}
+        regimes = RegimeStage("not computed", None, {}, TRIAL_ONLY_SKIP)
+        extra: dict[str, ProcedureRun] = {}
+        tearsheets: dict[Key, TearSheet] = {}
+    else:
+        breaks = break_diagnostics(inputs, config, run_key, seeds, runner)
+        regimes = regime_stage(prepared, ic.oos_ic, keys, config, run_key, seeds)
+        extra = extra_procedures_stage(
+            inputs, config, run_key, seeds, runner, lambda: _panels(prepared, signals, keys)
+        )
+        tearsheets = tearsheet_stage(prepared, signals, portfolios, config, keys)
     panel = prepared.panel
     times = panel.times
     attestation = build_attestation(

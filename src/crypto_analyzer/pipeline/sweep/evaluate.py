@@ -182,7 +182,7 @@ def evaluate_trial(
     fit_factors: _CachedFits | None = None,
 ) -> TrialOutcome:
     """Evaluate one trial with :func:`compute_report` (the report's walk-forward, IC, HAC t,
-    p-value, portfolio and costs)."""
+    p-value, portfolio and costs; ``trial_only``: nothing the trial does not record)."""
     report_config = trial_report_config(config, trial)
     members = _members(config, trial.universe)
     key = trial_run_key(data.dataset_id, report_config, members)
@@ -194,6 +194,7 @@ def evaluate_trial(
             run_key=key,
             dataset_id=data.dataset_id,
             fit_factors=fit_factors or _CachedFits(),
+            trial_only=True,
         )
     except ValidationError as exc:  # the config does not fit the data: say which trial
         raise ValidationError(
