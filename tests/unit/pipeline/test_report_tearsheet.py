@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -56,6 +58,42 @@ def test_decimate_keeps_extremes_and_bounds_points() -> None:
     x, kept = decimate(np.arange(y.size), y, max_points=1000)
     assert len(kept) <= 1002 and kept.max() == 50.0 and kept.min() == y.min()
     assert x[-1] == y.size - 1 and np.all(np.diff(x) > 0)
+
+
+def _decimate_bucket_by_bucket(y: np.ndarray, max_points: int) -> np.ndarray:
+    """The positions decimate keeps, written as the obvious per-bucket loop."""
+    n = len(y)
+    edges = np.linspace(0, n, max(1, max_points // 2) + 1).astype(int)
+    keep: list[int] = []
+    for start, stop in pairwise(edges):
+        if stop <= start:
+            continue
+        chunk = y[start:stop]
+        if np.isfinite(chunk).any():
+            pair = {start + int(np.nanargmin(chunk)), start + int(np.nanargmax(chunk))}
+            keep.extend(sorted(pair))
+        else:
+            keep.append(start)
+    if keep[-1] != n - 1:
+        keep.append(n - 1)
+    return np.asarray(keep)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_decimate_keeps_what_the_per_bucket_loop_keeps(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(50, 6000))
+    y = rng.choice([-1.0, 0.0, -0.0, 1.0, 2.0], size=n) if seed % 3 == 0 else rng.normal(size=n)
+    for fill in (np.nan, np.inf, -np.inf):
+        y[rng.random(n) < rng.uniform(0.0, 0.3)] = fill
+    y[rng.integers(0, n) : rng.integers(0, n)] = np.nan  # a run of missing values
+    max_points = int(rng.integers(4, 400))
+    expected = _decimate_bucket_by_bucket(y, max_points)
+    x, kept = decimate(np.arange(n), y, max_points=max_points)
+    if n <= max_points:
+        expected = np.arange(n)
+    np.testing.assert_array_equal(x, expected)
+    np.testing.assert_array_equal(kept, y[expected])
 
 
 def _factor_data(signal: pd.DataFrame, forward: pd.DataFrame, h: int) -> pd.DataFrame:
