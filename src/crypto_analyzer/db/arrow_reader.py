@@ -19,6 +19,7 @@ import importlib.util
 import pickle
 import subprocess
 import sys
+import tempfile
 from typing import Any
 
 __all__ = [
@@ -89,16 +90,33 @@ def _in_worker(function_name: str, *args: Any) -> Any:
     parent's ``__main__`` (the whole CLI) first, which costs more than the read it serves. The
     child inherits no SQLite connection, thread or Arrow pool from this process.
     """
-    child = subprocess.run(
-        [sys.executable, "-m", __name__],
-        input=pickle.dumps((function_name, args)),
-        capture_output=True,
-        check=False,
-    )
-    if child.returncode != 0:
-        tail = child.stderr.decode(errors="replace").strip().splitlines()[-3:]
-        raise RuntimeError(f"the Arrow reader worker exited with {child.returncode}: {tail}")
-    return pickle.loads(child.stdout)
+    # The result is unpickled straight from the pipe: reading it into one bytes object first
+    # held the whole table twice (the bytes and the table built from them) at the read's peak.
+    # stderr goes to a file, so a chatty worker can never block on a full pipe.
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen(
+            [sys.executable, "-m", __name__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+        )
+        assert child.stdin is not None and child.stdout is not None  # both are pipes
+        result: Any = None
+        try:
+            with child.stdin:
+                child.stdin.write(pickle.dumps((function_name, args)))
+            with child.stdout:
+                try:
+                    result = pickle.load(child.stdout)
+                except (EOFError, pickle.UnpicklingError):
+                    result = None  # the worker died before its answer: its exit code says why
+        finally:
+            returncode = child.wait()
+        if returncode != 0:
+            errors.seek(0)
+            tail = errors.read().decode(errors="replace").strip().splitlines()[-3:]
+            raise RuntimeError(f"the Arrow reader worker exited with {returncode}: {tail}")
+    return result
 
 
 def _read_in_worker(uri: str, sql: str) -> Any | None:
@@ -171,7 +189,9 @@ def _serve() -> None:
     if name not in ("_digest_in_worker", "_read_in_worker"):
         raise SystemExit(f"unknown worker function {name!r}")
     result = globals()[name](*args)
-    sys.stdout.buffer.write(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    # streamed, not built as one bytes object first: the worker's peak stays one table
+    pickle.dump(result, sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    sys.stdout.buffer.flush()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -113,8 +114,24 @@ def _finish_bars(frame: pd.DataFrame, tenant_id: str, freq: str) -> pd.DataFrame
     frame["bar_open_ms"] = frame["bar_open_ms"].astype("int64")
     for name in _FLOAT_COLUMNS:
         frame[name] = frame[name].astype("float64")
-    frame["instrument_id"] = frame["instrument_id"].astype(object)
+    frame["instrument_id"] = _shared_ids(frame["instrument_id"])
     return frame.reset_index(drop=True)
+
+
+def _shared_ids(ids: pd.Series) -> pd.Series:
+    """The ids as an object column whose equal ids are one ``str`` object.
+
+    A text column read through Arrow is a string array; ``astype(object)`` made one Python
+    string per *row* (about 80 bytes each, the largest part of a long bars frame). The few
+    distinct ids are converted once and every row points at its id: same values, one pointer
+    a row."""
+    if ids.dtype == object:
+        return ids
+    codes, uniques = pd.factorize(ids)
+    if (codes < 0).any():  # a missing id (not possible in ``bars``): convert row by row
+        return ids.astype(object)
+    shared = np.asarray(uniques, dtype=object).take(codes)
+    return pd.Series(shared, index=ids.index, name=ids.name, dtype=object, copy=False)
 
 
 _INSTRUMENT_COLUMNS = ("instrument_id", "venue", "symbol", "base", "quote", "kind")
@@ -197,4 +214,6 @@ def _read_arrow(path: Any, engine: Engine, query: sa.Select[Any]) -> pd.DataFram
     except Exception as exc:  # the worker died or the driver failed: read rows instead
         _LOG.warning("Arrow reader failed (%s); reading rows", exc)
         return None
-    return None if table is None else table.to_pandas()
+    # self_destruct: each Arrow column is released once converted, so the read's peak is not
+    # the table plus the whole frame
+    return None if table is None else table.to_pandas(self_destruct=True)

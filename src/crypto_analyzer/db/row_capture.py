@@ -64,5 +64,7 @@ class RowCapture:
 
     def finish_arrow(self, table: Any) -> None:
         """The kept rows read by the Arrow worker (a ``pyarrow.Table``) as the frame."""
-        self.frame = table.to_pandas()
+        # self_destruct: each Arrow column is released once converted (the table is not used
+        # again), so the read's peak is not the table plus the whole frame
+        self.frame = table.to_pandas(self_destruct=True)
         self.frame.columns = list(self.columns)

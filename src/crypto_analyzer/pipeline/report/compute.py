@@ -19,7 +19,7 @@ import pandas as pd
 
 from crypto_analyzer.core.progress import StageHook
 from crypto_analyzer.pipeline.report.config import ReportConfig
-from crypto_analyzer.pipeline.report.preflight import check_signals
+from crypto_analyzer.pipeline.report.preflight import PanelOnCalendar, check_signals
 from crypto_analyzer.pipeline.report.procedure_stage import ProcedureRun, extra_procedures_stage
 from crypto_analyzer.pipeline.report.regime_stage import RegimeIc, RegimeStage, regime_stage
 from crypto_analyzer.pipeline.report.stages import (
@@ -141,7 +141,7 @@ def _no_stage(_name: str) -> None:
 
 
 def compute_report(
-    bars: pd.DataFrame,
+    bars: pd.DataFrame | PanelOnCalendar,
     instruments: pd.DataFrame,
     config: ReportConfig,
     *,
@@ -157,6 +157,7 @@ def compute_report(
     reads and stores factor runs in the database. Every statistic is computed by a registry
     procedure through ``runner`` (default: the default registry, determinism re-checked).
     ``stage`` is told each of :data:`COMPUTE_STAGES` as it begins (progress display).
+    ``bars`` may be the panel already built from the long frame (:class:`PanelOnCalendar`).
     """
     runner = runner or ProcedureRunner()
     begin = stage or _no_stage
