@@ -115,7 +115,10 @@ def _canonical_grid(frame: pd.DataFrame) -> np.ndarray:
     grid = np.ascontiguousarray(frame.to_numpy(dtype=np.float64, na_value=np.nan), dtype="<f8")
     nan = np.isnan(grid)
     if nan.any():  # NaN bit patterns vary (sign, payload); the digest must not
-        grid = np.where(nan, _CANONICAL_NAN, grid)
+        if np.may_share_memory(grid, frame.to_numpy()):
+            grid = np.where(nan, _CANONICAL_NAN, grid)  # a view of the fit: never written to
+        else:
+            np.copyto(grid, _CANONICAL_NAN, where=nan)  # our own copy: no second grid
     return grid
 
 
@@ -136,6 +139,7 @@ def encode_factor_fit(fit: FactorFrames) -> EncodedFactorFit:
     """The fit as an Arrow IPC file (zstd) and its values digest, from one pass over the grids."""
     header = _header(fit)
     grids = [_canonical_grid(frame) for frame in _frames(fit)]
+    digest = _digest(header, grids)
     metadata = {_METADATA_KEY: canonical_bytes(header)}
     table = pa.table(
         [pa.array(grid.reshape(-1)) for grid in grids],
@@ -146,7 +150,12 @@ def encode_factor_fit(fit: FactorFrames) -> EncodedFactorFit:
     options = ipc.IpcWriteOptions(compression="zstd")
     with ipc.new_file(sink, table.schema, options=options) as writer:
         writer.write_table(table)
-    return EncodedFactorFit(sink.getvalue().to_pybytes(), _digest(header, grids))
+    # the grids (as large as the fit) go before the file is copied out to bytes, so the peak is
+    # the grids and the compressed file, or the file twice, not all three
+    del table, grids
+    encoded = sink.getvalue()
+    del sink
+    return EncodedFactorFit(encoded.to_pybytes(), digest)
 
 
 def decode_factor_fit(data: bytes, *, source: str) -> tuple[FactorFrames, str]:

@@ -125,9 +125,7 @@ class Panel:
         )
 
 
-def _panel_from_bars_iv(
-    bars: Any, bar_ms: Any
-) -> tuple[pd.DataFrame, int | None, np.ndarray, Any]:
+def _panel_from_bars_iv(bars: Any, bar_ms: Any) -> tuple[pd.DataFrame, int | None, np.ndarray, Any]:
     if not isinstance(bars, pd.DataFrame):
         raise TypeError(f"bars must be a pandas DataFrame, got {type(bars).__name__}")
     missing = [c for c in BAR_COLUMNS if c not in bars.columns]
@@ -149,9 +147,10 @@ def _panel_from_bars_iv(
     if (bars["volume"] < 0).any():
         raise ValueError("bars['volume'] must be >= 0")
     codes, uniques = pd.factorize(bars["instrument_id"])
-    if _may_repeat(codes, bars["bar_open_ms"].to_numpy()) and bars.duplicated(
-        ["instrument_id", "bar_open_ms"]
-    ).any():
+    if (
+        _may_repeat(codes, bars["bar_open_ms"].to_numpy())
+        and bars.duplicated(["instrument_id", "bar_open_ms"]).any()
+    ):
         raise ValueError("bars has duplicate (instrument_id, bar_open_ms) rows")
     if bar_ms is not None:
         bar_ms = check_int("bar_ms", bar_ms, minimum=1)
