@@ -146,16 +146,40 @@ def encode_factor_fit(fit: FactorFrames) -> EncodedFactorFit:
         names=_column_names(header),
         metadata=metadata,
     )
-    sink = pa.BufferOutputStream()
-    options = ipc.IpcWriteOptions(compression="zstd")
-    with ipc.new_file(sink, table.schema, options=options) as writer:
-        writer.write_table(table)
+    encoded = _ipc_file(table, sum(grid.nbytes for grid in grids))
     # the grids (as large as the fit) go before the file is copied out to bytes, so the peak is
     # the grids and the compressed file, or the file twice, not all three
     del table, grids
-    encoded = sink.getvalue()
-    del sink
-    return EncodedFactorFit(encoded.to_pybytes(), digest)
+    data = encoded.to_pybytes()
+    del encoded
+    # Arrow's pool keeps what the writer gave back (about the file's size, twice); NumPy
+    # allocates elsewhere, so without this the rest of a report runs on top of it.
+    pa.default_memory_pool().release_unused()
+    return EncodedFactorFit(data, digest)
+
+
+def _ipc_file(table: pa.Table, raw_bytes: int) -> pa.Buffer:
+    """``table`` as a zstd-compressed Arrow IPC file.
+
+    Written into one buffer sized for the uncompressed grids plus room for headers: a growing
+    output stream doubles its buffer as it fills, so at the end it held up to twice the file
+    while the grids were still alive. Untouched pages of the reserved buffer cost no memory. A
+    file larger than the reservation (it cannot be: zstd does not grow data by anywhere near
+    this) is written through the growing stream instead; the bytes are the same either way."""
+    options = ipc.IpcWriteOptions(compression="zstd")
+    reserve = raw_bytes + raw_bytes // 64 + (1 << 20)
+    buffer = pa.allocate_buffer(reserve, memory_pool=pa.system_memory_pool())
+    try:
+        sink: Any = pa.FixedSizeBufferWriter(buffer)
+        with ipc.new_file(sink, table.schema, options=options) as writer:
+            writer.write_table(table)
+        return buffer.slice(0, sink.tell())
+    except OSError:  # pragma: no cover - out of room (Arrow raises OSError): cannot happen
+        del buffer
+        stream = pa.BufferOutputStream()
+        with ipc.new_file(stream, table.schema, options=options) as writer:
+            writer.write_table(table)
+        return stream.getvalue()
 
 
 def decode_factor_fit(data: bytes, *, source: str) -> tuple[FactorFrames, str]:

@@ -28,6 +28,7 @@ __all__ = [
     "digest_and_keep_isolated",
     "digest_columns_isolated",
     "read_table_isolated",
+    "system_pool",
 ]
 
 
@@ -81,6 +82,18 @@ def read_table_isolated(uri: str, sql: str) -> Any | None:
     """``sql`` (parameters inlined) as a ``pyarrow.Table`` read in a spawned worker, or ``None``
     when the reader refuses the data (the caller then reads rows)."""
     return _in_worker("_read_in_worker", uri, sql)
+
+
+def system_pool() -> Any:
+    """The C library's allocator as an Arrow memory pool, for converting a read table to pandas.
+
+    Arrow's default pool (mimalloc or jemalloc) keeps memory it was given back for its own
+    later use; NumPy allocates from the C library, so a large conversion through the default
+    pool left its size in the process for the rest of a run that then allocates only NumPy
+    arrays. Through this pool, freed conversion buffers are reusable by NumPy (or returned)."""
+    import pyarrow as pa
+
+    return pa.system_memory_pool()
 
 
 def _in_worker(function_name: str, *args: Any) -> Any:
@@ -165,7 +178,7 @@ def _digest_in_worker(
                 if keep is not None:
                     columns, where, value = keep
                     wanted = batch.filter(pc.equal(batch.column(where), value))
-                    kept.append(wanted.select(list(columns)))
+                    kept.append(_dictionary_text(wanted.select(list(columns))))
             schema = reader.schema
             cursor.close()
     except UnsupportedCellError:
@@ -181,6 +194,19 @@ def _digest_in_worker(
         return finished
     empty = pa.schema([schema.field(index) for index in keep[0]])
     return finished, pa.Table.from_batches(kept, schema=empty if not kept else None)
+
+
+def _dictionary_text(batch: Any) -> Any:
+    """Text columns dictionary-encoded: an id repeated on every row of a long table travels as
+    a small integer (the reader's frame converts each distinct id once)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrays = [
+        pc.dictionary_encode(column) if pa.types.is_string(column.type) else column
+        for column in batch.columns
+    ]
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
 def _serve() -> None:

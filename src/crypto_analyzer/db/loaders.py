@@ -23,7 +23,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from crypto_analyzer.core.errors import NotFoundError, ValidationError
-from crypto_analyzer.db.arrow_reader import arrow_reader_available, read_table_isolated
+from crypto_analyzer.db.arrow_reader import (
+    arrow_reader_available,
+    read_table_isolated,
+    system_pool,
+)
 from crypto_analyzer.db.dataset_id import DatasetIdentity, compute_dataset_id
 from crypto_analyzer.db.engine import sqlite_path, sqlite_uri
 from crypto_analyzer.db.market_history import check_watermark, history_visible, visible_select
@@ -56,11 +60,14 @@ def load_bars(
     start_ms: int | None = None,
     end_ms: int | None = None,
     as_of: int | None = None,
+    columns: Sequence[str] = BAR_FRAME_COLUMNS,
 ) -> pd.DataFrame:
     """Bars of one frequency as a long frame sorted by (instrument_id, bar_open_ms); with
-    ``as_of``, the bars visible at that market watermark."""
+    ``as_of``, the bars visible at that market watermark. ``columns``: a subset of
+    :data:`BAR_FRAME_COLUMNS` (default all), e.g. only what a panel is built from."""
     if instrument_ids is not None and not instrument_ids:
         raise ValidationError("instrument_ids is empty", "pass None for all instruments")
+    columns = _bar_columns(columns)
 
     def footprint(table: sa.Table) -> sa.ColumnElement[bool]:
         conditions = [table.c.freq == freq]
@@ -75,18 +82,18 @@ def load_bars(
     order = ("instrument_id", "bar_open_ms")
     if as_of is None:
         query = (
-            sa.select(*(bars.c[name] for name in BAR_FRAME_COLUMNS))
+            sa.select(*(bars.c[name] for name in columns))
             .where(bars.c.tenant_id == tenant_id, footprint(bars))
             .order_by(*(bars.c[name] for name in order))
         )
         frame = _read(engine, query)
     else:
-        frame = _read_as_of(engine, "bars", BAR_FRAME_COLUMNS, order, tenant_id, as_of, footprint)
+        frame = _read_as_of(engine, "bars", columns, order, tenant_id, as_of, footprint)
     return _finish_bars(frame, tenant_id, freq)
 
 
 def load_identified_bars(
-    engine: Engine, *, tenant_id: str, freq: str
+    engine: Engine, *, tenant_id: str, freq: str, columns: Sequence[str] = BAR_FRAME_COLUMNS
 ) -> tuple[DatasetIdentity, pd.DataFrame]:
     """The STRICT dataset id of the default scope and the ``freq`` bars it names, in one pass.
 
@@ -96,10 +103,13 @@ def load_identified_bars(
     ``load_bars(..., as_of=identity.watermark)``, which is what is read where no rows could be
     kept (PostgreSQL).
     """
-    capture = RowCapture("bars", BAR_FRAME_COLUMNS, ("freq", freq))
+    columns = _bar_columns(columns)
+    capture = RowCapture("bars", columns, ("freq", freq))
     identity = compute_dataset_id(engine, tenant_id=tenant_id, capture=capture)
     if capture.frame is None:
-        frame = load_bars(engine, tenant_id=tenant_id, freq=freq, as_of=identity.watermark)
+        frame = load_bars(
+            engine, tenant_id=tenant_id, freq=freq, as_of=identity.watermark, columns=columns
+        )
         return identity, frame
     return identity, _finish_bars(capture.frame, tenant_id, freq)
 
@@ -113,9 +123,21 @@ def _finish_bars(frame: pd.DataFrame, tenant_id: str, freq: str) -> pd.DataFrame
         )
     frame["bar_open_ms"] = frame["bar_open_ms"].astype("int64")
     for name in _FLOAT_COLUMNS:
-        frame[name] = frame[name].astype("float64")
+        if name in frame.columns:
+            frame[name] = frame[name].astype("float64")
     frame["instrument_id"] = _shared_ids(frame["instrument_id"])
     return frame.reset_index(drop=True)
+
+
+def _bar_columns(columns: Sequence[str]) -> tuple[str, ...]:
+    """The requested bar columns in the loader's order; the key columns are always read."""
+    unknown = sorted(set(columns) - set(BAR_FRAME_COLUMNS))
+    if unknown:
+        raise ValidationError(
+            f"unknown bar columns {unknown}", f"choose from {', '.join(BAR_FRAME_COLUMNS)}"
+        )
+    wanted = {"instrument_id", "bar_open_ms", *columns}
+    return tuple(name for name in BAR_FRAME_COLUMNS if name in wanted)
 
 
 def _shared_ids(ids: pd.Series) -> pd.Series:
@@ -216,4 +238,4 @@ def _read_arrow(path: Any, engine: Engine, query: sa.Select[Any]) -> pd.DataFram
         return None
     # self_destruct: each Arrow column is released once converted, so the read's peak is not
     # the table plus the whole frame
-    return None if table is None else table.to_pandas(self_destruct=True)
+    return None if table is None else table.to_pandas(self_destruct=True, memory_pool=system_pool())

@@ -11,7 +11,7 @@ seeds used are returned so the bundle can record them. A statistic that could no
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -165,6 +165,9 @@ def compute_report(
     prepared = prepare_data(bars, instruments, config, fit_factors=fit_factors)
     begin(COMPUTE_STAGES[1])
     signals = compute_signals(prepared, config)
+    # The factor fit (one grid per beta, alpha, R², residual and count) feeds the signals only:
+    # it is let go here rather than held through every later stage.
+    prepared = replace(prepared, fit=None)
     check_signals(signals, prepared.panel, prepared.in_test, config)
     horizons = config.horizons
     keys: list[Key] = [(s, h) for s in prepared.signals for h in horizons]
