@@ -146,7 +146,7 @@ def encode_factor_fit(fit: FactorFrames) -> EncodedFactorFit:
         names=_column_names(header),
         metadata=metadata,
     )
-    encoded = _ipc_file(table, sum(grid.nbytes for grid in grids))
+    encoded = _ipc_file(table, _reservation(sum(grid.nbytes for grid in grids)))
     # the grids (as large as the fit) go before the file is copied out to bytes, so the peak is
     # the grids and the compressed file, or the file twice, not all three
     del table, grids
@@ -158,23 +158,27 @@ def encode_factor_fit(fit: FactorFrames) -> EncodedFactorFit:
     return EncodedFactorFit(data, digest)
 
 
-def _ipc_file(table: pa.Table, raw_bytes: int) -> pa.Buffer:
+def _reservation(raw_bytes: int) -> int:
+    """Room for the file: the raw grids, a margin zstd never needs, and headers."""
+    return raw_bytes + raw_bytes // 64 + (1 << 20)
+
+
+def _ipc_file(table: pa.Table, reserve: int) -> pa.Buffer:
     """``table`` as a zstd-compressed Arrow IPC file.
 
     Written into one buffer sized for the uncompressed grids plus room for headers: a growing
     output stream doubles its buffer as it fills, so at the end it held up to twice the file
     while the grids were still alive. Untouched pages of the reserved buffer cost no memory. A
-    file larger than the reservation (it cannot be: zstd does not grow data by anywhere near
-    this) is written through the growing stream instead; the bytes are the same either way."""
+    file larger than ``reserve`` (not expected: zstd does not grow data by anywhere near the
+    margin) is written through the growing stream instead; the bytes are the same either way."""
     options = ipc.IpcWriteOptions(compression="zstd")
-    reserve = raw_bytes + raw_bytes // 64 + (1 << 20)
     buffer = pa.allocate_buffer(reserve, memory_pool=pa.system_memory_pool())
     try:
         sink: Any = pa.FixedSizeBufferWriter(buffer)
         with ipc.new_file(sink, table.schema, options=options) as writer:
             writer.write_table(table)
         return buffer.slice(0, sink.tell())
-    except OSError:  # pragma: no cover - out of room (Arrow raises OSError): cannot happen
+    except OSError:  # out of room (Arrow raises OSError); not expected from zstd
         del buffer
         stream = pa.BufferOutputStream()
         with ipc.new_file(stream, table.schema, options=options) as writer:
