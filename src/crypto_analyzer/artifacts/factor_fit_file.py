@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -146,44 +147,25 @@ def encode_factor_fit(fit: FactorFrames) -> EncodedFactorFit:
         names=_column_names(header),
         metadata=metadata,
     )
-    encoded = _ipc_file(table, _reservation(sum(grid.nbytes for grid in grids)))
-    # the grids (as large as the fit) go before the file is copied out to bytes, so the peak is
-    # the grids and the compressed file, or the file twice, not all three
-    del table, grids
-    data = encoded.to_pybytes()
-    del encoded
-    # Arrow's pool keeps what the writer gave back (about the file's size, twice); NumPy
-    # allocates elsewhere, so without this the rest of a report runs on top of it.
-    pa.default_memory_pool().release_unused()
+    # The file goes to a temporary file first: Arrow compresses every column of the batch
+    # before it writes any, so an in-memory sink held the grids, the compressed columns and the
+    # file at once. The bytes are read back once the grids are gone.
+    with tempfile.TemporaryFile() as spool:
+        _write_ipc(table, spool)
+        del table, grids
+        pa.default_memory_pool().release_unused()  # the compressed columns, kept by the pool
+        spool.seek(0)
+        data = spool.read()
     return EncodedFactorFit(data, digest)
 
 
-def _reservation(raw_bytes: int) -> int:
-    """Room for the file: the raw grids, a margin zstd never needs, and headers."""
-    return raw_bytes + raw_bytes // 64 + (1 << 20)
-
-
-def _ipc_file(table: pa.Table, reserve: int) -> pa.Buffer:
-    """``table`` as a zstd-compressed Arrow IPC file.
-
-    Written into one buffer sized for the uncompressed grids plus room for headers: a growing
-    output stream doubles its buffer as it fills, so at the end it held up to twice the file
-    while the grids were still alive. Untouched pages of the reserved buffer cost no memory. A
-    file larger than ``reserve`` (not expected: zstd does not grow data by anywhere near the
-    margin) is written through the growing stream instead; the bytes are the same either way."""
+def _write_ipc(table: pa.Table, target: IO[bytes]) -> None:
+    """``table`` as a zstd-compressed Arrow IPC file, written to ``target`` (left open)."""
+    sink = pa.PythonFile(target, mode="w")
     options = ipc.IpcWriteOptions(compression="zstd")
-    buffer = pa.allocate_buffer(reserve, memory_pool=pa.system_memory_pool())
-    try:
-        sink: Any = pa.FixedSizeBufferWriter(buffer)
-        with ipc.new_file(sink, table.schema, options=options) as writer:
-            writer.write_table(table)
-        return buffer.slice(0, sink.tell())
-    except OSError:  # out of room (Arrow raises OSError); not expected from zstd
-        del buffer
-        stream = pa.BufferOutputStream()
-        with ipc.new_file(stream, table.schema, options=options) as writer:
-            writer.write_table(table)
-        return stream.getvalue()
+    with ipc.new_file(sink, table.schema, options=options) as writer:
+        writer.write_table(table)
+    sink.flush()
 
 
 def decode_factor_fit(data: bytes, *, source: str) -> tuple[FactorFrames, str]:

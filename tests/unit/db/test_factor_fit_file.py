@@ -9,7 +9,6 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pytest
 
-from crypto_analyzer.artifacts import factor_fit_file
 from crypto_analyzer.artifacts.factor_fit_file import (
     decode_factor_fit,
     encode_factor_fit,
@@ -102,21 +101,13 @@ def test_names_must_be_text_and_keys_content_addressed() -> None:
         factor_fit_key("default", "../etc")
 
 
-def test_the_file_bytes_do_not_depend_on_the_reserved_buffer(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The file is written into a buffer reserved for the raw grids; a file that did not fit
-    would go through a growing stream. Both must give the same bytes (the file's id)."""
-    frames = _frames()
-    reserved = encode_factor_fit(frames)
-    real = factor_fit_file._ipc_file
-    overflowed: list[int] = []
-
-    def too_small(table: pa.Table, reserve: int) -> pa.Buffer:
-        overflowed.append(reserve)
-        return real(table, 64)  # far too small for the file
-
-    monkeypatch.setattr(factor_fit_file, "_ipc_file", too_small)
-    streamed = encode_factor_fit(frames)
-    assert overflowed and streamed.data == reserved.data
-    assert streamed.values_digest == reserved.values_digest
+def test_the_spooled_file_is_the_file_an_in_memory_writer_makes() -> None:
+    """The encoder writes through a temporary file (memory); the bytes — the file's id — must be
+    those of the same table written to memory."""
+    encoded = encode_factor_fit(_frames())
+    table = ipc.open_file(pa.py_buffer(encoded.data)).read_all()
+    stream = pa.BufferOutputStream()
+    options = ipc.IpcWriteOptions(compression="zstd")
+    with ipc.new_file(stream, table.schema, options=options) as writer:
+        writer.write_table(table)
+    assert stream.getvalue().to_pybytes() == encoded.data
