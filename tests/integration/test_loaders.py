@@ -6,9 +6,15 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+import crypto_analyzer.db.dataset_id as dataset_id
 import crypto_analyzer.db.loaders as loaders
-from crypto_analyzer.core.errors import NotFoundError
-from crypto_analyzer.db.loaders import BAR_FRAME_COLUMNS, load_bars, load_instruments
+from crypto_analyzer.core.errors import NotFoundError, ValidationError
+from crypto_analyzer.db.loaders import (
+    BAR_FRAME_COLUMNS,
+    load_bars,
+    load_identified_bars,
+    load_instruments,
+)
 from crypto_analyzer.ingest.synthetic import SyntheticMarketConfig, ingest_synthetic
 
 
@@ -49,3 +55,27 @@ def test_load_bars_sorted_typed_and_reader_independent(
 def test_missing_bars_say_what_to_do(sqlite_engine: sa.Engine) -> None:
     with pytest.raises(NotFoundError, match="ingest data first"):
         load_bars(sqlite_engine, tenant_id="default", freq="1h")
+
+
+@pytest.mark.parametrize("arrow", [False, True])
+def test_a_column_subset_is_the_full_frame_projected(
+    backend_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, arrow: bool
+) -> None:
+    """The report reads only the columns its panel is built from: the same rows and values as
+    the full frame's columns, through either reader and the one-pass id + bars read."""
+    ingest_synthetic(backend_engine, SyntheticMarketConfig(assets=3, days=2, seed=8))
+    if arrow:  # the tables are small: let the Arrow worker take them
+        monkeypatch.setattr(loaders, "ARROW_MIN_ROWS", 0)
+        monkeypatch.setattr(dataset_id, "COLUMNAR_MIN_ROWS", 0)
+    wanted = ("close", "instrument_id", "volume", "bar_open_ms")
+    full = load_bars(backend_engine, tenant_id="default", freq="1h")
+    part = load_bars(backend_engine, tenant_id="default", freq="1h", columns=wanted)
+    expected = full[["instrument_id", "bar_open_ms", "close", "volume"]]
+    pd.testing.assert_frame_equal(part, expected, check_exact=True)
+    assert part["instrument_id"].dtype == object
+    _, identified = load_identified_bars(
+        backend_engine, tenant_id="default", freq="1h", columns=wanted
+    )
+    pd.testing.assert_frame_equal(identified, expected, check_exact=True)
+    with pytest.raises(ValidationError, match="unknown bar columns"):
+        load_bars(backend_engine, tenant_id="default", freq="1h", columns=["close", "spread"])

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -115,7 +116,10 @@ def _canonical_grid(frame: pd.DataFrame) -> np.ndarray:
     grid = np.ascontiguousarray(frame.to_numpy(dtype=np.float64, na_value=np.nan), dtype="<f8")
     nan = np.isnan(grid)
     if nan.any():  # NaN bit patterns vary (sign, payload); the digest must not
-        grid = np.where(nan, _CANONICAL_NAN, grid)
+        if np.may_share_memory(grid, frame.to_numpy()):
+            grid = np.where(nan, _CANONICAL_NAN, grid)  # a view of the fit: never written to
+        else:
+            np.copyto(grid, _CANONICAL_NAN, where=nan)  # our own copy: no second grid
     return grid
 
 
@@ -136,17 +140,32 @@ def encode_factor_fit(fit: FactorFrames) -> EncodedFactorFit:
     """The fit as an Arrow IPC file (zstd) and its values digest, from one pass over the grids."""
     header = _header(fit)
     grids = [_canonical_grid(frame) for frame in _frames(fit)]
+    digest = _digest(header, grids)
     metadata = {_METADATA_KEY: canonical_bytes(header)}
     table = pa.table(
         [pa.array(grid.reshape(-1)) for grid in grids],
         names=_column_names(header),
         metadata=metadata,
     )
-    sink = pa.BufferOutputStream()
+    # The file goes to a temporary file first: Arrow compresses every column of the batch
+    # before it writes any, so an in-memory sink held the grids, the compressed columns and the
+    # file at once. The bytes are read back once the grids are gone.
+    with tempfile.TemporaryFile() as spool:
+        _write_ipc(table, spool)
+        del table, grids
+        pa.default_memory_pool().release_unused()  # the compressed columns, kept by the pool
+        spool.seek(0)
+        data = spool.read()
+    return EncodedFactorFit(data, digest)
+
+
+def _write_ipc(table: pa.Table, target: IO[bytes]) -> None:
+    """``table`` as a zstd-compressed Arrow IPC file, written to ``target`` (left open)."""
+    sink = pa.PythonFile(target, mode="w")
     options = ipc.IpcWriteOptions(compression="zstd")
     with ipc.new_file(sink, table.schema, options=options) as writer:
         writer.write_table(table)
-    return EncodedFactorFit(sink.getvalue().to_pybytes(), _digest(header, grids))
+    sink.flush()
 
 
 def decode_factor_fit(data: bytes, *, source: str) -> tuple[FactorFrames, str]:

@@ -19,6 +19,7 @@ import importlib.util
 import pickle
 import subprocess
 import sys
+import tempfile
 from typing import Any
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "digest_and_keep_isolated",
     "digest_columns_isolated",
     "read_table_isolated",
+    "system_pool",
 ]
 
 
@@ -82,6 +84,18 @@ def read_table_isolated(uri: str, sql: str) -> Any | None:
     return _in_worker("_read_in_worker", uri, sql)
 
 
+def system_pool() -> Any:
+    """The C library's allocator as an Arrow memory pool, for converting a read table to pandas.
+
+    Arrow's default pool (mimalloc or jemalloc) keeps memory it was given back for its own
+    later use; NumPy allocates from the C library, so a large conversion through the default
+    pool left its size in the process for the rest of a run that then allocates only NumPy
+    arrays. Through this pool, freed conversion buffers are reusable by NumPy (or returned)."""
+    import pyarrow as pa
+
+    return pa.system_memory_pool()
+
+
 def _in_worker(function_name: str, *args: Any) -> Any:
     """Run ``function_name(*args)`` of this module in a fresh interpreter and return its result.
 
@@ -89,16 +103,33 @@ def _in_worker(function_name: str, *args: Any) -> Any:
     parent's ``__main__`` (the whole CLI) first, which costs more than the read it serves. The
     child inherits no SQLite connection, thread or Arrow pool from this process.
     """
-    child = subprocess.run(
-        [sys.executable, "-m", __name__],
-        input=pickle.dumps((function_name, args)),
-        capture_output=True,
-        check=False,
-    )
-    if child.returncode != 0:
-        tail = child.stderr.decode(errors="replace").strip().splitlines()[-3:]
-        raise RuntimeError(f"the Arrow reader worker exited with {child.returncode}: {tail}")
-    return pickle.loads(child.stdout)
+    # The result is unpickled straight from the pipe: reading it into one bytes object first
+    # held the whole table twice (the bytes and the table built from them) at the read's peak.
+    # stderr goes to a file, so a chatty worker can never block on a full pipe.
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen(
+            [sys.executable, "-m", __name__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+        )
+        assert child.stdin is not None and child.stdout is not None  # both are pipes
+        result: Any = None
+        try:
+            with child.stdin:
+                child.stdin.write(pickle.dumps((function_name, args)))
+            with child.stdout:
+                try:
+                    result = pickle.load(child.stdout)
+                except (EOFError, pickle.UnpicklingError):
+                    result = None  # the worker died before its answer: its exit code says why
+        finally:
+            returncode = child.wait()
+        if returncode != 0:
+            errors.seek(0)
+            tail = errors.read().decode(errors="replace").strip().splitlines()[-3:]
+            raise RuntimeError(f"the Arrow reader worker exited with {returncode}: {tail}")
+    return result
 
 
 def _read_in_worker(uri: str, sql: str) -> Any | None:
@@ -147,7 +178,7 @@ def _digest_in_worker(
                 if keep is not None:
                     columns, where, value = keep
                     wanted = batch.filter(pc.equal(batch.column(where), value))
-                    kept.append(wanted.select(list(columns)))
+                    kept.append(_dictionary_text(wanted.select(list(columns))))
             schema = reader.schema
             cursor.close()
     except UnsupportedCellError:
@@ -165,13 +196,28 @@ def _digest_in_worker(
     return finished, pa.Table.from_batches(kept, schema=empty if not kept else None)
 
 
+def _dictionary_text(batch: Any) -> Any:
+    """Text columns dictionary-encoded: an id repeated on every row of a long table travels as
+    a small integer (the reader's frame converts each distinct id once)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrays = [
+        pc.dictionary_encode(column) if pa.types.is_string(column.type) else column
+        for column in batch.columns
+    ]
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+
+
 def _serve() -> None:
     """Worker entry point: one pickled ``(function name, args)`` in, one pickled result out."""
     name, args = pickle.loads(sys.stdin.buffer.read())
     if name not in ("_digest_in_worker", "_read_in_worker"):
         raise SystemExit(f"unknown worker function {name!r}")
     result = globals()[name](*args)
-    sys.stdout.buffer.write(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    # streamed, not built as one bytes object first: the worker's peak stays one table
+    pickle.dump(result, sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    sys.stdout.buffer.flush()
 
 
 if __name__ == "__main__":

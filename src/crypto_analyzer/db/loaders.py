@@ -17,12 +17,17 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from crypto_analyzer.core.errors import NotFoundError, ValidationError
-from crypto_analyzer.db.arrow_reader import arrow_reader_available, read_table_isolated
+from crypto_analyzer.db.arrow_reader import (
+    arrow_reader_available,
+    read_table_isolated,
+    system_pool,
+)
 from crypto_analyzer.db.dataset_id import DatasetIdentity, compute_dataset_id
 from crypto_analyzer.db.engine import sqlite_path, sqlite_uri
 from crypto_analyzer.db.market_history import check_watermark, history_visible, visible_select
@@ -55,11 +60,14 @@ def load_bars(
     start_ms: int | None = None,
     end_ms: int | None = None,
     as_of: int | None = None,
+    columns: Sequence[str] = BAR_FRAME_COLUMNS,
 ) -> pd.DataFrame:
     """Bars of one frequency as a long frame sorted by (instrument_id, bar_open_ms); with
-    ``as_of``, the bars visible at that market watermark."""
+    ``as_of``, the bars visible at that market watermark. ``columns``: a subset of
+    :data:`BAR_FRAME_COLUMNS` (default all), e.g. only what a panel is built from."""
     if instrument_ids is not None and not instrument_ids:
         raise ValidationError("instrument_ids is empty", "pass None for all instruments")
+    columns = _bar_columns(columns)
 
     def footprint(table: sa.Table) -> sa.ColumnElement[bool]:
         conditions = [table.c.freq == freq]
@@ -74,18 +82,18 @@ def load_bars(
     order = ("instrument_id", "bar_open_ms")
     if as_of is None:
         query = (
-            sa.select(*(bars.c[name] for name in BAR_FRAME_COLUMNS))
+            sa.select(*(bars.c[name] for name in columns))
             .where(bars.c.tenant_id == tenant_id, footprint(bars))
             .order_by(*(bars.c[name] for name in order))
         )
         frame = _read(engine, query)
     else:
-        frame = _read_as_of(engine, "bars", BAR_FRAME_COLUMNS, order, tenant_id, as_of, footprint)
+        frame = _read_as_of(engine, "bars", columns, order, tenant_id, as_of, footprint)
     return _finish_bars(frame, tenant_id, freq)
 
 
 def load_identified_bars(
-    engine: Engine, *, tenant_id: str, freq: str
+    engine: Engine, *, tenant_id: str, freq: str, columns: Sequence[str] = BAR_FRAME_COLUMNS
 ) -> tuple[DatasetIdentity, pd.DataFrame]:
     """The STRICT dataset id of the default scope and the ``freq`` bars it names, in one pass.
 
@@ -95,10 +103,13 @@ def load_identified_bars(
     ``load_bars(..., as_of=identity.watermark)``, which is what is read where no rows could be
     kept (PostgreSQL).
     """
-    capture = RowCapture("bars", BAR_FRAME_COLUMNS, ("freq", freq))
+    columns = _bar_columns(columns)
+    capture = RowCapture("bars", columns, ("freq", freq))
     identity = compute_dataset_id(engine, tenant_id=tenant_id, capture=capture)
     if capture.frame is None:
-        frame = load_bars(engine, tenant_id=tenant_id, freq=freq, as_of=identity.watermark)
+        frame = load_bars(
+            engine, tenant_id=tenant_id, freq=freq, as_of=identity.watermark, columns=columns
+        )
         return identity, frame
     return identity, _finish_bars(capture.frame, tenant_id, freq)
 
@@ -112,9 +123,37 @@ def _finish_bars(frame: pd.DataFrame, tenant_id: str, freq: str) -> pd.DataFrame
         )
     frame["bar_open_ms"] = frame["bar_open_ms"].astype("int64")
     for name in _FLOAT_COLUMNS:
-        frame[name] = frame[name].astype("float64")
-    frame["instrument_id"] = frame["instrument_id"].astype(object)
+        if name in frame.columns:
+            frame[name] = frame[name].astype("float64")
+    frame["instrument_id"] = _shared_ids(frame["instrument_id"])
     return frame.reset_index(drop=True)
+
+
+def _bar_columns(columns: Sequence[str]) -> tuple[str, ...]:
+    """The requested bar columns in the loader's order; the key columns are always read."""
+    unknown = sorted(set(columns) - set(BAR_FRAME_COLUMNS))
+    if unknown:
+        raise ValidationError(
+            f"unknown bar columns {unknown}", f"choose from {', '.join(BAR_FRAME_COLUMNS)}"
+        )
+    wanted = {"instrument_id", "bar_open_ms", *columns}
+    return tuple(name for name in BAR_FRAME_COLUMNS if name in wanted)
+
+
+def _shared_ids(ids: pd.Series) -> pd.Series:
+    """The ids as an object column whose equal ids are one ``str`` object.
+
+    A text column read through Arrow is a string array; ``astype(object)`` made one Python
+    string per *row* (about 80 bytes each, the largest part of a long bars frame). The few
+    distinct ids are converted once and every row points at its id: same values, one pointer
+    a row."""
+    if ids.dtype == object:
+        return ids
+    codes, uniques = pd.factorize(ids)
+    if (codes < 0).any():  # a missing id (not possible in ``bars``): convert row by row
+        return ids.astype(object)
+    shared = np.asarray(uniques, dtype=object).take(codes)
+    return pd.Series(shared, index=ids.index, name=ids.name, dtype=object, copy=False)
 
 
 _INSTRUMENT_COLUMNS = ("instrument_id", "venue", "symbol", "base", "quote", "kind")
@@ -197,4 +236,6 @@ def _read_arrow(path: Any, engine: Engine, query: sa.Select[Any]) -> pd.DataFram
     except Exception as exc:  # the worker died or the driver failed: read rows instead
         _LOG.warning("Arrow reader failed (%s); reading rows", exc)
         return None
-    return None if table is None else table.to_pandas()
+    # self_destruct: each Arrow column is released once converted, so the read's peak is not
+    # the table plus the whole frame
+    return None if table is None else table.to_pandas(self_destruct=True, memory_pool=system_pool())

@@ -21,6 +21,8 @@ from typing import Any
 
 import pandas as pd
 
+from crypto_analyzer.db.arrow_reader import system_pool
+
 __all__ = ["RowCapture"]
 
 
@@ -64,5 +66,7 @@ class RowCapture:
 
     def finish_arrow(self, table: Any) -> None:
         """The kept rows read by the Arrow worker (a ``pyarrow.Table``) as the frame."""
-        self.frame = table.to_pandas()
+        # self_destruct: each Arrow column is released once converted (the table is not used
+        # again), so the read's peak is not the table plus the whole frame
+        self.frame = table.to_pandas(self_destruct=True, memory_pool=system_pool())
         self.frame.columns = list(self.columns)

@@ -250,6 +250,7 @@ def fit_factor_model(
     y = returns[assets].to_numpy(dtype=np.float64, na_value=np.nan)
     x = returns[ids].to_numpy(dtype=np.float64, na_value=np.nan)
     est = rolling_ols(y, x, window=window, min_obs=min_obs)
+    del y
     index, cols = returns.index, assets
     betas = {f: _lag_frame(est.beta[a], lag, index, cols) for a, f in enumerate(ids)}
     alpha = _lag_frame(est.alpha, lag, index, cols)
@@ -262,15 +263,19 @@ def fit_factor_model(
         min_obs=est.min_obs,
         exclude_factors=exclude_factors,
     )
+    del est  # its unlagged grids (one per output) are not needed for the residuals
     residuals = residualize(returns[assets], returns[ids], betas=betas, alpha=alpha)
     return FactorFit(betas, alpha, r2, residuals, n_obs, config)
 
 
 def _lag_frame(values: np.ndarray, lag: int, index: pd.Index, cols: pd.Index) -> pd.DataFrame:
-    out = np.full(values.shape, np.nan)
+    # Allocated asset-major (Fortran order) and handed over without a copy: the frame's memory
+    # is what the constructor's own copy made before (one run of times per asset), without
+    # holding the grid twice.
+    out = np.full(values.shape, np.nan, order="F")
     if lag < values.shape[0]:
         out[lag:] = values[: values.shape[0] - lag]
-    return pd.DataFrame(out, index=index, columns=cols)
+    return pd.DataFrame(out, index=index, columns=cols, copy=False)
 
 
 def _residualize_iv(returns: Any, factor_returns: Any, betas: Any, alpha: Any) -> None:
@@ -306,10 +311,12 @@ def residualize(
     ``betas[f]`` is aligned with ``returns``. NaN anywhere in a term gives a NaN residual.
     """
     _residualize_iv(returns, factor_returns, betas, alpha)
-    out = returns.to_numpy(dtype=np.float64, na_value=np.nan).copy()
+    # One private asset-major copy, updated in place and handed to the frame without another
+    # copy (the constructor's copy had this layout; element-wise updates do not depend on it).
+    out = np.array(returns.to_numpy(dtype=np.float64, na_value=np.nan), order="F", copy=True)
     if alpha is not None:
         out -= alpha.to_numpy(dtype=np.float64, na_value=np.nan)
     for f, beta in betas.items():
         fac = factor_returns[f].to_numpy(dtype=np.float64, na_value=np.nan)
         out -= beta.to_numpy(dtype=np.float64, na_value=np.nan) * fac[:, None]
-    return pd.DataFrame(out, index=returns.index, columns=returns.columns)
+    return pd.DataFrame(out, index=returns.index, columns=returns.columns, copy=False)

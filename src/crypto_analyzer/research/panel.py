@@ -125,7 +125,7 @@ class Panel:
         )
 
 
-def _panel_from_bars_iv(bars: Any, bar_ms: Any) -> tuple[pd.DataFrame, int | None]:
+def _panel_from_bars_iv(bars: Any, bar_ms: Any) -> tuple[pd.DataFrame, int | None, np.ndarray, Any]:
     if not isinstance(bars, pd.DataFrame):
         raise TypeError(f"bars must be a pandas DataFrame, got {type(bars).__name__}")
     missing = [c for c in BAR_COLUMNS if c not in bars.columns]
@@ -136,18 +136,35 @@ def _panel_from_bars_iv(bars: Any, bar_ms: Any) -> tuple[pd.DataFrame, int | Non
     for col in ("bar_open_ms", *_NUMERIC):
         if not pd.api.types.is_numeric_dtype(bars[col]) or pd.api.types.is_bool_dtype(bars[col]):
             raise TypeError(f"bars[{col!r}] must be numeric, got dtype {bars[col].dtype}")
-    values = bars[list(_NUMERIC)].to_numpy(dtype=np.float64, na_value=np.nan)
-    if not np.isfinite(values).all():
-        raise ValueError("bars has NaN or inf in open/high/low/close/volume; drop such bars first")
+    # column by column: a float copy of all five columns at once was the size of the frame
+    for col in _NUMERIC:
+        if not np.isfinite(bars[col].to_numpy(dtype=np.float64, na_value=np.nan)).all():
+            raise ValueError(
+                "bars has NaN or inf in open/high/low/close/volume; drop such bars first"
+            )
     if (bars["close"] <= 0).any():
         raise ValueError("bars['close'] must be > 0 (log returns need positive prices)")
     if (bars["volume"] < 0).any():
         raise ValueError("bars['volume'] must be >= 0")
-    if bars.duplicated(["instrument_id", "bar_open_ms"]).any():
+    codes, uniques = pd.factorize(bars["instrument_id"])
+    if (
+        _may_repeat(codes, bars["bar_open_ms"].to_numpy())
+        and bars.duplicated(["instrument_id", "bar_open_ms"]).any()
+    ):
         raise ValueError("bars has duplicate (instrument_id, bar_open_ms) rows")
     if bar_ms is not None:
         bar_ms = check_int("bar_ms", bar_ms, minimum=1)
-    return bars, bar_ms
+    return bars, bar_ms, codes, uniques
+
+
+def _may_repeat(codes: np.ndarray, times: np.ndarray) -> bool:
+    """False when the rows are strictly increasing in (instrument, time) — the loader's order —
+    so no pair can repeat; True means "check with the general (hashing) test"."""
+    if codes.size < 2 or (codes < 0).any():
+        return codes.size >= 2
+    step = np.diff(codes)
+    ahead = (step > 0) | ((step == 0) & (np.diff(times) > 0))
+    return not bool(ahead.all())
 
 
 def panel_from_bars(bars: pd.DataFrame, *, bar_ms: int | None = None) -> Panel:
@@ -174,7 +191,7 @@ def panel_from_bars(bars: pd.DataFrame, *, bar_ms: int | None = None) -> Panel:
         On missing columns, NaN/inf values, non-positive closes, duplicate bars, or bar times that
         do not sit on the ``bar_ms`` grid.
     """
-    bars, bar_ms = _panel_from_bars_iv(bars, bar_ms)
+    bars, bar_ms, codes, uniques = _panel_from_bars_iv(bars, bar_ms)
     times = np.unique(bars["bar_open_ms"].to_numpy(dtype=np.int64))
     if bar_ms is None:
         if times.size < 2:
@@ -188,9 +205,14 @@ def panel_from_bars(bars: pd.DataFrame, *, bar_ms: int | None = None) -> Panel:
             f"{int(times[0])}; pass the right bar_ms or resample first"
         )
     grid = pd.Index(np.arange(times[0], times[-1] + 1, bar_ms, dtype=np.int64), name="bar_open_ms")
-    wide = bars.pivot(index="bar_open_ms", columns="instrument_id", values=["close", "volume"])
-    close = _reshape(wide["close"], grid)
-    volume = _reshape(wide["volume"], grid)
+    # Scattered straight into the wide grid (rows: time slot, columns: sorted ids): what a pivot
+    # and two reindexes gave, without their intermediate frames (several times the panel).
+    columns = sorted(uniques)
+    position = pd.Index(columns).get_indexer(uniques)
+    rows = (bars["bar_open_ms"].to_numpy(dtype=np.int64) - times[0]) // bar_ms
+    cells = (rows, position[codes])
+    close = _scatter(bars["close"], cells, grid, columns)
+    volume = _scatter(bars["volume"], cells, grid, columns)
     values = close.to_numpy()
     log_ret = np.full(values.shape, np.nan)
     log_ret[1:] = np.log(values[1:]) - np.log(values[:-1])
@@ -199,12 +221,17 @@ def panel_from_bars(bars: pd.DataFrame, *, bar_ms: int | None = None) -> Panel:
     return Panel(close, volume, log_returns, dollar_volume, bar_ms)
 
 
-def _reshape(frame: pd.DataFrame, grid: pd.Index) -> pd.DataFrame:
-    out = frame.astype(np.float64).reindex(grid)
-    out = out.reindex(columns=sorted(out.columns))
-    out.columns = pd.Index(list(out.columns), name="instrument_id")
-    out.index = grid
-    return out
+def _scatter(
+    values: pd.Series, cells: tuple[np.ndarray, np.ndarray], grid: pd.Index, columns: list[Any]
+) -> pd.DataFrame:
+    """One value column as a (time x asset) frame on ``grid``, NaN where no bar is.
+
+    Filled time-major, so the frame's memory is laid out as the pivot's was (one contiguous row
+    of assets per time): reductions see the same memory order and give the same bits."""
+    grid_values = np.full((len(grid), len(columns)), np.nan)
+    grid_values[cells] = values.to_numpy(dtype=np.float64)
+    return pd.DataFrame(grid_values, index=grid, columns=pd.Index(columns, name="instrument_id"),
+                        copy=False)  # fmt: skip
 
 
 def _filter_assets_iv(

@@ -99,3 +99,15 @@ def test_names_must_be_text_and_keys_content_addressed() -> None:
     assert factor_fit_key("desk-a", sha) == f"tenants/desk-a/factor_runs/{sha}.arrow"
     with pytest.raises(ValueError, match="SHA-256"):
         factor_fit_key("default", "../etc")
+
+
+def test_the_spooled_file_is_the_file_an_in_memory_writer_makes() -> None:
+    """The encoder writes through a temporary file (memory); the bytes — the file's id — must be
+    those of the same table written to memory."""
+    encoded = encode_factor_fit(_frames())
+    table = ipc.open_file(pa.py_buffer(encoded.data)).read_all()
+    stream = pa.BufferOutputStream()
+    options = ipc.IpcWriteOptions(compression="zstd")
+    with ipc.new_file(stream, table.schema, options=options) as writer:
+        writer.write_table(table)
+    assert stream.getvalue().to_pybytes() == encoded.data

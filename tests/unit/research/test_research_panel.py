@@ -93,3 +93,22 @@ def test_eligibility_mask_is_causal(market_panel: Panel) -> None:
     pd.testing.assert_frame_equal(full.iloc[:cut], head)
     assert not full.iloc[:39].to_numpy().any()
     assert full.iloc[100:].to_numpy().any()
+
+
+def test_row_order_does_not_change_the_panel_and_duplicates_are_found_in_any_order() -> None:
+    """The loader's (instrument, time) order takes a fast path; any other order must give the
+    same panel, and a repeated bar must be refused however the rows are ordered."""
+    rng = np.random.default_rng(5)
+    close = rng.uniform(1.0, 2.0, (30, 3))
+    close[4:7, 1] = np.nan
+    bars = bars_frame(close, rng.uniform(0.0, 9.0, (30, 3)), ids=["c", "a", "b"])
+    ordered = bars.sort_values(["instrument_id", "bar_open_ms"]).reset_index(drop=True)
+    shuffled = bars.sample(frac=1.0, random_state=2).reset_index(drop=True)
+    first, second = panel_from_bars(ordered), panel_from_bars(shuffled)
+    for name in ("close", "volume", "log_returns", "dollar_volume"):
+        pd.testing.assert_frame_equal(getattr(first, name), getattr(second, name), check_exact=True)
+    assert list(first.assets) == ["a", "b", "c"]
+    repeated = pd.concat([ordered.iloc[:5], ordered.iloc[4:]]).reset_index(drop=True)
+    for frame in (repeated, repeated.sample(frac=1.0, random_state=3)):
+        with pytest.raises(ValueError, match="duplicate"):
+            panel_from_bars(frame)

@@ -11,7 +11,7 @@ seeds used are returned so the bundle can record them. A statistic that could no
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,7 @@ import pandas as pd
 
 from crypto_analyzer.core.progress import StageHook
 from crypto_analyzer.pipeline.report.config import ReportConfig
-from crypto_analyzer.pipeline.report.preflight import check_signals
+from crypto_analyzer.pipeline.report.preflight import PanelOnCalendar, check_signals
 from crypto_analyzer.pipeline.report.procedure_stage import ProcedureRun, extra_procedures_stage
 from crypto_analyzer.pipeline.report.regime_stage import RegimeIc, RegimeStage, regime_stage
 from crypto_analyzer.pipeline.report.stages import (
@@ -144,7 +144,7 @@ def _no_stage(_name: str) -> None:
 
 
 def compute_report(
-    bars: pd.DataFrame,
+    bars: pd.DataFrame | PanelOnCalendar,
     instruments: pd.DataFrame,
     config: ReportConfig,
     *,
@@ -161,6 +161,7 @@ def compute_report(
     reads and stores factor runs in the database. Every statistic is computed by a registry
     procedure through ``runner`` (default: the default registry, determinism re-checked).
     ``stage`` is told each of :data:`COMPUTE_STAGES` as it begins (progress display).
+    ``bars`` may be the panel already built from the long frame (:class:`PanelOnCalendar`).
 
     ``trial_only`` is for a sweep trial, which records a hypothesis' IC, p-value, Sharpe moments
     and net returns and nothing else: the regime mixture fits (most of a trial's cost), the break
@@ -173,6 +174,9 @@ def compute_report(
     prepared = prepare_data(bars, instruments, config, fit_factors=fit_factors)
     begin(COMPUTE_STAGES[1])
     signals = compute_signals(prepared, config)
+    # The factor fit (one grid per beta, alpha, R², residual and count) feeds the signals only:
+    # it is let go here rather than held through every later stage.
+    prepared = replace(prepared, fit=None)
     check_signals(signals, prepared.panel, prepared.in_test, config)
     horizons = config.horizons
     keys: list[Key] = [(s, h) for s in prepared.signals for h in horizons]

@@ -20,6 +20,7 @@ from crypto_analyzer.core.identities import DatasetMode
 from crypto_analyzer.db.dataset_id import DEFAULT_SCOPE, DatasetIdentity
 from crypto_analyzer.db.loaders import load_bars, load_identified_bars, load_instruments
 from crypto_analyzer.db.market_history import check_watermark
+from crypto_analyzer.research.panel import BAR_COLUMNS
 
 __all__ = ["ReportInputs", "read_report_inputs"]
 
@@ -37,11 +38,17 @@ def read_report_inputs(
     engine: Engine, *, tenant_id: str, freq: str, dataset: DatasetIdentity | None = None
 ) -> ReportInputs:
     """The id (computed, or ``dataset`` checked), then the bars and instruments it names."""
+    # Only the columns a panel is built from: the loader's vwap and log_return are a fifth of
+    # the long frame and the report never reads them.
     if dataset is None:
-        dataset, bars = load_identified_bars(engine, tenant_id=tenant_id, freq=freq)
+        dataset, bars = load_identified_bars(
+            engine, tenant_id=tenant_id, freq=freq, columns=BAR_COLUMNS
+        )
     else:
         _check_reusable(engine, dataset, tenant_id)
-        bars = load_bars(engine, tenant_id=tenant_id, freq=freq, as_of=dataset.watermark)
+        bars = load_bars(
+            engine, tenant_id=tenant_id, freq=freq, as_of=dataset.watermark, columns=BAR_COLUMNS
+        )
     instruments = load_instruments(engine, tenant_id=tenant_id, as_of=dataset.watermark)
     return ReportInputs(dataset, bars, instruments)
 

@@ -11,6 +11,7 @@ universe lacks (factor signals are skipped with a note; the others still run).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from crypto_analyzer.research.calendars import (
 
 __all__ = [
     "FactorChoice",
+    "PanelOnCalendar",
     "build_panel",
     "check_history",
     "check_signals",
@@ -38,6 +40,22 @@ __all__ = [
 ]
 
 _MISSING_SHARE = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class PanelOnCalendar:
+    """A panel already built from the long bars frame (:func:`build_panel`'s result).
+
+    The long frame is the largest object of a report (one row per instrument and bar, nine
+    columns) and nothing after the panel needs it: a caller that builds the panel itself can
+    drop the frame before the statistics start instead of holding both for the whole run."""
+
+    panel: Panel
+    calendar: CalendarReport
+
+    @classmethod
+    def build(cls, bars: pd.DataFrame, config: ReportConfig) -> PanelOnCalendar:
+        return cls(*build_panel(bars, config))
 
 
 def build_panel(bars: pd.DataFrame, config: ReportConfig) -> tuple[Panel, CalendarReport]:

@@ -66,7 +66,7 @@ from crypto_analyzer.pipeline.report.plugin_check import (
     write_plugin_record,
 )
 from crypto_analyzer.pipeline.report.power import power_analysis
-from crypto_analyzer.pipeline.report.preflight import effective_signals
+from crypto_analyzer.pipeline.report.preflight import PanelOnCalendar, effective_signals
 from crypto_analyzer.pipeline.report.procedure_stage import procedure_rows, procedures_document
 from crypto_analyzer.pipeline.report.render import render_html, render_markdown
 from crypto_analyzer.pipeline.report.render_extras import render_extras
@@ -163,6 +163,7 @@ def run_report(
             engine, tenant_id=settings.tenant, freq=config.freq, dataset=dataset
         )
         dataset, bars, instruments = inputs.dataset, inputs.bars, inputs.instruments
+        del inputs  # ``bars`` is now the long frame's only holder: it is dropped for the panel
         if dataset.mode is not DatasetMode.STRICT:  # pragma: no cover - compute default is STRICT
             raise CryptoAnalyzerError("report runs need a STRICT dataset id")
         watermark = dataset.watermark
@@ -197,8 +198,12 @@ def run_report(
             # A config that does not fit the data is a ValidationError raised where it is
             # detected (the split plan); any other exception is an internal fault and surfaces
             # as one, never as a config error.
+            # The panel is built here so the long frame (the run's largest object) is dropped
+            # before the statistics start rather than held to the end of the run.
+            on_calendar = PanelOnCalendar.build(bars, config)
+            del bars
             computation = compute_report(
-                bars,
+                on_calendar,
                 instruments,
                 config,
                 run_key=key,
@@ -206,6 +211,7 @@ def run_report(
                 fit_factors=factor_fits,
                 stage=step,
             )
+            del on_calendar
             config = effective_signals(config, computation.signals)  # skipped: noted, not tested
             # Every hypothesis tested counts from now on, whatever happens to the rest of the run.
             step("trial ledger")

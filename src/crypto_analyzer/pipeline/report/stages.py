@@ -20,6 +20,7 @@ from crypto_analyzer.core.errors import ValidationError
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.limits import MAX_FOLDS
 from crypto_analyzer.pipeline.report.preflight import (
+    PanelOnCalendar,
     build_panel,
     check_history,
     check_universe,
@@ -201,15 +202,21 @@ def _test_rows(plan: SplitPlan, n_rows: int) -> np.ndarray:
 
 
 def prepare_data(
-    bars: pd.DataFrame,
+    bars: pd.DataFrame | PanelOnCalendar,
     instruments: pd.DataFrame,
     config: ReportConfig,
     *,
     fit_factors: FactorFitter = fit_factor_model,
 ) -> PreparedData:
     """Panel on its calendar, split plan, universe (from data before the first test block) and
-    factor fit; refuses, with a message naming the setting, data the config cannot be run on."""
-    full, calendar = build_panel(bars, config)
+    factor fit; refuses, with a message naming the setting, data the config cannot be run on.
+
+    ``bars``: the long bars frame, or the panel already built from it (so the caller could drop
+    the frame)."""
+    if isinstance(bars, PanelOnCalendar):
+        full, calendar = bars.panel, bars.calendar
+    else:
+        full, calendar = build_panel(bars, config)
     check_history(full.shape[0], config)
     try:
         plan = _split_plan(config, full.shape[0])
