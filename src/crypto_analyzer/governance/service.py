@@ -78,7 +78,7 @@ from crypto_analyzer.governance.staleness import (
 )
 from crypto_analyzer.governance.states import GENESIS_STATUS, REVIEW_TARGETS, check_level
 from crypto_analyzer.governance.timeline import action_time
-from crypto_analyzer.governance.verdict import candidate_id_for, decide
+from crypto_analyzer.governance.verdict import decide, new_candidate
 
 __all__ = ["Evaluation", "GovernanceService", "check_actor"]
 
@@ -188,21 +188,15 @@ class GovernanceService:
                 f"choose one of: {found}",
             )
         self._step("loaded")
-        candidate = CandidateRecord(
-            tenant_id=self._tenant,
-            candidate_id=candidate_id_for(self._tenant, run_id, signal, horizon),
+        candidate = new_candidate(
+            self._tenant,
             run_instance_id=run_id,
             run_key=run["run_key"],
             dataset_id=run["dataset_id"],
             signal=signal,
             horizon=horizon,
-            status=GENESIS_STATUS,
             evidence_digest=loaded.evidence_digest,
-            eligibility_report_id=None,
-            status_reason=None,
-            created_by=actor,
-            created_at="",
-            updated_at="",
+            actor=actor,
         )
         with self._write() as connection:
             self._step("locked")

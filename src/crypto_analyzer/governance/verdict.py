@@ -57,6 +57,37 @@ def candidate_id_for(tenant_id: str, run_instance_id: str, signal: str, horizon:
     return "cand_" + sha256_json(document)[:16]
 
 
+def new_candidate(
+    tenant_id: str,
+    *,
+    run_instance_id: str,
+    run_key: str,
+    dataset_id: str,
+    signal: str,
+    horizon: int,
+    evidence_digest: str,
+    actor: str,
+) -> CandidateRecord:
+    """The record ``promotion create`` makes, before the database stamps its times: one place,
+    so the report's preview judges exactly the candidate a later ``create`` writes."""
+    return CandidateRecord(
+        tenant_id=tenant_id,
+        candidate_id=candidate_id_for(tenant_id, run_instance_id, signal, horizon),
+        run_instance_id=run_instance_id,
+        run_key=run_key,
+        dataset_id=dataset_id,
+        signal=signal,
+        horizon=horizon,
+        status=GENESIS_STATUS,
+        evidence_digest=evidence_digest,
+        eligibility_report_id=None,
+        status_reason=None,
+        created_by=actor,
+        created_at="",
+        updated_at="",
+    )
+
+
 @dataclass(frozen=True)
 class Preview:
     """A previewed decision and what it read."""
@@ -91,21 +122,15 @@ def preview(
     """
     level = check_level(level)
     bundle = loaded.bundle
-    candidate = CandidateRecord(
-        tenant_id=tenant_id,
-        candidate_id=candidate_id_for(tenant_id, bundle.run_instance_id, bundle.signal, horizon),
+    candidate = new_candidate(
+        tenant_id,
         run_instance_id=bundle.run_instance_id,
         run_key=bundle.run_key,
         dataset_id=bundle.dataset_id,
         signal=bundle.signal,
         horizon=horizon,
-        status=GENESIS_STATUS,
         evidence_digest=loaded.evidence_digest,
-        eligibility_report_id=None,
-        status_reason=None,
-        created_by=actor,
-        created_at="",
-        updated_at="",
+        actor=actor,
     )
     if lineage is None:
         lineage = {
