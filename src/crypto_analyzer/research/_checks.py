@@ -103,6 +103,6 @@ def as_float_array(frame: pd.DataFrame) -> np.ndarray:
     fuses the transposition with work they do anyway instead of paying an extra copy here.
     """
     arr = frame.to_numpy(dtype=np.float64, na_value=np.nan)
-    if not np.isfinite(arr).all():
+    if np.isinf(arr).any():  # NaN is already NaN: only an infinity needs a (panel-sized) copy
         arr = np.where(np.isfinite(arr), arr, np.nan)
     return arr

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crypto_analyzer.core.row_blocks import row_blocks, rows_like
 from crypto_analyzer.research._checks import as_float_array, check_float, check_frame, check_int
 from crypto_analyzer.research._rowstats import row_quantiles, row_ranks
 
@@ -49,7 +50,17 @@ def cs_zscore(
         Same shape; each row has mean 0 and standard deviation 1 over its finite entries.
     """
     q, min_assets = _cs_zscore_iv(frame, winsor_quantile, min_assets)
-    arr = as_float_array(frame)
+    values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+    out = np.full(values.shape, np.nan)
+    # Row by row by construction, so a block of rows at a time: the sort, clip and centring
+    # temporaries are a block's size, not several copies of the panel.
+    for block in row_blocks(*values.shape):
+        out[block] = _zscore_rows(rows_like(values, block), q, min_assets)
+    return pd.DataFrame(out, index=frame.index, columns=frame.columns)
+
+
+def _zscore_rows(arr: np.ndarray, q: float, min_assets: int) -> np.ndarray:
+    """:func:`cs_zscore` of the rows of ``arr`` (NaN = missing; the input check refused inf)."""
     out = np.full(arr.shape, np.nan)
     n = np.sum(~np.isnan(arr), axis=1)
     rows = n >= min_assets
@@ -64,7 +75,7 @@ def cs_zscore(
             z = (sub - mean) / std
         z[(std[:, 0] <= 0) | ~np.isfinite(std[:, 0])] = np.nan
         out[rows] = z
-    return pd.DataFrame(out, index=frame.index, columns=frame.columns)
+    return out
 
 
 def _cs_rank_iv(frame: Any) -> None:

@@ -12,11 +12,13 @@ that grows with participation (traded notional over the bar's dollar volume) as
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from crypto_analyzer.core.row_blocks import map_row_blocks
 from crypto_analyzer.research._checks import (
     as_float_array,
     check_aligned,
@@ -134,7 +136,22 @@ def portfolio_weights(
     method, k, rebalance_every, halflife, gross = _weights_iv(
         signal, method, k, rebalance_every, ema_halflife, gross
     )
-    arr = as_float_array(signal)
+    # Each row's targets depend on that row only: computed a block of rows at a time, so the
+    # sort, rank and mask temporaries are a block's size rather than several panel copies.
+    w = map_row_blocks(
+        partial(_target_rows, method=method, k=k, gross=gross), as_float_array(signal)
+    )
+    out = pd.DataFrame(w, index=signal.index, columns=signal.columns)
+    if halflife is not None:
+        out = out.ewm(halflife=halflife, adjust=False).mean()
+    if rebalance_every > 1:
+        keep = np.arange(len(out)) % rebalance_every == 0
+        out = out.where(pd.Series(keep, index=out.index), axis=0).ffill().fillna(0.0)
+    return out
+
+
+def _target_rows(arr: np.ndarray, *, method: str, k: int | None, gross: float) -> np.ndarray:
+    """Fresh target weights of the rows of ``arr`` (see :func:`portfolio_weights`)."""
     valid = ~np.isnan(arr)
     n = valid.sum(axis=1)
     if method == "top_bottom_k":
@@ -153,13 +170,7 @@ def portfolio_weights(
             dev = np.where(valid, arr - mean[:, None], 0.0)
             scale = np.abs(dev).sum(axis=1)
             w = np.where(scale[:, None] > 0, dev * gross / scale[:, None], 0.0)
-    out = pd.DataFrame(w, index=signal.index, columns=signal.columns)
-    if halflife is not None:
-        out = out.ewm(halflife=halflife, adjust=False).mean()
-    if rebalance_every > 1:
-        keep = np.arange(len(out)) % rebalance_every == 0
-        out = out.where(pd.Series(keep, index=out.index), axis=0).ffill().fillna(0.0)
-    return out
+    return w
 
 
 @dataclass(frozen=True, slots=True)

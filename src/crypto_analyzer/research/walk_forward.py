@@ -151,20 +151,24 @@ def evaluate_walk_forward(
     )
     fwd = forward_returns(panel, horizons=sorted({*horizons, label_h}))
     times = panel.times
-    records: list[FitRecord] = []
-    pieces: list[pd.DataFrame] = []
-    for fold in plan.folds:
-        for name, signal in signals.items():
+    # Signal by signal, fold by fold inside: a mapping that reads each signal from disk
+    # (the report's signal store) is then read once per signal, not once per fold. Records and
+    # pieces are put back in fold order, the order the result has always had.
+    records: dict[tuple[int, int], list[FitRecord]] = {}
+    pieces: dict[tuple[int, int], list[pd.DataFrame]] = {}
+    for signal_pos, (name, signal) in enumerate(signals.items()):
+        for fold_pos, fold in enumerate(plan.folds):
             test_signal, fold_records = _fit_and_apply(
                 signal, fwd[label_h], fold, times, transforms, name, label_h
             )
-            records.extend(fold_records)
+            records[(fold_pos, signal_pos)] = fold_records
             test_rows = fold.test_rows()
+            parts = pieces[(fold_pos, signal_pos)] = []
             for h in horizons:
                 label = fwd[h].iloc[test_rows].reindex(columns=test_signal.columns)
                 for method in IC_METHODS:
                     ic = ic_series(test_signal, label, method=method, min_assets=min_assets)
-                    pieces.append(
+                    parts.append(
                         pd.DataFrame(
                             {
                                 "fold": fold.index,
@@ -176,7 +180,11 @@ def evaluate_walk_forward(
                             }
                         )
                     )
-    fold_ic = pd.concat(pieces, ignore_index=True)
+        # A signal read from disk (and its test-row views) is let go before the next is read.
+        del signal, test_signal
+    order = sorted(pieces)
+    fold_ic = pd.concat([piece for key in order for piece in pieces[key]], ignore_index=True)
+    fit_records = tuple(record for key in order for record in records[key])
     oos = fold_ic.groupby(["signal", "horizon", "method", "bar_open_ms"], sort=True)["ic"].mean()
     oos_ic = oos.unstack(["signal", "horizon", "method"])
     summary = _summaries(oos_ic, cap)
@@ -184,7 +192,7 @@ def evaluate_walk_forward(
         run_key=run_key,
         dataset_id=dataset_id,
         plan=plan,
-        fit_records=records,
+        fit_records=fit_records,
         horizons=horizons,
         time_axis={
             "first_bar_open_ms": int(times[0]),
@@ -194,7 +202,7 @@ def evaluate_walk_forward(
             **({"last_bar_open_ms": int(times[-1])} if panel.calendar != "24/7" else {}),
         },
     )
-    return WalkForwardResult(fold_ic, oos_ic, summary, tuple(records), attestation)
+    return WalkForwardResult(fold_ic, oos_ic, summary, fit_records, attestation)
 
 
 def _fit_and_apply(

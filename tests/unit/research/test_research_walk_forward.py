@@ -187,3 +187,39 @@ def test_driver_validation(market_panel: Panel) -> None:
         evaluate_walk_forward(
             market_panel, sig, plan=short, run_key="r", dataset_id="d", horizons=[1]
         )
+
+
+class _CountingSignals(dict):  # type: ignore[type-arg]
+    """A mapping that counts how often each signal is read (the report reads them from disk)."""
+
+    def __init__(self, frames: dict) -> None:  # type: ignore[type-arg]
+        super().__init__(frames)
+        self.reads: dict[str, int] = dict.fromkeys(frames, 0)
+
+    def items(self):  # type: ignore[no-untyped-def]
+        for name in self:
+            yield name, self[name]
+
+    def __getitem__(self, name: str):  # type: ignore[no-untyped-def]
+        self.reads[name] += 1
+        return super().__getitem__(name)
+
+
+def test_each_signal_is_read_once_and_the_result_keeps_fold_order(planted_eval) -> None:
+    planted, plan, result = planted_eval
+    signals = _CountingSignals({"planted": planted.signal, "negated": -planted.signal})
+    again = evaluate_walk_forward(
+        planted.panel,
+        signals,
+        plan=plan,
+        run_key="rk-1",
+        dataset_id="ds-1",
+        horizons=[1, 4],
+        transforms=[Winsorizer(0.01), SignCalibrator(), Standardizer()],
+        label_horizon=1,
+    )
+    # once for the input checks, once for the evaluation: never once per fold
+    assert signals.reads == {"planted": 2, "negated": 2}
+    assert again.fold_ic.equals(result.fold_ic)
+    assert [r.fold for r in again.fit_records] == sorted(r.fold for r in again.fit_records)
+    assert canonical_dumps(again.attestation) == canonical_dumps(result.attestation)

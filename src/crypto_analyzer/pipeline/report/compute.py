@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -22,19 +22,25 @@ from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.preflight import PanelOnCalendar, check_signals
 from crypto_analyzer.pipeline.report.procedure_stage import ProcedureRun, extra_procedures_stage
 from crypto_analyzer.pipeline.report.regime_stage import RegimeIc, RegimeStage, regime_stage
+from crypto_analyzer.pipeline.report.signal_store import SignalStore
 from crypto_analyzer.pipeline.report.stages import (
     FactorFitter,
+    IcStage,
     IcStats,
     Key,
+    PortfolioStage,
     PreparedData,
-    compute_signals,
     evaluate_ic,
     evaluate_portfolios,
     hypothesis_id,
+    iter_signals,
     prepare_data,
 )
 from crypto_analyzer.pipeline.report.stat_stages import (
+    FamilyStage,
+    MultipleTestingStage,
     SeedLog,
+    SharpeStage,
     SharpeStats,
     break_diagnostics,
     family_inputs,
@@ -172,45 +178,19 @@ def compute_report(
     begin = stage or _no_stage
     begin(COMPUTE_STAGES[0])
     prepared = prepare_data(bars, instruments, config, fit_factors=fit_factors)
-    begin(COMPUTE_STAGES[1])
-    signals = compute_signals(prepared, config)
-    # The factor fit (one grid per beta, alpha, R², residual and count) feeds the signals only:
-    # it is let go here rather than held through every later stage.
-    prepared = replace(prepared, fit=None)
-    check_signals(signals, prepared.panel, prepared.in_test, config)
+    with SignalStore() as signals:
+        begin(COMPUTE_STAGES[1])
+        for name, frame in iter_signals(prepared, config):
+            check_signals({name: frame}, prepared.panel, prepared.in_test, config)
+            signals.add(name, frame)
+            del frame  # only the store holds it now: one signal grid resident at a time
+        # The factor fit (one grid per beta, alpha, R², residual and count) feeds the signals
+        # only: it is let go here rather than held through every later stage.
+        prepared = replace(prepared, fit=None)
+        done = _evaluate(prepared, signals, config, run_key, dataset_id, runner, begin, trial_only)
+    ic, portfolios, family, testing, sharpe, seeds, breaks, regimes, extra, tearsheets = done
     horizons = config.horizons
     keys: list[Key] = [(s, h) for s in prepared.signals for h in horizons]
-    begin(COMPUTE_STAGES[2])
-    ic = evaluate_ic(
-        prepared,
-        signals,
-        config,
-        horizons=horizons,
-        run_key=run_key,
-        dataset_id=dataset_id,
-        runner=runner,
-    )
-    begin(COMPUTE_STAGES[3])
-    portfolios = evaluate_portfolios(prepared, signals, config, horizons=horizons)
-    begin(COMPUTE_STAGES[4])
-    inputs = family_inputs(ic.oos_ic, ic.stats, portfolios.net_returns, keys)
-    seeds: SeedLog = []
-    family = family_stage(inputs, config, run_key, seeds, runner)
-    testing = multiple_testing_stage(inputs, ic.stats, keys, runner)
-    sharpe = sharpe_stage(inputs, keys, config, runner)
-    begin(COMPUTE_STAGES[5])
-    if trial_only:
-        breaks: dict[str, dict[str, Any]] = {}
-        regimes = RegimeStage("not computed", None, {}, TRIAL_ONLY_SKIP)
-        extra: dict[str, ProcedureRun] = {}
-        tearsheets: dict[Key, TearSheet] = {}
-    else:
-        breaks = break_diagnostics(inputs, config, run_key, seeds, runner)
-        regimes = regime_stage(prepared, ic.oos_ic, keys, config, run_key, seeds)
-        extra = extra_procedures_stage(
-            inputs, config, run_key, seeds, runner, lambda: _panels(prepared, signals, keys)
-        )
-        tearsheets = tearsheet_stage(prepared, signals, portfolios, config, keys)
     panel = prepared.panel
     times = panel.times
     attestation = build_attestation(
@@ -270,6 +250,70 @@ def compute_report(
         procedures=extra,
         tearsheets=tearsheets,
         bar_ms=int(panel.bar_ms),
+    )
+
+
+class _Evaluated(NamedTuple):
+    """The stage results :func:`compute_report` assembles into hypotheses."""
+
+    ic: IcStage
+    portfolios: PortfolioStage
+    family: FamilyStage
+    testing: MultipleTestingStage
+    sharpe: SharpeStage
+    seeds: SeedLog
+    breaks: dict[str, dict[str, Any]]
+    regimes: RegimeStage
+    extra: dict[str, ProcedureRun]
+    tearsheets: dict[Key, TearSheet]
+
+
+def _evaluate(
+    prepared: PreparedData,
+    signals: Mapping[str, pd.DataFrame],
+    config: ReportConfig,
+    run_key: str,
+    dataset_id: str,
+    runner: ProcedureRunner,
+    begin: StageHook,
+    trial_only: bool,
+) -> _Evaluated:
+    """Every stage after the signals, in order; the signals are read from ``signals``."""
+    horizons = config.horizons
+    keys: list[Key] = [(s, h) for s in prepared.signals for h in horizons]
+    begin(COMPUTE_STAGES[2])
+    ic = evaluate_ic(
+        prepared,
+        signals,
+        config,
+        horizons=horizons,
+        run_key=run_key,
+        dataset_id=dataset_id,
+        runner=runner,
+    )
+    begin(COMPUTE_STAGES[3])
+    portfolios = evaluate_portfolios(prepared, signals, config, horizons=horizons)
+    begin(COMPUTE_STAGES[4])
+    inputs = family_inputs(ic.oos_ic, ic.stats, portfolios.net_returns, keys)
+    seeds: SeedLog = []
+    family = family_stage(inputs, config, run_key, seeds, runner)
+    testing = multiple_testing_stage(inputs, ic.stats, keys, runner)
+    sharpe = sharpe_stage(inputs, keys, config, runner)
+    begin(COMPUTE_STAGES[5])
+    if trial_only:
+        breaks: dict[str, dict[str, Any]] = {}
+        regimes = RegimeStage("not computed", None, {}, TRIAL_ONLY_SKIP)
+        extra: dict[str, ProcedureRun] = {}
+        tearsheets: dict[Key, TearSheet] = {}
+    else:
+        breaks = break_diagnostics(inputs, config, run_key, seeds, runner)
+        regimes = regime_stage(prepared, ic.oos_ic, keys, config, run_key, seeds)
+        extra = extra_procedures_stage(
+            inputs, config, run_key, seeds, runner, lambda: _panels(prepared, signals, keys)
+        )
+        tearsheets = tearsheet_stage(prepared, signals, portfolios, config, keys)
+    return _Evaluated(
+        ic, portfolios, family, testing, sharpe, seeds, breaks, regimes, extra, tearsheets
     )
 
 

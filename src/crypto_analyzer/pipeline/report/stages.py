@@ -9,7 +9,7 @@ config; nothing here has a default of its own.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -56,6 +56,7 @@ __all__ = [
     "evaluate_ic",
     "evaluate_portfolios",
     "hypothesis_id",
+    "iter_signals",
     "prepare_data",
 ]
 
@@ -253,21 +254,30 @@ def prepare_data(
     return PreparedData(panel, plan, _test_rows(plan, panel.shape[0]), fit, active, notes)
 
 
+def iter_signals(
+    prepared: PreparedData, config: ReportConfig, names: Sequence[str] | None = None
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Each signal that can run, with its resolved parameters, one at a time (``names``
+    restricts the set): a caller that parks each frame elsewhere holds only one of them."""
+    for name in prepared.signals if names is None else names:
+        yield (
+            name,
+            compute_signal(
+                name,
+                prepared.panel,
+                factor_fit=prepared.fit if config.signal_spec(name).needs_factor_fit else None,
+                winsor_quantile=config.evaluation.winsor_quantile,
+                registry=config.signal_registry,
+                **config.signal_parameters(name),
+            ),
+        )
+
+
 def compute_signals(
     prepared: PreparedData, config: ReportConfig, names: Sequence[str] | None = None
 ) -> dict[str, pd.DataFrame]:
     """Each signal that can run, with its resolved parameters (``names`` restricts the set)."""
-    out = {}
-    for name in prepared.signals if names is None else names:
-        out[name] = compute_signal(
-            name,
-            prepared.panel,
-            factor_fit=prepared.fit if config.signal_spec(name).needs_factor_fit else None,
-            winsor_quantile=config.evaluation.winsor_quantile,
-            registry=config.signal_registry,
-            **config.signal_parameters(name),
-        )
-    return out
+    return dict(iter_signals(prepared, config, names))
 
 
 def evaluate_ic(

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crypto_analyzer.core.row_blocks import row_blocks, rows_like
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.stages import (
     Key,
@@ -102,7 +103,12 @@ def mean_by_quantile(
     forward: np.ndarray, labels: np.ndarray, n_quantiles: int, *, demean: bool
 ) -> np.ndarray:
     """Mean over bars of each quantile's per-bar mean forward return (alphalens' averaging)."""
-    per_bar = quantile_mean_returns(forward, labels, n_quantiles, demean=demean)
+    return _mean_over_bars(quantile_mean_returns(forward, labels, n_quantiles, demean=demean))
+
+
+def _mean_over_bars(per_bar: np.ndarray) -> np.ndarray:
+    """Column means of a bars x quantiles array over its finite entries (NaN where none)."""
+    n_quantiles = per_bar.shape[1]
     out = np.full(n_quantiles, np.nan)
     for q in range(n_quantiles):
         column = per_bar[:, q]
@@ -121,6 +127,31 @@ def rank_autocorrelation(signal: pd.DataFrame, lag: int) -> pd.Series:
     before = np.full_like(ranks, np.nan)
     if lag < len(ranks):
         before[lag:] = ranks[: len(ranks) - lag]
+    corr = _rank_pair_correlation(ranks, before)
+    return pd.Series(corr, index=signal.index, name="rank_autocorrelation")
+
+
+def _blocked_rank_autocorrelation(signal: pd.DataFrame, lag: int) -> np.ndarray:
+    """:func:`rank_autocorrelation`'s values, a block of rows at a time (same bits).
+
+    Each block ranks its own rows and the ``lag`` rows before them, so the whole-panel rank
+    array and its shifted copy (several panel-sized temporaries) never exist."""
+    n_rows, n_cols = signal.shape
+    out = np.empty(n_rows)
+    for rows in row_blocks(n_rows, n_cols):
+        first = max(0, rows.start - lag)
+        extended = signal.iloc[first : rows.stop].rank(axis=1).to_numpy(dtype=float)
+        ranks = rows_like(extended, slice(rows.start - first, None))
+        before = np.full_like(ranks, np.nan)
+        skip = max(0, lag - rows.start)  # leading rows of the block with no row ``lag`` back
+        if skip < len(ranks):
+            before[skip:] = extended[rows.start + skip - lag - first : rows.stop - lag - first]
+        out[rows] = _rank_pair_correlation(ranks, before)
+    return out
+
+
+def _rank_pair_correlation(ranks: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """Per row: Pearson correlation of ``ranks`` and ``before`` over entries finite in both."""
     both = np.isfinite(ranks) & np.isfinite(before)
     n = both.sum(axis=1)
     a = np.where(both, ranks, 0.0)
@@ -130,8 +161,7 @@ def rank_autocorrelation(signal: pd.DataFrame, lag: int) -> pd.Series:
         da = np.where(both, a - ma[:, None], 0.0)
         db = np.where(both, b - mb[:, None], 0.0)
         corr = (da * db).sum(axis=1) / np.sqrt((da * da).sum(axis=1) * (db * db).sum(axis=1))
-    corr = np.where(n >= 3, corr, np.nan)
-    return pd.Series(corr, index=signal.index, name="rank_autocorrelation")
+    return np.where(n >= 3, corr, np.nan)
 
 
 def compounded(returns: np.ndarray) -> np.ndarray:
@@ -214,23 +244,35 @@ def tear_sheet(
     ``forward_h``/``forward_1`` are *simple* forward returns over the horizon and over one bar;
     ``bars`` are the backtest's per-bar ``gross``/``cost``/``net``/``turnover`` on the test rows.
     """
+    # Every per-bar quantity is a function of its own row, so the panel is processed a block of
+    # rows at a time: the labels, masks and products below are block-sized, not panel-sized.
     sig = signal.to_numpy(dtype=float)
     fwd_h = forward_h.to_numpy(dtype=float)
     fwd_1 = forward_1.to_numpy(dtype=float)
-    valid_h = np.isfinite(sig) & np.isfinite(fwd_h)
-    valid_1 = np.isfinite(sig) & np.isfinite(fwd_1)
-    width = int(np.median(valid_1.sum(axis=1)[in_test])) if in_test.any() else 0
+    n_rows, n_cols = sig.shape
+    widths = np.empty(n_rows, dtype=np.int64)
+    for rows in row_blocks(n_rows, n_cols):
+        part = rows_like(sig, rows)
+        widths[rows] = (np.isfinite(part) & np.isfinite(rows_like(fwd_1, rows))).sum(axis=1)
+    width = int(np.median(widths[in_test])) if in_test.any() else 0
     n_q = max(2, min(N_QUANTILES, width // 2))
-    labels_h = quantile_labels(sig, valid_h, n_q)
-    labels_1 = quantile_labels(sig, valid_1, n_q)
-    test_labels_h = np.where(in_test[:, None], labels_h, -1)
-    quantile_mean = mean_by_quantile(fwd_h, test_labels_h, n_q, demean=True)
-    by_q_1 = quantile_mean_returns(fwd_1, labels_1, n_q, demean=False)[in_test]
-    raw_h = quantile_mean_returns(fwd_h, labels_h, n_q, demean=False)[in_test]
+    demeaned = np.full((n_rows, n_q), np.nan)
+    by_q_1 = np.full((n_rows, n_q), np.nan)
+    raw_h = np.full((n_rows, n_q), np.nan)
+    for rows in row_blocks(n_rows, n_cols):
+        part, part_h, part_1 = rows_like(sig, rows), rows_like(fwd_h, rows), rows_like(fwd_1, rows)
+        labels_h = quantile_labels(part, np.isfinite(part) & np.isfinite(part_h), n_q)
+        labels_1 = quantile_labels(part, np.isfinite(part) & np.isfinite(part_1), n_q)
+        test_labels_h = np.where(in_test[rows][:, None], labels_h, -1)
+        demeaned[rows] = quantile_mean_returns(part_h, test_labels_h, n_q, demean=True)
+        by_q_1[rows] = quantile_mean_returns(part_1, labels_1, n_q, demean=False)
+        raw_h[rows] = quantile_mean_returns(part_h, labels_h, n_q, demean=False)
+    quantile_mean = _mean_over_bars(demeaned)
+    by_q_1, raw_h = by_q_1[in_test], raw_h[in_test]
     times = signal.index[in_test]
     frame = pd.DataFrame({f"q{q + 1}": by_q_1[:, q] for q in range(n_q)}, index=times)
     frame["spread"] = raw_h[:, n_q - 1] - raw_h[:, 0]
-    frame["rank_autocorr"] = rank_autocorrelation(signal, horizon).to_numpy()[in_test]
+    frame["rank_autocorr"] = _blocked_rank_autocorrelation(signal, horizon)[in_test]
     test_bars = bars.reindex(times)
     frame["turnover"] = test_bars["turnover"].to_numpy(dtype=float)
     frame["gross"] = test_bars["gross"].to_numpy(dtype=float)
