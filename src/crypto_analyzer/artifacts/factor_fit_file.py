@@ -24,7 +24,7 @@ import json
 import tempfile
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ from crypto_analyzer.artifacts.run_layout import tenant_prefix
 from crypto_analyzer.core.canonical_json import canonical_bytes
 from crypto_analyzer.core.errors import ArtifactIntegrityError, ValidationError
 from crypto_analyzer.core.hashing import is_hex_digest
+from crypto_analyzer.core.row_blocks import row_blocks
 from crypto_analyzer.db.factor_runs import FactorFrames
 
 __all__ = [
@@ -54,6 +55,8 @@ FACTOR_RUNS_FOLDER = "factor_runs/"
 """Store folder of fit files, inside the tenant's prefix (``tenants/<T>/`` unless default)."""
 
 _METADATA_KEY = b"crypto_analyzer.factor_fit"
+FILE_BLOCK_CELLS = 1 << 21
+"""Cells per grid in one record batch of a fit file (16 MB of float64 per column)."""
 _CANONICAL_NAN = np.float64(np.nan)
 
 
@@ -137,35 +140,32 @@ def values_digest(fit: FactorFrames) -> str:
 
 
 def encode_factor_fit(fit: FactorFrames) -> EncodedFactorFit:
-    """The fit as an Arrow IPC file (zstd) and its values digest, from one pass over the grids."""
+    """The fit as an Arrow IPC file (zstd) and its values digest.
+
+    The digest takes one canonical grid at a time; the file is written as record batches of
+    consecutive bars (every column, :data:`FILE_BLOCK_CELLS` cells per grid), so neither needs a
+    canonical copy of the whole fit: memory beyond the fit itself is one grid, then one batch.
+    """
     header = _header(fit)
-    grids = [_canonical_grid(frame) for frame in _frames(fit)]
-    digest = _digest(header, grids)
-    metadata = {_METADATA_KEY: canonical_bytes(header)}
-    table = pa.table(
-        [pa.array(grid.reshape(-1)) for grid in grids],
-        names=_column_names(header),
-        metadata=metadata,
+    frames = _frames(fit)
+    digest = _digest(header, (_canonical_grid(frame) for frame in frames))
+    names = _column_names(header)
+    schema = pa.schema(
+        [(name, pa.float64()) for name in names], metadata={_METADATA_KEY: canonical_bytes(header)}
     )
-    # The file goes to a temporary file first: Arrow compresses every column of the batch
-    # before it writes any, so an in-memory sink held the grids, the compressed columns and the
-    # file at once. The bytes are read back once the grids are gone.
+    n_rows, n_cols = frames[0].shape
     with tempfile.TemporaryFile() as spool:
-        _write_ipc(table, spool)
-        del table, grids
-        pa.default_memory_pool().release_unused()  # the compressed columns, kept by the pool
+        sink = pa.PythonFile(spool, mode="w")
+        options = ipc.IpcWriteOptions(compression="zstd")
+        with ipc.new_file(sink, schema, options=options) as writer:
+            for rows in row_blocks(n_rows, n_cols, FILE_BLOCK_CELLS, min_cells=1):
+                columns = [pa.array(_canonical_grid(f.iloc[rows]).reshape(-1)) for f in frames]
+                writer.write_batch(pa.record_batch(columns, schema=schema))
+        sink.flush()
+        pa.default_memory_pool().release_unused()  # the compressed batches, kept by the pool
         spool.seek(0)
         data = spool.read()
     return EncodedFactorFit(data, digest)
-
-
-def _write_ipc(table: pa.Table, target: IO[bytes]) -> None:
-    """``table`` as a zstd-compressed Arrow IPC file, written to ``target`` (left open)."""
-    sink = pa.PythonFile(target, mode="w")
-    options = ipc.IpcWriteOptions(compression="zstd")
-    with ipc.new_file(sink, table.schema, options=options) as writer:
-        writer.write_table(table)
-    sink.flush()
 
 
 def decode_factor_fit(data: bytes, *, source: str) -> tuple[FactorFrames, str]:
@@ -178,18 +178,17 @@ def decode_factor_fit(data: bytes, *, source: str) -> tuple[FactorFrames, str]:
         reader = ipc.open_file(pa.py_buffer(data))
         raw = (reader.schema.metadata or {}).get(_METADATA_KEY)
         found = json.loads(raw) if raw is not None else None
-        # one record batch as written: its columns convert to numpy without a copy
-        table = reader.get_batch(0) if reader.num_record_batches == 1 else reader.read_all()
+        header = _check_header(found, reader.schema, _rows_in(reader), source)
+        grids = _read_grids(reader, _column_names(header))
     except (pa.ArrowException, ValueError) as exc:
         raise ArtifactIntegrityError(
             f"factor fit file {source} is not a readable Arrow file: {exc}",
             "the file is damaged; delete it and rerun to recompute the fit",
         ) from exc
-    header = _check_header(found, table, source)
     index = pd.Index(np.asarray(header["ts_ms"], dtype=np.int64), name="bar_open_ms")
     columns = pd.Index(header["assets"])
     shape = (len(index), len(columns))
-    grids = [_values(table.column(name)).reshape(shape) for name in _column_names(header)]
+    grids = [grid.reshape(shape) for grid in grids]
     frames = [pd.DataFrame(grid, index=index, columns=columns, copy=False) for grid in grids]
     n_betas = len(header["factor_ids"])
     betas: dict[Hashable, pd.DataFrame] = dict(
@@ -201,13 +200,30 @@ def decode_factor_fit(data: bytes, *, source: str) -> tuple[FactorFrames, str]:
     return fit, _digest(header, grids)
 
 
-def _values(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    if isinstance(column, pa.Array):
-        return column.to_numpy(zero_copy_only=False)  # no nulls, float64: a view, no copy
-    return column.to_numpy()
+def _rows_in(reader: ipc.RecordBatchFileReader) -> int:
+    return sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
 
 
-def _check_header(header: Any, table: pa.Table | pa.RecordBatch, source: str) -> dict[str, Any]:
+def _read_grids(reader: ipc.RecordBatchFileReader, names: list[str]) -> list[np.ndarray]:
+    """Each column as one float64 array: a single batch is converted without a copy; several
+    (the block-wise writer's) are copied batch by batch into one array per column, so the file
+    is never decompressed whole beside its copy."""
+    if reader.num_record_batches == 1:
+        batch = reader.get_batch(0)
+        return [batch.column(name).to_numpy(zero_copy_only=False) for name in names]
+    total = _rows_in(reader)
+    grids = [np.empty(total, dtype=np.float64) for _ in names]
+    start = 0
+    for i in range(reader.num_record_batches):
+        batch = reader.get_batch(i)
+        stop = start + batch.num_rows
+        for grid, name in zip(grids, names, strict=True):
+            grid[start:stop] = batch.column(name).to_numpy(zero_copy_only=False)
+        start = stop
+    return grids
+
+
+def _check_header(header: Any, schema: pa.Schema, n_rows: int, source: str) -> dict[str, Any]:
     def refuse(what: str) -> ArtifactIntegrityError:
         return ArtifactIntegrityError(
             f"factor fit file {source} {what}",
@@ -222,9 +238,9 @@ def _check_header(header: Any, table: pa.Table | pa.RecordBatch, source: str) ->
         if not isinstance(header.get(name), kind):
             raise refuse(f"has a malformed header field {name!r}")
     expected = _column_names(header)
-    if table.column_names != expected:
-        raise refuse(f"has columns {table.column_names}, expected {expected}")
+    if schema.names != expected:
+        raise refuse(f"has columns {schema.names}, expected {expected}")
     cells = len(header["ts_ms"]) * len(header["assets"])
-    if table.num_rows != cells or any(t != pa.float64() for t in table.schema.types):
-        raise refuse(f"holds {table.num_rows} float cells, expected {cells}")
+    if n_rows != cells or any(t != pa.float64() for t in schema.types):
+        raise refuse(f"holds {n_rows} float cells, expected {cells}")
     return header

@@ -11,24 +11,37 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-__all__ = ["ROW_BLOCK_CELLS", "map_row_blocks", "row_blocks", "rows_like"]
+__all__ = ["MIN_BLOCK_CELLS", "ROW_BLOCK_CELLS", "map_row_blocks", "row_blocks", "rows_like"]
 
 ROW_BLOCK_CELLS = 1 << 20
 """Cells per row block of the chunked kernels: 8 MB per float64 temporary, so a kernel with a
 handful of whole-array temporaries needs tens of MB instead of several times its input."""
 
+MIN_BLOCK_CELLS = 1 << 18
+"""Smallest block (unless the array is smaller): 256 KiB even for one-byte (boolean) cells, the
+size from which numpy elides temporaries; see :func:`row_blocks`."""
 
-def row_blocks(n_rows: int, n_cols: int, cells: int | None = None) -> Iterator[slice]:
+
+def row_blocks(
+    n_rows: int, n_cols: int, cells: int | None = None, *, min_cells: int | None = None
+) -> Iterator[slice]:
     """Consecutive row slices of about ``cells`` (default :data:`ROW_BLOCK_CELLS`) cells each,
-    covering ``range(n_rows)``.
+    covering ``range(n_rows)``; no block is smaller than ``min_cells`` (default
+    :data:`MIN_BLOCK_CELLS`) unless the whole array is, the last one joining the block before.
 
-    No block has a single row unless the whole array has: a one-row block is both row- and
-    column-major, and numpy would then sum it in the other order.
+    The floor is what makes a block compute like the whole array: numpy reuses a temporary in
+    place (and so keeps *its* memory order) only from 256 KiB on, so a small block could lay a
+    result out differently from the whole-array call and sum its rows in another order. A block
+    also never has a single row unless the array has (a one-row block is both row- and
+    column-major).
     """
-    step = max(2, (cells or ROW_BLOCK_CELLS) // max(n_cols, 1))
+    floor = MIN_BLOCK_CELLS if min_cells is None else min_cells
+    step = max(2, (cells or ROW_BLOCK_CELLS) // max(n_cols, 1), -(-floor // max(n_cols, 1)))
     starts = list(range(0, n_rows, step))
-    if len(starts) > 1 and n_rows - starts[-1] == 1:
-        starts.pop()  # the last row joins the block before it
+    if len(starts) > 1:
+        last = n_rows - starts[-1]
+        if last == 1 or last * n_cols < floor:
+            starts.pop()  # the short tail joins the block before it
     for start, stop in zip(starts, [*starts[1:], n_rows], strict=True):
         yield slice(start, stop)
 

@@ -23,7 +23,7 @@ from crypto_analyzer.research._checks import check_aligned, check_float, check_f
 from crypto_analyzer.research.panel import Panel
 from crypto_analyzer.research.portfolio import (
     CostModel,
-    _trade_inputs,
+    _trade_blocks,
     annualised_sharpe,
 )
 
@@ -90,15 +90,19 @@ def capacity_curve(
         NaN where undefined.
     """
     grid, lag = _capacity_iv(weights, panel, cost_model, aum_grid, lag)
-    held, rets, trades, dv = _trade_inputs(weights, panel, lag)
-    gross = (held * rets).sum(axis=1)
     e = cost_model.impact_exponent
-    linear = cost_model.linear_rate * trades.sum(axis=1)
-    traded = (trades > 0) & np.isfinite(dv) & (dv > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        unit_part = np.where(traded, trades / dv, 0.0)
-    impact_base = (trades * np.power(unit_part, e)).sum(axis=1)
-    part_values = unit_part[traded]
+    n_rows = weights.shape[0]
+    gross, linear, impact_base = np.empty(n_rows), np.empty(n_rows), np.empty(n_rows)
+    traded_parts: list[np.ndarray] = []
+    for block, held, rets, trades, dv in _trade_blocks(weights, panel, lag):
+        gross[block] = (held * rets).sum(axis=1)
+        linear[block] = cost_model.linear_rate * trades.sum(axis=1)
+        traded = (trades > 0) & np.isfinite(dv) & (dv > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            unit_part = np.where(traded, trades / dv, 0.0)
+        impact_base[block] = (trades * np.power(unit_part, e)).sum(axis=1)
+        traded_parts.append(unit_part[traded])
+    part_values = np.concatenate(traded_parts) if traded_parts else np.empty(0)
     max_unit = float(part_values.max()) if part_values.size else 0.0
     p95_unit = float(np.quantile(part_values, 0.95)) if part_values.size else 0.0
     per_year = panel.periods_per_year

@@ -252,18 +252,23 @@ def fit_factor_model(
     est = rolling_ols(y, x, window=window, min_obs=min_obs)
     del y
     index, cols = returns.index, assets
-    betas = {f: _lag_frame(est.beta[a], lag, index, cols) for a, f in enumerate(ids)}
-    alpha = _lag_frame(est.alpha, lag, index, cols)
-    r2 = _lag_frame(est.r2, lag, index, cols)
-    n_obs = _lag_frame(est.n_obs.astype(np.float64), lag, index, cols)
+    # Each unlagged grid is let go as soon as its lagged frame exists, so the fit never holds
+    # both versions of every output at once (ten panel-sized grids at the peak, now seven).
+    fitted_min_obs, slopes = est.min_obs, est.beta
+    unlagged = {"alpha": est.alpha, "r2": est.r2, "n_obs": est.n_obs}
+    del est
+    betas = {f: _lag_frame(slopes[a], lag, index, cols) for a, f in enumerate(ids)}
+    del slopes
+    alpha = _lag_frame(unlagged.pop("alpha"), lag, index, cols)
+    r2 = _lag_frame(unlagged.pop("r2"), lag, index, cols)
+    n_obs = _lag_frame(unlagged.pop("n_obs").astype(np.float64), lag, index, cols)
     config = rolling_factor_config(
         factor_ids=ids,
         window=window,
         lag=lag,
-        min_obs=est.min_obs,
+        min_obs=fitted_min_obs,
         exclude_factors=exclude_factors,
     )
-    del est  # its unlagged grids (one per output) are not needed for the residuals
     residuals = residualize(returns[assets], returns[ids], betas=betas, alpha=alpha)
     return FactorFit(betas, alpha, r2, residuals, n_obs, config)
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crypto_analyzer.core.row_blocks import row_blocks
 from crypto_analyzer.research._checks import check_float, check_int
 
 __all__ = [
@@ -209,27 +210,43 @@ def panel_from_bars(bars: pd.DataFrame, *, bar_ms: int | None = None) -> Panel:
     # and two reindexes gave, without their intermediate frames (several times the panel).
     columns = sorted(uniques)
     position = pd.Index(columns).get_indexer(uniques)
-    rows = (bars["bar_open_ms"].to_numpy(dtype=np.int64) - times[0]) // bar_ms
-    cells = (rows, position[codes])
+    # One flat (row-major) cell index per bar instead of a row and a column array: half the
+    # index memory of the scatter, which is the size of the long frame's time column.
+    cells = (bars["bar_open_ms"].to_numpy(dtype=np.int64) - times[0]) // bar_ms
+    cells *= len(columns)
+    cells += position[codes]
     close = _scatter(bars["close"], cells, grid, columns)
     volume = _scatter(bars["volume"], cells, grid, columns)
-    values = close.to_numpy()
-    log_ret = np.full(values.shape, np.nan)
-    log_ret[1:] = np.log(values[1:]) - np.log(values[:-1])
-    log_returns = pd.DataFrame(log_ret, index=grid, columns=close.columns)
+    del cells
+    log_returns = pd.DataFrame(_log_returns(close.to_numpy()), index=grid, columns=close.columns)
     dollar_volume = close * volume
     return Panel(close, volume, log_returns, dollar_volume, bar_ms)
 
 
+def _log_returns(close: np.ndarray) -> np.ndarray:
+    """``log(close_t) - log(close_{t-1})`` per column (row 0 NaN), in one panel-sized array.
+
+    The logs are taken in place and differenced from the last row up, a block at a time: a block
+    only reads the row above it, which a later (higher) block has not changed yet. The values are
+    those of ``log(close[1:]) - log(close[:-1])`` without its two panel-sized temporaries."""
+    out = np.log(close)
+    n_rows, n_cols = out.shape
+    for rows in reversed(list(row_blocks(n_rows, n_cols))):
+        first = max(rows.start, 1)
+        out[first : rows.stop] -= out[first - 1 : rows.stop - 1]
+    out[:1] = np.nan
+    return out
+
+
 def _scatter(
-    values: pd.Series, cells: tuple[np.ndarray, np.ndarray], grid: pd.Index, columns: list[Any]
+    values: pd.Series, cells: np.ndarray, grid: pd.Index, columns: list[Any]
 ) -> pd.DataFrame:
     """One value column as a (time x asset) frame on ``grid``, NaN where no bar is.
 
     Filled time-major, so the frame's memory is laid out as the pivot's was (one contiguous row
     of assets per time): reductions see the same memory order and give the same bits."""
     grid_values = np.full((len(grid), len(columns)), np.nan)
-    grid_values[cells] = values.to_numpy(dtype=np.float64)
+    grid_values.reshape(-1)[cells] = values.to_numpy(dtype=np.float64)
     return pd.DataFrame(grid_values, index=grid, columns=pd.Index(columns, name="instrument_id"),
                         copy=False)  # fmt: skip
 

@@ -11,6 +11,7 @@ that grows with participation (traded notional over the bar's dollar volume) as
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crypto_analyzer.core.row_blocks import map_row_blocks
+from crypto_analyzer.core.row_blocks import map_row_blocks, row_blocks, rows_like
 from crypto_analyzer.research._checks import (
     as_float_array,
     check_aligned,
@@ -233,22 +234,50 @@ def _backtest_iv(weights: Any, panel: Any, cost_model: Any, aum: Any, lag: Any) 
     return aum, check_int("lag", lag, minimum=1)
 
 
-def _trade_inputs(
-    weights: pd.DataFrame, panel: Panel, lag: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Held weights, simple returns, absolute trades and trade-bar dollar volume (arrays).
+TradeBlock = tuple[slice, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _trade_blocks(weights: pd.DataFrame, panel: Panel, lag: int) -> Iterator[TradeBlock]:
+    """Held weights, simple returns, absolute trades and trade-bar dollar volume, by row block.
 
     Held weights are the targets shifted by ``lag``. A missing asset return counts as 0. Dollar
     volume for a bar without a print carries the last known value forward (never backward).
+    Yields ``(rows, held, rets, trades, dv)``.
+
+    Every per-bar figure of a backtest is a sum over its own row, so a block of rows is enough;
+    each block's arrays hold exactly the values (and have the memory order) of the same rows of
+    the whole arrays, so the per-row sums have the same bits. A block reaches back ``lag + 1``
+    rows for the held weights and trades, and carries the last known dollar volume forward.
     """
     target = weights.to_numpy(dtype=np.float64)
-    held = np.zeros_like(target)
-    if lag < len(target):
-        held[lag:] = target[: len(target) - lag]
-    rets = np.expm1(np.nan_to_num(panel.log_returns.to_numpy(dtype=np.float64), nan=0.0))
-    trades = np.abs(np.diff(held, axis=0, prepend=0.0))
-    dv = panel.dollar_volume.ffill().to_numpy(dtype=np.float64, na_value=np.nan)
-    return held, rets, trades, dv
+    log_returns = panel.log_returns.to_numpy(dtype=np.float64)
+    n_rows, n_cols = target.shape
+    carry: pd.DataFrame | None = None
+    for rows in row_blocks(n_rows, n_cols):
+        first = max(rows.start - 1, 0)  # one row above the block for the trades
+        held = np.zeros_like(rows_like(target, slice(first, rows.stop)))
+        source = slice(max(first - lag, 0), max(rows.stop - lag, 0))
+        if source.stop > source.start:
+            held[held.shape[0] - (source.stop - source.start) :] = target[source]
+        if rows.start == 0:
+            trades = np.abs(np.diff(held, axis=0, prepend=0.0))
+        else:
+            trades = np.abs(np.diff(held, axis=0))
+            held = np.asarray(held[1:], order="F" if _column_major(held) else "C")
+        rets = np.expm1(np.nan_to_num(rows_like(log_returns, rows), nan=0.0))
+        volume = panel.dollar_volume.iloc[rows]
+        if carry is not None:
+            volume = pd.concat([carry, volume])
+        filled = volume.ffill()
+        carry = filled.iloc[-1:]
+        dv = filled.to_numpy(dtype=np.float64, na_value=np.nan)
+        if rows.start > 0:
+            dv = rows_like(dv, slice(1, None))
+        yield rows, held, rets, trades, dv
+
+
+def _column_major(values: np.ndarray) -> bool:
+    return bool(values.flags.f_contiguous and not values.flags.c_contiguous)
 
 
 def backtest(
@@ -273,22 +302,29 @@ def backtest(
     BacktestResult
     """
     aum, lag = _backtest_iv(weights, panel, cost_model, aum, lag)
-    held, rets, trades, dv = _trade_inputs(weights, panel, lag)
-    gross = (held * rets).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        part = np.where(trades > 0, trades * aum / dv, 0.0)
-    no_volume = (trades > 0) & ~np.isfinite(part)
-    part = np.where(no_volume, 0.0, part)
-    impact = cost_model.impact_coef * np.power(part, cost_model.impact_exponent)
-    cost = (trades * (cost_model.linear_rate + impact)).sum(axis=1)
+    n_rows = weights.shape[0]
+    gross, cost, turnover = np.empty(n_rows), np.empty(n_rows), np.empty(n_rows)
+    max_part, no_volume_count = np.empty(n_rows), np.empty(n_rows, dtype=np.int64)
+    # Block by block (panel-sized temporaries would be several grids per hypothesis and AUM).
+    for rows, held, rets, trades, dv in _trade_blocks(weights, panel, lag):
+        gross[rows] = (held * rets).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            part = np.where(trades > 0, trades * aum / dv, 0.0)
+        no_volume = (trades > 0) & ~np.isfinite(part)
+        part = np.where(no_volume, 0.0, part)
+        impact = cost_model.impact_coef * np.power(part, cost_model.impact_exponent)
+        cost[rows] = (trades * (cost_model.linear_rate + impact)).sum(axis=1)
+        turnover[rows] = trades.sum(axis=1)
+        max_part[rows] = part.max(axis=1, initial=0.0)
+        no_volume_count[rows] = no_volume.sum(axis=1)
     bars = pd.DataFrame(
         {
             "gross": gross,
             "cost": cost,
             "net": gross - cost,
-            "turnover": trades.sum(axis=1),
-            "max_participation": part.max(axis=1, initial=0.0),
-            "trades_without_volume": no_volume.sum(axis=1),
+            "turnover": turnover,
+            "max_participation": max_part,
+            "trades_without_volume": no_volume_count,
         },
         index=weights.index,
     )

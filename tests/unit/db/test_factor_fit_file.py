@@ -111,3 +111,23 @@ def test_the_spooled_file_is_the_file_an_in_memory_writer_makes() -> None:
     with ipc.new_file(stream, table.schema, options=options) as writer:
         writer.write_table(table)
     assert stream.getvalue().to_pybytes() == encoded.data
+
+
+def test_a_fit_written_in_many_batches_reads_back_exactly(monkeypatch) -> None:
+    """Large fits are written a block of bars at a time (bounded memory); the values, their
+    digest and the decoded frames are those of the one-batch file."""
+    import crypto_analyzer.artifacts.factor_fit_file as module
+
+    frames = _frames()
+    whole = encode_factor_fit(frames)
+    monkeypatch.setattr(module, "FILE_BLOCK_CELLS", 40)  # 13 bars x 3 assets per batch
+    blocked = encode_factor_fit(frames)
+    reader = ipc.open_file(pa.py_buffer(blocked.data))
+    assert reader.num_record_batches == 10  # nine batches of 13 bars, one of 3
+    assert blocked.values_digest == whole.values_digest
+    back, digest = decode_factor_fit(blocked.data, source="mem")
+    assert digest == whole.values_digest
+    for factor, beta in frames.betas.items():
+        pd.testing.assert_frame_equal(back.betas[factor], beta, check_exact=True)
+    pd.testing.assert_frame_equal(back.residuals, frames.residuals, check_exact=True)
+    pd.testing.assert_frame_equal(back.r2, frames.r2, check_exact=True)
