@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from crypto_analyzer.core.memory import release_free_memory
 from crypto_analyzer.core.progress import StageHook
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.preflight import PanelOnCalendar, check_signals
@@ -175,7 +176,12 @@ def compute_report(
     computed exactly as in a report; the result is not a report and is never written as one.
     """
     runner = runner or ProcedureRunner()
-    begin = stage or _no_stage
+    announce = stage or _no_stage
+
+    def begin(name: str) -> None:
+        release_free_memory()  # what the last stage freed, before this one allocates
+        announce(name)
+
     begin(COMPUTE_STAGES[0])
     prepared = prepare_data(bars, instruments, config, fit_factors=fit_factors)
     with SignalStore() as signals:
@@ -184,6 +190,7 @@ def compute_report(
             check_signals({name: frame}, prepared.panel, prepared.in_test, config)
             signals.add(name, frame)
             del frame  # only the store holds it now: one signal grid resident at a time
+            release_free_memory()
         # The factor fit (one grid per beta, alpha, R², residual and count) feeds the signals
         # only: it is let go here rather than held through every later stage.
         prepared = replace(prepared, fit=None)

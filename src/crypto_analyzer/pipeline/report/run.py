@@ -28,6 +28,7 @@ from crypto_analyzer.attest.statement import BUNDLE_PREDICATE, FOLD_CAUSALITY_PR
 from crypto_analyzer.core.clock import now, to_iso
 from crypto_analyzer.core.errors import CryptoAnalyzerError
 from crypto_analyzer.core.identities import DatasetMode, config_digest, run_key
+from crypto_analyzer.core.memory import release_free_memory
 from crypto_analyzer.core.progress import ProgressSink, Stages
 from crypto_analyzer.core.settings import Settings
 from crypto_analyzer.core.versions import ENGINE_VERSION, SPEC_VERSION
@@ -164,6 +165,7 @@ def run_report(
         )
         dataset, bars, instruments = inputs.dataset, inputs.bars, inputs.instruments
         del inputs  # ``bars`` is now the long frame's only holder: it is dropped for the panel
+        release_free_memory()  # the Arrow read's buffers, before the panel is built
         if dataset.mode is not DatasetMode.STRICT:  # pragma: no cover - compute default is STRICT
             raise CryptoAnalyzerError("report runs need a STRICT dataset id")
         watermark = dataset.watermark
@@ -202,6 +204,7 @@ def run_report(
             # before the statistics start rather than held to the end of the run.
             on_calendar = PanelOnCalendar.build(bars, config)
             del bars
+            release_free_memory()  # the long frame's pages, before the fit and the signals
             computation = compute_report(
                 on_calendar,
                 instruments,
@@ -212,6 +215,7 @@ def run_report(
                 stage=step,
             )
             del on_calendar
+            release_free_memory()
             config = effective_signals(config, computation.signals)  # skipped: noted, not tested
             # Every hypothesis tested counts from now on, whatever happens to the rest of the run.
             step("trial ledger")

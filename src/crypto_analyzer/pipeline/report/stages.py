@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from crypto_analyzer.core.errors import ValidationError
+from crypto_analyzer.core.memory import release_free_memory
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.limits import MAX_FOLDS
 from crypto_analyzer.pipeline.report.preflight import (
@@ -380,6 +381,7 @@ def evaluate_portfolios(
     executions: dict[Key, dict[str, Any]] = {}
     for name, frame in signals.items():
         for horizon in horizons:
+            release_free_memory()  # the last backtest's blocks
             bars[(name, horizon)], executions[(name, horizon)] = _portfolio(
                 prepared, frame, horizon, config
             )

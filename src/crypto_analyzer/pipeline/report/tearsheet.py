@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crypto_analyzer.core.memory import release_free_memory
 from crypto_analyzer.core.row_blocks import row_blocks, rows_like
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.stages import (
@@ -299,6 +300,7 @@ def tearsheet_stage(
     bars = portfolios.bars or {}
     out: dict[Key, TearSheet] = {}
     for signal, horizon in keys:
+        release_free_memory()  # the last tear sheet's blocks
         out[(signal, horizon)] = tear_sheet(
             hypothesis_id(signal, horizon),
             signal=signals[signal],
