@@ -30,7 +30,11 @@ def planted_eval() -> tuple:
     plan = walk_forward_plan(1500, test_size=250, min_train_size=240, horizon=4, embargo=2)
     # a negated copy: only a train-fitted sign calibration can recover it
     signals = {"planted": planted.signal, "negated": -planted.signal}
-    result = evaluate_walk_forward(
+    return planted, plan, _planted_walk_forward(planted, plan, signals)
+
+
+def _planted_walk_forward(planted, plan, signals):  # type: ignore[no-untyped-def]
+    return evaluate_walk_forward(
         planted.panel,
         signals,
         plan=plan,
@@ -40,7 +44,6 @@ def planted_eval() -> tuple:
         transforms=[Winsorizer(0.01), SignCalibrator(), Standardizer()],
         label_horizon=1,
     )
-    return planted, plan, result
 
 
 def test_oos_ic_recovers_planted_signal_and_sign_is_learned_on_train(planted_eval) -> None:
@@ -208,16 +211,7 @@ class _CountingSignals(dict):  # type: ignore[type-arg]
 def test_each_signal_is_read_once_and_the_result_keeps_fold_order(planted_eval) -> None:
     planted, plan, result = planted_eval
     signals = _CountingSignals({"planted": planted.signal, "negated": -planted.signal})
-    again = evaluate_walk_forward(
-        planted.panel,
-        signals,
-        plan=plan,
-        run_key="rk-1",
-        dataset_id="ds-1",
-        horizons=[1, 4],
-        transforms=[Winsorizer(0.01), SignCalibrator(), Standardizer()],
-        label_horizon=1,
-    )
+    again = _planted_walk_forward(planted, plan, signals)
     # once for the input checks, once for the evaluation: never once per fold
     assert signals.reads == {"planted": 2, "negated": 2}
     assert again.fold_ic.equals(result.fold_ic)
