@@ -10,7 +10,7 @@ the fit config alone — ``{"fit": <fit config>, "bars": {"freq": ...}}``.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -105,7 +105,9 @@ class MaterializedFactorFits:
                 raise AssertionError("fit_factor_model recorded a config other than the one stored")
             source.record_new(run_id, self.dataset_id, run_config, fit)
             self.used.append(FactorRunUse(run_id, False, len(assets)))
-            return fit
+            # What a reused run gives (the counts are not stored): the same fit either way, and
+            # one panel-sized grid less held while the signals are computed.
+            return replace(fit, n_obs=None)
         frames = source.reuse(stored, returns.index, assets, ids, refit)
         self.used.append(FactorRunUse(run_id, True, len(assets)))
         # as fit_factor_model labels them: residual columns keep the panel's column name
