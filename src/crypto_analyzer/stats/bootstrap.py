@@ -182,7 +182,7 @@ def bootstrap_deviations(
     if block_length >= PREFIX_MIN_BLOCK:
         prefix = prefix_sums(data)
         for starts, lengths in chunks:
-            out[row : row + starts.shape[0]] = prefix_block_sums(starts, lengths, prefix, n)
+            prefix_block_sums(starts, lengths, prefix, n, out[row : row + starts.shape[0]])
             row += starts.shape[0]
     else:
         centred = data - data.mean(axis=0)
