@@ -36,6 +36,18 @@ def float_array(
     only reads may pass ``copy=False``: a float64 C-contiguous input is then returned as is (no
     40 MB copy for a 5,000 x 1,000 family), anything else is still converted.
     """
+    return checked_float_array(value, name, ndim=ndim, allow_nan=allow_nan, copy=copy)[0]
+
+
+def checked_float_array(
+    value: Any,
+    name: str,
+    *,
+    ndim: int | tuple[int, ...],
+    allow_nan: bool = False,
+    copy: bool = True,
+) -> tuple[np.ndarray, bool]:
+    """:func:`float_array` plus whether every value is finite (so a caller can skip a NaN scan)."""
     if not isinstance(value, np.ndarray):
         raise TypeError(
             f"{name} must be a numpy.ndarray, got {type(value).__name__}; "
@@ -54,7 +66,7 @@ def float_array(
     else:
         out = np.asarray(value, dtype=np.float64, order="C")
     if np.isfinite(out).all():
-        return out  # one pass for the common case; the checks below name what is wrong
+        return out, True  # one pass for the common case; the checks below name what is wrong
     if np.isinf(out).any():
         raise ValueError(f"{name} contains +/-inf; only finite values are allowed")
     if not allow_nan and np.isnan(out).any():
@@ -62,7 +74,7 @@ def float_array(
             f"{name} contains NaN at {int(np.isnan(out).sum())} position(s); "
             "drop or impute missing values before calling"
         )
-    return out
+    return out, False
 
 
 def integer(

@@ -59,8 +59,8 @@ def loss_differentials(benchmark_losses: np.ndarray, model_losses: np.ndarray) -
     model_losses : numpy.ndarray
         ``(T, N)`` (or ``(T,)``) losses of the candidate models. NaN propagates.
     """
-    bench = v.float_array(benchmark_losses, "benchmark_losses", ndim=1, allow_nan=True)
-    models = v.float_array(model_losses, "model_losses", ndim=(1, 2), allow_nan=True)
+    bench = v.float_array(benchmark_losses, "benchmark_losses", ndim=1, allow_nan=True, copy=False)
+    models = v.float_array(model_losses, "model_losses", ndim=(1, 2), allow_nan=True, copy=False)
     if models.ndim == 1:
         models = models[:, None]
     if models.shape[0] != bench.shape[0]:
