@@ -17,7 +17,11 @@ import numpy as np
 
 from crypto_analyzer.core.seeding import make_rng
 from crypto_analyzer.stats import _validation as v
-from crypto_analyzer.stats._spectral import Spectrum, bootstrap_long_run_variance, spectrum_of
+from crypto_analyzer.stats._spectral import (
+    bootstrap_long_run_variance,
+    bootstrap_long_run_variance_of,
+    spectrum_of,
+)
 from crypto_analyzer.stats._threads import run_all
 from crypto_analyzer.stats.block_length import automatic_block_length
 from crypto_analyzer.stats.bootstrap import BOOTSTRAP_METHODS, bootstrap_deviations
@@ -134,16 +138,17 @@ def long_run_variance(data: np.ndarray, method: str, block_length: float) -> np.
     circular autocovariances (the exact bootstrap variance when ``b`` divides ``n``). All columns
     from one batched FFT (see :mod:`crypto_analyzer.stats._spectral`).
     """
-    return bootstrap_long_run_variance(spectrum_of(data), method, block_length)
+    return bootstrap_long_run_variance_of(data, method, block_length)
 
 
 def draw_null(settings: FamilySettings) -> NullDraw:
     """The one bootstrap draw every family statistic shares (count matrix times data).
 
-    With a given block length the draw does not need the spectrum, so the per-column FFTs run
-    in the background (on the kernel pool) while this thread draws the blocks and forms the
-    prefix sums - a single-threaded row loop that would otherwise leave the second core idle.
-    Each computation is the same as in sequence; only the wall time changes.
+    With a given block length the draw does not need the spectrum, so the long-run variances
+    (per-column FFTs, on the kernel pool) are computed in the background while this thread draws
+    the blocks and forms the prefix sums - a single-threaded row loop that would otherwise leave
+    the second core idle. Each computation is the same as in sequence; only the wall time
+    changes.
     """
     data = settings.data
     n = data.shape[0]
@@ -154,14 +159,16 @@ def draw_null(settings: FamilySettings) -> NullDraw:
             length = float(math.ceil(length))
         length = min(length, float(n))
         rule = "politis-white"
-        spectrum_done = _done(spectrum)
+        variances = _done(bootstrap_long_run_variance(spectrum, settings.bootstrap, length))
     else:
         length, rule = settings.block_length, "user"
-        spectrum_done = _in_background(partial(spectrum_of, data))
+        variances = _in_background(
+            partial(bootstrap_long_run_variance_of, data, settings.bootstrap, length)
+        )
     mean = data.mean(axis=0)
     rng = make_rng(settings.seed)
     deviations = bootstrap_deviations(data, settings.bootstrap, length, settings.reps, rng, mean)
-    variance = bootstrap_long_run_variance(spectrum_done(), settings.bootstrap, length)
+    variance = variances()
     scale = np.sqrt(variance) if settings.studentize else np.ones_like(mean)
     # sqrt(n) * deviations, in place (x * s == s * x): no second (reps, N) array
     centred = np.multiply(deviations, math.sqrt(n), out=deviations)
@@ -176,11 +183,11 @@ def draw_null(settings: FamilySettings) -> NullDraw:
     )
 
 
-def _done(value: Spectrum) -> Callable[[], Spectrum]:
+def _done(value: np.ndarray) -> Callable[[], np.ndarray]:
     return lambda: value
 
 
-def _in_background(job: Callable[[], Spectrum]) -> Callable[[], Spectrum]:
+def _in_background(job: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
     """Start ``job`` on its own thread; the returned callable waits for it (re-raising errors)."""
     box: dict[str, Any] = {}
 
@@ -193,11 +200,11 @@ def _in_background(job: Callable[[], Spectrum]) -> Callable[[], Spectrum]:
     thread = threading.Thread(target=run, name="stats-spectrum", daemon=True)
     thread.start()
 
-    def wait() -> Spectrum:
+    def wait() -> np.ndarray:
         thread.join()
         if "error" in box:
             raise box["error"]
-        result: Spectrum = box["value"]
+        result: np.ndarray = box["value"]
         return result
 
     return wait
