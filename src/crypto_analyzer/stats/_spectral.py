@@ -23,6 +23,9 @@ __all__: list[str] = []
 _ROWS = 16
 """Columns per pass: a 16 x 2n float block fits in cache for series up to ~10,000 long."""
 
+_GATHER_ROWS = 512
+"""Data rows per step of the transposing copy into a pass's buffer."""
+
 
 @dataclass(frozen=True)
 class Spectrum:
@@ -66,7 +69,12 @@ def _transform_columns(data: np.ndarray, first: int, size: int) -> np.ndarray:
     count = min(_ROWS, columns - first)
     rows = np.zeros((count, size), dtype=np.float64)
     head = rows[:, :n]
-    head[...] = data[:, first : first + count].T
+    # The transposing copy a few hundred rows at a time: in one piece numpy walks the 16 columns
+    # down all n rows of the data (a page per row), about 4x slower at 5,000 x 1,000.
+    columns_view = data[:, first : first + count]
+    for start in range(0, n, _GATHER_ROWS):
+        stop = start + _GATHER_ROWS
+        head[:, start:stop] = columns_view[start:stop].T
     head -= head.mean(axis=1, keepdims=True)
     out: np.ndarray = fft.rfft(rows, axis=1)
     return out
