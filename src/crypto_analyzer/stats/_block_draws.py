@@ -22,7 +22,7 @@ function of ``(n, b)`` alone, so results are reproducible.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
 import numpy as np
@@ -172,17 +172,52 @@ def prefix_block_sums(
     rows = starts.shape[0]
     if out is None:
         out = np.empty((rows, prefix.shape[1]), dtype=np.float64)
-    target = out
-    step = -(-rows // PIECES)
-
-    def product(first: int) -> None:
-        last = min(first + step, rows)
-        indptr, indices, values = _block_rows(starts[first:last], lengths[first:last], n)
-        _csr_times_dense(indptr, indices, values, prefix, target[first:last])
-
     # Row blocks of the product are independent (the sparse kernel releases the GIL).
-    run_all(partial(product, first) for first in range(0, rows, step))
+    run_all(_product_pieces(starts, lengths, prefix, n, out))
     return out
+
+
+def all_prefix_block_sums(
+    chunks: Iterable[tuple[np.ndarray, np.ndarray]], prefix: np.ndarray, n: int, out: np.ndarray
+) -> None:
+    """:func:`prefix_block_sums` of every chunk of draws into consecutive rows of ``out``.
+
+    The pieces of all chunks go to the pool as the chunks are drawn, with no wait between
+    chunks (each piece writes its own rows; the draws keep their stream order).
+    """
+
+    def pieces() -> Iterator[Callable[[], None]]:
+        row = 0
+        for starts, lengths in chunks:
+            size = starts.shape[0]
+            yield from _product_pieces(starts, lengths, prefix, n, out[row : row + size])
+            row += size
+
+    run_all(pieces())
+
+
+def _product_pieces(
+    starts: np.ndarray, lengths: np.ndarray, prefix: np.ndarray, n: int, out: np.ndarray
+) -> list[Callable[[], None]]:
+    step = -(-starts.shape[0] // PIECES)
+    return [
+        partial(
+            _product_piece,
+            starts[first : first + step],
+            lengths[first : first + step],
+            prefix,
+            n,
+            out[first : first + step],
+        )
+        for first in range(0, starts.shape[0], step)
+    ]
+
+
+def _product_piece(
+    starts: np.ndarray, lengths: np.ndarray, prefix: np.ndarray, n: int, out: np.ndarray
+) -> None:
+    indptr, indices, values = _block_rows(starts, lengths, n)
+    _csr_times_dense(indptr, indices, values, prefix, out)
 
 
 PIECES = 4

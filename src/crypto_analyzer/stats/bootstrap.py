@@ -19,10 +19,10 @@ from crypto_analyzer.core.seeding import make_rng
 from crypto_analyzer.stats import _validation as v
 from crypto_analyzer.stats._block_draws import (
     PREFIX_MIN_BLOCK,
+    all_prefix_block_sums,
     block_chunks,
     block_counts,
     block_indices,
-    prefix_block_sums,
     prefix_sums,
 )
 from crypto_analyzer.stats._serialize import frozen_array, plain
@@ -186,14 +186,11 @@ def bootstrap_deviations(
         mean = data.mean(axis=0)
     out = np.empty((reps, data.shape[1]), dtype=np.float64)
     chunks = block_chunks(n, method, block_length, reps, rng)
-    row = 0
     if block_length >= PREFIX_MIN_BLOCK:
-        prefix = prefix_sums(data, mean)
-        for starts, lengths in chunks:
-            prefix_block_sums(starts, lengths, prefix, n, out[row : row + starts.shape[0]])
-            row += starts.shape[0]
+        all_prefix_block_sums(chunks, prefix_sums(data, mean), n, out)
     else:
         centred = data - mean
+        row = 0
         for starts, lengths in chunks:
             out[row : row + starts.shape[0]] = block_counts(starts, lengths, n) @ centred
             row += starts.shape[0]
