@@ -197,7 +197,7 @@ def _in_background(job: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
         except BaseException as error:  # handed to the waiting caller
             box["error"] = error
 
-    thread = threading.Thread(target=run, name="stats-spectrum", daemon=True)
+    thread = threading.Thread(target=run, name="stats-variances", daemon=True)
     thread.start()
 
     def wait() -> np.ndarray:
