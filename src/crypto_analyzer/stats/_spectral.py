@@ -148,7 +148,7 @@ def bootstrap_long_run_variance(spectrum: Spectrum, method: str, block_length: f
 
 
 def bootstrap_long_run_variance_of(
-    data: np.ndarray, method: str, block_length: float
+    data: np.ndarray, method: str, block_length: float, *, parallel: bool = True
 ) -> np.ndarray:
     """:func:`bootstrap_long_run_variance` of :func:`spectrum_of` ``(data)``, without keeping it.
 
@@ -156,7 +156,8 @@ def bootstrap_long_run_variance_of(
     the transform is still in cache - the same operations on the same ``_ROWS``-row blocks as
     the two steps, so the same bits, but no ``(N, n + 1)`` complex spectrum (80 MB at
     5,000 x 1,000) is allocated, written and read back. For callers that need only the
-    variances (a given block length: no Politis-White rule to feed).
+    variances (a given block length: no Politis-White rule to feed). ``parallel=False`` runs the
+    blocks in the calling thread (for a caller that is itself a background thread).
     """
     n, columns = data.shape
     size = _padded_size(n)
@@ -167,5 +168,10 @@ def bootstrap_long_run_variance_of(
         flat = _transform_columns(data, first, size).view(np.float64)
         out[first : first + flat.shape[0]] = _power_sum(flat, interleaved)
 
-    run_all(partial(transform, first) for first in range(0, columns, _ROWS))
+    tasks = (partial(transform, first) for first in range(0, columns, _ROWS))
+    if parallel:
+        run_all(tasks)
+    else:
+        for task in tasks:
+            task()
     return out / (size * n)

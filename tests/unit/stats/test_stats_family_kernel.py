@@ -103,10 +103,10 @@ def test_prefix_sums_are_sequential_row_sums() -> None:
 def test_blockwise_long_run_variances_equal_the_spectrum_route(columns: int, method: str) -> None:
     data = _data(777, columns, 7)
     length = 12.0 if method == "circular" else 17.5
-    via_spectrum = bootstrap_long_run_variance(spectrum_of(data), method, length)
-    assert bootstrap_long_run_variance_of(data, method, length).tobytes() == (
-        via_spectrum.tobytes()
-    )
+    via_spectrum = bootstrap_long_run_variance(spectrum_of(data), method, length).tobytes()
+    assert bootstrap_long_run_variance_of(data, method, length).tobytes() == via_spectrum
+    in_caller = bootstrap_long_run_variance_of(data, method, length, parallel=False)
+    assert in_caller.tobytes() == via_spectrum
 
 
 def test_no_copy_validation_reads_the_callers_array_and_never_writes_it() -> None:
