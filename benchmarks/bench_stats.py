@@ -22,6 +22,7 @@ import itertools
 import math
 import time
 import tracemalloc
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,7 @@ from crypto_analyzer.stats import (
     pbo_cscv,
     sup_f_test,
 )
-from harness import interleaved, machine_line
+from harness import Timing, interleaved, machine_line
 
 
 def _family_inputs(t: int, n: int, shift: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -86,19 +87,8 @@ def bench_family(t: int, n: int, reps: int, repeat: int) -> list[dict[str, Any]]
     def floor() -> Any:
         return counts @ d  # every bootstrap mean needs at least this (B, T) x (T, N) product
 
-    # Order matters on a small machine: right after a multithreaded BLAS call OpenBLAS's worker
-    # threads keep spinning (~0.1 s), so whatever runs next shares the two cores with them. The
-    # floor runs just before arch (seconds long, unaffected), and an untimed idle step after arch
-    # lets its threads go quiet before ours runs again.
-    timings = interleaved(
-        {
-            "ours": ours,
-            "studentized": ours_studentized,
-            "floor": floor,
-            "arch": baseline,
-            "settle": lambda: time.sleep(0.5),
-        },
-        repeat=repeat,
+    timings = _rotated_family_timings(
+        {"ours": ours, "studentized": ours_studentized, "floor": floor}, baseline, repeat
     )
     config = f"N={n}, T={t}, B={reps}"
     return [
@@ -121,6 +111,54 @@ def bench_family(t: int, n: int, reps: int, repeat: int) -> list[dict[str, Any]]
             "check": "arch has no studentized StepM; floor as above",
         },
     ]
+
+
+def _rotated_family_timings(
+    quick: dict[str, Callable[[], Any]], slow: Callable[[], Any], repeat: int
+) -> dict[str, Timing]:
+    """Time ``quick`` (ours, studentized, floor) and the slow arch run with no position favoured.
+
+    Position matters on a small machine, and one fixed order cannot cancel it:
+
+    * right after a multithreaded BLAS call (the floor's GEMM, arch) OpenBLAS's worker threads
+      keep spinning for ~0.1 s, so whatever runs next shares the two cores with them;
+    * whatever runs first after arch (seconds of large allocations) meets the caches, TLB and
+      allocator state arch left behind (our best guess at the cause). With the old fixed order
+      (ours, studentized, floor, arch, idle 0.5 s) "ours" always took that slot: in one loaded
+      run of the previous kernel it came out at 0.41 s against 0.27 s for the studentized run
+      right after it, which does more work. Its CPU time rose with the wall time, so the time
+      was not spent waiting for an idle vCPU to wake. The present kernel allocates far less
+      (about 570 page faults a call instead of 9,200) and shows no such gap, but the order
+      should not decide the figures either way.
+
+    So every timed run is preceded by the same untimed settle step - 0.2 s of a pure-Python busy
+    loop: long enough for OpenBLAS's spinning to time out, no BLAS and no allocation of its own,
+    and the CPU stays awake - and the quick candidates rotate, so over ``repeat >= 3`` rounds
+    each one runs first after arch exactly once. Each keeps its best round: the floor is
+    measured exactly like ours. arch runs last in every round (its seconds are insensitive to
+    position).
+    """
+    names = list(quick)
+    seconds: dict[str, list[float]] = {name: [] for name in [*names, "arch"]}
+    results: dict[str, Any] = {}
+    for round_ in range(repeat):
+        shift = round_ % len(names)
+        order = [*names[shift:], *names[:shift]]
+        for name, fn in [*((name, quick[name]) for name in order), ("arch", slow)]:
+            _settle(0.2)
+            start = time.perf_counter()
+            results[name] = fn()
+            seconds[name].append(time.perf_counter() - start)
+    return {
+        name: Timing(min(values), max(values), results[name]) for name, values in seconds.items()
+    }
+
+
+def _settle(seconds: float) -> None:
+    """Busy-wait in pure Python: no BLAS, no allocation, the CPU kept awake."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
 
 
 def _family_cross_check(t: int, n: int, reps: int) -> str:

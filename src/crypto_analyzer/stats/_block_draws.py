@@ -22,11 +22,16 @@ function of ``(n, b)`` alone, so results are reproducible.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
 import numpy as np
 from scipy import sparse
+
+try:  # scipy's CSR x dense kernel (what ``csr @ dense`` runs), to write into a given output
+    from scipy.sparse._sparsetools import csr_matvecs as _matvecs
+except ImportError:  # pragma: no cover - private scipy module moved: fall back to ``@``
+    _matvecs = None
 
 from crypto_analyzer.stats._threads import run_all
 
@@ -124,47 +129,141 @@ def block_counts(starts: np.ndarray, lengths: np.ndarray, n: int) -> np.ndarray:
     return np.cumsum(diff.reshape(rows, n + 1)[:, :n], axis=1, dtype=np.float64)
 
 
-def prefix_sums(data: np.ndarray) -> np.ndarray:
-    """``(n + 1, N)`` running sums of the column-centred data, starting with a row of zeros."""
-    out = np.empty((data.shape[0] + 1, data.shape[1]), dtype=np.float64)
+def prefix_sums(data: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
+    """``(n + 1, N)`` running sums of the column-centred data, starting with a row of zeros.
+
+    ``mean`` is ``data.mean(axis=0)`` when the caller already has it.
+    """
+    n = data.shape[0]
+    centre = data.mean(axis=0) if mean is None else mean
+    out = np.empty((n + 1, data.shape[1]), dtype=np.float64)
     out[0] = 0.0
-    np.subtract(data, data.mean(axis=0), out=out[1:])
+    rows = list(out)  # row views made once, not one slice per add
+    add = np.add
     # Row by row: numpy's cumsum down axis 0 of a C-ordered array walks it column-wise, ~5x
-    # slower at 5,000 x 1,000 than these contiguous row adds (same additions, same order).
-    for row in range(1, out.shape[0]):
-        np.add(out[row - 1], out[row], out=out[row])
+    # slower at 5,000 x 1,000 than these contiguous row adds (same additions, same order). The
+    # centring runs a few rows ahead of the adds, so each row is still in cache when it is added.
+    for first in range(1, n + 1, _PREFIX_ROWS):
+        last = min(first + _PREFIX_ROWS, n + 1)
+        np.subtract(data[first - 1 : last - 1], centre, out=out[first:last])
+        for row in range(first, last):
+            add(rows[row - 1], rows[row], out=rows[row])
     return out
 
 
+_PREFIX_ROWS = 64
+"""Rows centred per step of :func:`prefix_sums` (a 64 x 1,000 block is 0.5 MB: stays in L2)."""
+
+
 def prefix_block_sums(
-    starts: np.ndarray, lengths: np.ndarray, prefix: np.ndarray, n: int
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    prefix: np.ndarray,
+    n: int,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """``(rows, N)`` resample sums of the centred data from its prefix sums (sparse product).
 
     A block ``[s, s + l)`` that does not wrap sums to ``P[s + l] - P[s]``; one that wraps sums to
     ``P[n] - P[s] + P[s + l - n]``. Each resample is a row of a sparse matrix over the ``n + 1``
-    prefix rows with two or three entries per block.
+    prefix rows with two or three entries per block, added in block order into a zeroed row.
+    The sums are written into ``out`` (C-contiguous rows of the caller's array) when given.
     """
     rows = starts.shape[0]
+    if out is None:
+        out = np.empty((rows, prefix.shape[1]), dtype=np.float64)
+    # Row blocks of the product are independent (the sparse kernel releases the GIL).
+    run_all(_product_pieces(starts, lengths, prefix, n, out))
+    return out
+
+
+def all_prefix_block_sums(
+    chunks: Iterable[tuple[np.ndarray, np.ndarray]], prefix: np.ndarray, n: int, out: np.ndarray
+) -> None:
+    """:func:`prefix_block_sums` of every chunk of draws into consecutive rows of ``out``.
+
+    The pieces of all chunks go to the pool as the chunks are drawn, with no wait between
+    chunks (each piece writes its own rows; the draws keep their stream order).
+    """
+
+    def pieces() -> Iterator[Callable[[], None]]:
+        row = 0
+        for starts, lengths in chunks:
+            size = starts.shape[0]
+            yield from _product_pieces(starts, lengths, prefix, n, out[row : row + size])
+            row += size
+
+    run_all(pieces())
+
+
+def _product_pieces(
+    starts: np.ndarray, lengths: np.ndarray, prefix: np.ndarray, n: int, out: np.ndarray
+) -> list[Callable[[], None]]:
+    step = -(-starts.shape[0] // PIECES)
+    return [
+        partial(
+            _product_piece,
+            starts[first : first + step],
+            lengths[first : first + step],
+            prefix,
+            n,
+            out[first : first + step],
+        )
+        for first in range(0, starts.shape[0], step)
+    ]
+
+
+def _product_piece(
+    starts: np.ndarray, lengths: np.ndarray, prefix: np.ndarray, n: int, out: np.ndarray
+) -> None:
+    indptr, indices, values = _block_rows(starts, lengths, n)
+    _csr_times_dense(indptr, indices, values, prefix, out)
+
+
+PIECES = 4
+"""Row pieces per chunk of the sparse product, run on the kernel pool (each builds its own rows)."""
+
+
+def _block_rows(
+    starts: np.ndarray, lengths: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR ``(indptr, indices, values)`` of the prefix-row combination of each resample.
+
+    Per block three slots (start ``-1``, end ``+1``, wrap tail ``+1``); unused slots are dropped
+    row-major, so each row lists its entries in block order.
+    """
     used = lengths > 0
     first = np.where(used, starts, 0)
     ends = first + lengths
     wrap = used & (ends > n)
-    # Per block three slots (start, end, wrap tail); unused slots are dropped row-major.
     columns = np.stack([first, np.minimum(ends, n), np.where(wrap, ends - n, 0)], axis=2)
-    values = np.stack(
-        [np.full(first.shape, -1.0), np.ones(first.shape), np.ones(first.shape)], axis=2
-    )
     keep = np.stack([used, used, wrap], axis=2)
-    per_row = keep.reshape(rows, -1).sum(axis=1)
-    indptr = np.concatenate([[0], np.cumsum(per_row)])
-    matrix = sparse.csr_matrix((values[keep], columns[keep], indptr), shape=(rows, prefix.shape[0]))
-    out = np.empty((rows, prefix.shape[1]), dtype=np.float64)
-    step = -(-rows // 4)
+    signs = np.broadcast_to(np.array([-1.0, 1.0, 1.0]), keep.shape)
+    indptr = np.zeros(starts.shape[0] + 1, dtype=np.int64)
+    np.cumsum(keep.reshape(starts.shape[0], -1).sum(axis=1), out=indptr[1:])
+    return indptr, columns[keep], signs[keep]
 
-    def product(first: int) -> None:
-        out[first : first + step] = matrix[first : first + step] @ prefix
 
-    # Row blocks of the product are independent (the sparse kernel releases the GIL).
-    run_all(partial(product, first) for first in range(0, rows, step))
-    return out
+def _csr_times_dense(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    values: np.ndarray,
+    dense: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """``out = csr @ dense`` with scipy's CSR kernel: each row starts at 0.0 and adds its entries'
+    ``value * dense[index]`` in CSR order.
+
+    Calling the kernel on the caller's rows (a zeroed slice of the final array) skips the product
+    scipy's ``@`` allocates and the copy into place - two passes over the output; without the
+    kernel (an older or newer scipy) it falls back to ``@``, the same arithmetic.
+    """
+    rows = indptr.shape[0] - 1
+    if _matvecs is None or not out.flags.c_contiguous:
+        matrix = sparse.csr_matrix((values, indices, indptr), shape=(rows, dense.shape[0]))
+        out[...] = matrix @ dense
+        return
+    out.fill(0.0)
+    _matvecs(
+        rows, dense.shape[0], dense.shape[1], indptr, indices, values, dense.ravel(), out.ravel()
+    )

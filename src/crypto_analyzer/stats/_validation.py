@@ -28,8 +28,26 @@ def float_array(
     *,
     ndim: int | tuple[int, ...],
     allow_nan: bool = False,
+    copy: bool = True,
 ) -> np.ndarray:
-    """Return ``value`` as a C-contiguous float64 copy after checking kind, rank and finiteness."""
+    """Return ``value`` as a C-contiguous float64 array after checking kind, rank and finiteness.
+
+    ``copy=True`` (default) always returns a fresh array the caller may write into. A caller that
+    only reads may pass ``copy=False``: a float64 C-contiguous input is then returned as is (no
+    40 MB copy for a 5,000 x 1,000 family), anything else is still converted.
+    """
+    return checked_float_array(value, name, ndim=ndim, allow_nan=allow_nan, copy=copy)[0]
+
+
+def checked_float_array(
+    value: Any,
+    name: str,
+    *,
+    ndim: int | tuple[int, ...],
+    allow_nan: bool = False,
+    copy: bool = True,
+) -> tuple[np.ndarray, bool]:
+    """:func:`float_array` plus whether every value is finite (so a caller can skip a NaN scan)."""
     if not isinstance(value, np.ndarray):
         raise TypeError(
             f"{name} must be a numpy.ndarray, got {type(value).__name__}; "
@@ -43,7 +61,12 @@ def float_array(
     if value.ndim not in ranks:
         allowed = " or ".join(f"{r}-D" for r in ranks)
         raise ValueError(f"{name} must be {allowed}, got shape {value.shape}")
-    out = np.array(value, dtype=np.float64, order="C", copy=True)
+    if copy:
+        out = np.array(value, dtype=np.float64, order="C", copy=True)
+    else:
+        out = np.asarray(value, dtype=np.float64, order="C")
+    if np.isfinite(out).all():
+        return out, True  # one pass for the common case; the checks below name what is wrong
     if np.isinf(out).any():
         raise ValueError(f"{name} contains +/-inf; only finite values are allowed")
     if not allow_nan and np.isnan(out).any():
@@ -51,7 +74,7 @@ def float_array(
             f"{name} contains NaN at {int(np.isnan(out).sum())} position(s); "
             "drop or impute missing values before calling"
         )
-    return out
+    return out, False
 
 
 def integer(

@@ -19,10 +19,10 @@ from crypto_analyzer.core.seeding import make_rng
 from crypto_analyzer.stats import _validation as v
 from crypto_analyzer.stats._block_draws import (
     PREFIX_MIN_BLOCK,
+    all_prefix_block_sums,
     block_chunks,
     block_counts,
     block_indices,
-    prefix_block_sums,
     prefix_sums,
 )
 from crypto_analyzer.stats._serialize import frozen_array, plain
@@ -166,26 +166,31 @@ def _counts(indices: np.ndarray, n: int) -> np.ndarray:
 
 
 def bootstrap_deviations(
-    data: np.ndarray, method: str, block_length: float, reps: int, rng: np.random.Generator
+    data: np.ndarray,
+    method: str,
+    block_length: float,
+    reps: int,
+    rng: np.random.Generator,
+    mean: np.ndarray | None = None,
 ) -> np.ndarray:
     """``(reps, N)`` bootstrap means minus the sample means of the ``(n, N)`` columns.
 
     Long blocks (``block_length >= PREFIX_MIN_BLOCK``): block sums from prefix sums of the centred
     data (a sparse product, ~``2 n / b`` rows per draw). Short blocks: count matrix times the
     centred data (BLAS). Working on centred data keeps the deviations accurate even when the
-    columns' means are large. Private to ``stats`` (validation happens in the public callers).
+    columns' means are large. ``mean`` is ``data.mean(axis=0)`` when the caller already has it.
+    Private to ``stats`` (validation happens in the public callers).
     """
     n = data.shape[0]
+    if mean is None:
+        mean = data.mean(axis=0)
     out = np.empty((reps, data.shape[1]), dtype=np.float64)
     chunks = block_chunks(n, method, block_length, reps, rng)
-    row = 0
     if block_length >= PREFIX_MIN_BLOCK:
-        prefix = prefix_sums(data)
-        for starts, lengths in chunks:
-            out[row : row + starts.shape[0]] = prefix_block_sums(starts, lengths, prefix, n)
-            row += starts.shape[0]
+        all_prefix_block_sums(chunks, prefix_sums(data, mean), n, out)
     else:
-        centred = data - data.mean(axis=0)
+        centred = data - mean
+        row = 0
         for starts, lengths in chunks:
             out[row : row + starts.shape[0]] = block_counts(starts, lengths, n) @ centred
             row += starts.shape[0]

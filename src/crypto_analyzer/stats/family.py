@@ -16,9 +16,11 @@ from crypto_analyzer.stats.reality_check import (
     reality_check_from_draw,
 )
 from crypto_analyzer.stats.reality_check import _skipped as _rc_skipped
+from crypto_analyzer.stats.reality_check import null_key as reality_check_null_key
 from crypto_analyzer.stats.spa import SpaResult, spa_from_draw
 from crypto_analyzer.stats.spa import _skipped as _spa_skipped
-from crypto_analyzer.stats.stepm import StepMResult, stepm_from_draw
+from crypto_analyzer.stats.spa import null_keys as spa_null_keys
+from crypto_analyzer.stats.stepm import StepMResult, step_down_query, stepm_from_draw
 from crypto_analyzer.stats.stepm import _skipped as _stepm_skipped
 
 __all__ = ["FamilyTestsResult", "family_tests", "loss_differentials"]
@@ -57,8 +59,8 @@ def loss_differentials(benchmark_losses: np.ndarray, model_losses: np.ndarray) -
     model_losses : numpy.ndarray
         ``(T, N)`` (or ``(T,)``) losses of the candidate models. NaN propagates.
     """
-    bench = v.float_array(benchmark_losses, "benchmark_losses", ndim=1, allow_nan=True)
-    models = v.float_array(model_losses, "model_losses", ndim=(1, 2), allow_nan=True)
+    bench = v.float_array(benchmark_losses, "benchmark_losses", ndim=1, allow_nan=True, copy=False)
+    models = v.float_array(model_losses, "model_losses", ndim=(1, 2), allow_nan=True, copy=False)
     if models.ndim == 1:
         models = models[:, None]
     if models.shape[0] != bench.shape[0]:
@@ -142,10 +144,19 @@ def family_tests(
         block_length=draw.block_length,
         block_length_rule=draw.block_length_rule,
     )
+    # One pass over the draws serves all three tests; nulls they share (White's and SPA's upper
+    # when unstudentized, StepM's recentring among SPA's) are computed once.
+    rc_key = reality_check_null_key(rc_settings)
+    maxima_keys = [rc_key]
+    query = None
+    if core.zero_scale_reason(settings, draw) is None:
+        maxima_keys += spa_null_keys(settings)
+        query = step_down_query(settings, draw, mode)
+    maxima, counts = core.null_summaries(draw, maxima_keys, query, recorded=[rc_key])
     return FamilyTestsResult(
-        reality_check=reality_check_from_draw(rc_settings, rc_draw),
-        spa=spa_from_draw(settings, draw),
-        stepm=stepm_from_draw(settings, draw, level, mode),
+        reality_check=reality_check_from_draw(rc_settings, rc_draw, maxima),
+        spa=spa_from_draw(settings, draw, maxima),
+        stepm=stepm_from_draw(settings, draw, level, mode, counts),
     )
 
 

@@ -142,16 +142,30 @@ def _skipped(
     )
 
 
+def null_key(settings: core.FamilySettings) -> core.NullKey:
+    """The one bootstrap null the Reality Check takes row maxima of (White's: upper)."""
+    return ("upper", settings.studentize)
+
+
 def reality_check_from_draw(
-    settings: core.FamilySettings, draw: core.NullDraw
+    settings: core.FamilySettings,
+    draw: core.NullDraw,
+    maxima: dict[core.NullKey, np.ndarray] | None = None,
 ) -> RealityCheckResult:
-    """Reality Check on an existing shared draw (used by :func:`family_tests`)."""
+    """Reality Check on an existing shared draw (used by :func:`family_tests`).
+
+    ``maxima`` holds row maxima already computed by :func:`core.null_summaries` (with this
+    test's key among the ``recorded`` ones); without it they are computed here.
+    """
     reason = core.zero_scale_reason(settings, draw)
     if reason is not None:
         return _skipped(settings, draw, reason)
     observed = core.observed_statistics(draw)
     best = int(np.argmax(observed))
-    null_max = core.null_statistics(draw, "upper").max(axis=1)
+    key = null_key(settings)
+    if maxima is None:
+        maxima, _ = core.null_summaries(draw, [key], recorded=[key])
+    null_max = maxima[key]
     return RealityCheckResult(
         p_value=core.exceedance(null_max, float(observed[best])),
         statistic=float(observed[best]),

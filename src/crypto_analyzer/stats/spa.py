@@ -163,18 +163,33 @@ def _skipped(settings: core.FamilySettings, draw: core.NullDraw | None, reason: 
     )
 
 
-def spa_from_draw(settings: core.FamilySettings, draw: core.NullDraw) -> SpaResult:
-    """SPA on an existing shared draw (used by :func:`family_tests`)."""
+def null_keys(settings: core.FamilySettings) -> list[core.NullKey]:
+    """The bootstrap nulls SPA takes row maxima of: one per recentring."""
+    return [(recentring, settings.studentize) for recentring in core.RECENTRINGS]
+
+
+def spa_from_draw(
+    settings: core.FamilySettings,
+    draw: core.NullDraw,
+    maxima: dict[core.NullKey, np.ndarray] | None = None,
+) -> SpaResult:
+    """SPA on an existing shared draw (used by :func:`family_tests`).
+
+    ``maxima`` holds row maxima already computed by :func:`core.null_summaries`; without it they
+    are computed here.
+    """
     reason = core.zero_scale_reason(settings, draw)
     if reason is not None:
         return _skipped(settings, draw, reason)
     observed = core.observed_statistics(draw)
     best = int(np.argmax(observed))
     statistic = max(float(observed[best]), 0.0)
+    keys = null_keys(settings)
+    if maxima is None:
+        maxima, _ = core.null_summaries(draw, keys)
     pvalues = {}
-    for recentring in core.RECENTRINGS:
-        null_max = core.null_statistics(draw, recentring).max(axis=1)
-        pvalues[recentring] = core.floored_exceedance(null_max, statistic)
+    for recentring, key in zip(core.RECENTRINGS, keys, strict=True):
+        pvalues[recentring] = core.floored_exceedance(maxima[key], statistic)
     return SpaResult(
         pvalue_lower=pvalues["lower"],
         pvalue_consistent=pvalues["consistent"],

@@ -170,18 +170,40 @@ def _skipped(
     )
 
 
+def step_down_query(
+    settings: core.FamilySettings, draw: core.NullDraw, recentring: str
+) -> core.StepDownQuery:
+    """What StepM asks of the shared null pass: the sorted order and its thresholds."""
+    observed = core.observed_statistics(draw)
+    order = np.argsort(-observed, kind="stable")
+    return core.StepDownQuery(
+        key=(recentring, settings.studentize), order=order, thresholds=observed[order]
+    )
+
+
 def stepm_from_draw(
-    settings: core.FamilySettings, draw: core.NullDraw, alpha: float, recentring: str
+    settings: core.FamilySettings,
+    draw: core.NullDraw,
+    alpha: float,
+    recentring: str,
+    counts: np.ndarray | None = None,
 ) -> StepMResult:
-    """StepM on an existing shared draw (used by :func:`family_tests`)."""
+    """StepM on an existing shared draw (used by :func:`family_tests`).
+
+    ``counts`` are the exceedance counts :func:`core.null_summaries` returned for
+    :func:`step_down_query`'s query; without them they are computed here.
+    """
     reason = core.zero_scale_reason(settings, draw)
     if reason is not None:
         return _skipped(settings, draw, reason, alpha, recentring)
     observed = core.observed_statistics(draw)
-    order = np.argsort(-observed, kind="stable")
-    null = core.null_statistics(draw, recentring)[:, order]
-    suffix_max = np.maximum.accumulate(null[:, ::-1], axis=1)[:, ::-1]
-    raw = np.mean(suffix_max > observed[order], axis=0)
+    query = step_down_query(settings, draw, recentring)
+    order = query.order
+    if counts is None:
+        _, counts = core.null_summaries(draw, [], query)
+    assert counts is not None
+    # mean of a boolean column == its count / reps: the same float64 division np.mean performs
+    raw = counts / settings.reps
     adjusted_sorted = np.maximum.accumulate(raw)
     adjusted = np.empty_like(adjusted_sorted)
     adjusted[order] = adjusted_sorted
