@@ -255,7 +255,7 @@ def _trade_blocks(weights: pd.DataFrame, panel: Panel, lag: int) -> Iterator[Tra
     carry: pd.DataFrame | None = None
     for rows in row_blocks(n_rows, n_cols):
         first = max(rows.start - 1, 0)  # one row above the block for the trades
-        held = np.zeros_like(rows_like(target, slice(first, rows.stop)))
+        held = np.zeros_like(target[first : rows.stop])  # laid out as the whole target is
         source = slice(max(first - lag, 0), max(rows.stop - lag, 0))
         if source.stop > source.start:
             held[held.shape[0] - (source.stop - source.start) :] = target[source]

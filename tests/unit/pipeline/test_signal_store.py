@@ -51,6 +51,7 @@ def test_the_store_keeps_order_and_removes_its_files_on_exit() -> None:
         root = store._root
         assert [path.name for path in root.iterdir()] == ["0.npy"]
         assert list(store) == ["second", "first"] and len(store) == 2
+        assert "second" in store and "third" not in store
         assert store["first"] is mixed
         with pytest.raises(ValueError, match="already stored"):
             store.add("first", mixed)
@@ -65,3 +66,12 @@ def test_a_failed_write_names_the_file_and_what_to_do() -> None:
         store.add("s", _frame("C"))
     assert "TMPDIR" in str(caught.value)
     store.close()
+
+
+def test_an_error_inside_the_store_removes_its_files() -> None:
+    with pytest.raises(RuntimeError, match="stage failed"), SignalStore() as store:
+        store.add("s", _frame("C"))
+        root = store._root
+        assert any(root.iterdir())
+        raise RuntimeError("stage failed")
+    assert not root.exists()

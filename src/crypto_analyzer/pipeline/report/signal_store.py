@@ -69,6 +69,9 @@ class SignalStore(Mapping[str, pd.DataFrame]):
         values = np.load(path, allow_pickle=False)
         return pd.DataFrame(values, index=index, columns=columns, copy=False)
 
+    def __contains__(self, name: object) -> bool:  # without reading the file (Mapping's would)
+        return name in self._shapes or name in self._resident
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._order)
 
