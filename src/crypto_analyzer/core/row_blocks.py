@@ -8,10 +8,18 @@ same bits, provided each block keeps the memory order of the whole array (see :f
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Literal
 
 import numpy as np
 
-__all__ = ["MIN_BLOCK_CELLS", "ROW_BLOCK_CELLS", "map_row_blocks", "row_blocks", "rows_like"]
+__all__ = [
+    "MIN_BLOCK_CELLS",
+    "ROW_BLOCK_CELLS",
+    "is_column_major",
+    "map_row_blocks",
+    "row_blocks",
+    "rows_like",
+]
 
 ROW_BLOCK_CELLS = 1 << 20
 """Cells per row block of the chunked kernels: 8 MB per float64 temporary, so a kernel with a
@@ -46,6 +54,11 @@ def row_blocks(
         yield slice(start, stop)
 
 
+def is_column_major(values: np.ndarray) -> bool:
+    """Column-major and not also row-major (a single row or column is both)."""
+    return bool(values.flags.f_contiguous and not values.flags.c_contiguous)
+
+
 def rows_like(values: np.ndarray, rows: slice) -> np.ndarray:
     """``values[rows]`` in the memory order of ``values``.
 
@@ -55,7 +68,7 @@ def rows_like(values: np.ndarray, rows: slice) -> np.ndarray:
     every per-row sum of a chunked kernel then has exactly the bits of the whole-array kernel.
     """
     part = values[rows]
-    if values.flags.f_contiguous and not values.flags.c_contiguous:
+    if is_column_major(values):
         return np.asfortranarray(part)
     return part
 
@@ -75,10 +88,8 @@ def map_row_blocks(kernel: Callable[..., np.ndarray], *arrays: np.ndarray) -> np
     for rows in row_blocks(n_rows, n_cols):
         part = kernel(*(rows_like(values, rows) for values in arrays))
         if out is None:
-            column_major = part.flags.f_contiguous and not part.flags.c_contiguous
-            out = np.empty(
-                (n_rows, *part.shape[1:]), part.dtype, order="F" if column_major else "C"
-            )
+            order: Literal["C", "F"] = "F" if is_column_major(part) else "C"
+            out = np.empty((n_rows, *part.shape[1:]), part.dtype, order=order)
         out[rows] = part
     assert out is not None  # n_rows >= 2: at least one block
     return out

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from crypto_analyzer.core.row_blocks import is_column_major
+
 __all__: list[str] = []
 
 _MAGNITUDE = np.int64(0x7FFF_FFFF_FFFF_FFFF)
@@ -194,7 +196,7 @@ def _gather_rows(values: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """``values[i, cols[i, j]]`` for every ``(i, j)``, without copying a column-major input."""
     n_rows, n_cols = values.shape
     rows = np.arange(n_rows, dtype=np.int64)[:, None]
-    if values.flags.f_contiguous and not values.flags.c_contiguous:
+    if is_column_major(values):
         return np.take(values.ravel(order="F"), cols * n_rows + rows)
     return np.take(np.ascontiguousarray(values).ravel(), cols + rows * n_cols)
 

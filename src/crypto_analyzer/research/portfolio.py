@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crypto_analyzer.core.row_blocks import map_row_blocks, row_blocks, rows_like
+from crypto_analyzer.core.row_blocks import is_column_major, map_row_blocks, row_blocks, rows_like
 from crypto_analyzer.research._checks import (
     as_float_array,
     check_aligned,
@@ -263,7 +263,7 @@ def _trade_blocks(weights: pd.DataFrame, panel: Panel, lag: int) -> Iterator[Tra
             trades = np.abs(np.diff(held, axis=0, prepend=0.0))
         else:
             trades = np.abs(np.diff(held, axis=0))
-            held = np.asarray(held[1:], order="F" if _column_major(held) else "C")
+            held = np.asarray(held[1:], order="F" if is_column_major(held) else "C")
         rets = np.expm1(np.nan_to_num(rows_like(log_returns, rows), nan=0.0))
         volume = panel.dollar_volume.iloc[rows]
         if carry is not None:
@@ -274,10 +274,6 @@ def _trade_blocks(weights: pd.DataFrame, panel: Panel, lag: int) -> Iterator[Tra
         if rows.start > 0:
             dv = rows_like(dv, slice(1, None))
         yield rows, held, rets, trades, dv
-
-
-def _column_major(values: np.ndarray) -> bool:
-    return bool(values.flags.f_contiguous and not values.flags.c_contiguous)
 
 
 def backtest(
