@@ -124,19 +124,16 @@ def rank_autocorrelation(signal: pd.DataFrame, lag: int) -> pd.Series:
     Ranks are average ranks over the assets with a value at that bar; the correlation uses the
     assets with a value at both bars (alphalens' ``factor_rank_autocorrelation``).
     """
-    ranks = signal.rank(axis=1).to_numpy(dtype=float)
-    before = np.full_like(ranks, np.nan)
-    if lag < len(ranks):
-        before[lag:] = ranks[: len(ranks) - lag]
-    corr = _rank_pair_correlation(ranks, before)
+    corr = _blocked_rank_autocorrelation(signal, lag)
     return pd.Series(corr, index=signal.index, name="rank_autocorrelation")
 
 
 def _blocked_rank_autocorrelation(signal: pd.DataFrame, lag: int) -> np.ndarray:
-    """:func:`rank_autocorrelation`'s values, a block of rows at a time (same bits).
+    """:func:`rank_autocorrelation`'s values, a block of rows at a time.
 
     Each block ranks its own rows and the ``lag`` rows before them, so the whole-panel rank
-    array and its shifted copy (several panel-sized temporaries) never exist."""
+    array and its shifted copy (several panel-sized temporaries) never exist; the values are
+    those of the whole-panel computation (``tests/unit/core/test_row_blocks.py``)."""
     n_rows, n_cols = signal.shape
     out = np.empty(n_rows)
     for rows in row_blocks(n_rows, n_cols):
