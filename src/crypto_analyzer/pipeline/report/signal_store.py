@@ -26,7 +26,7 @@ import pandas as pd
 
 from crypto_analyzer.core.errors import CryptoAnalyzerError
 
-__all__ = ["SignalStore"]
+__all__ = ["SignalStore", "single_float_block"]
 
 
 class SignalStore(Mapping[str, pd.DataFrame]):
@@ -47,7 +47,7 @@ class SignalStore(Mapping[str, pd.DataFrame]):
         """Park ``frame`` under ``name`` (names are unique; the caller drops its reference)."""
         if name in self._order:
             raise ValueError(f"signal {name!r} is already stored")
-        values = _single_float_block(frame)
+        values = single_float_block(frame)
         if values is None:
             self._resident[name] = frame
         else:
@@ -97,7 +97,7 @@ class SignalStore(Mapping[str, pd.DataFrame]):
         self.close()
 
 
-def _single_float_block(frame: pd.DataFrame) -> np.ndarray | None:
+def single_float_block(frame: pd.DataFrame) -> np.ndarray | None:
     """The frame's values as the (rows, columns) view of its one float64 block, else ``None``.
 
     Saving this view and wrapping the loaded array again gives a block with the same memory

@@ -19,6 +19,7 @@ import pandas as pd
 from crypto_analyzer.core.errors import ValidationError
 from crypto_analyzer.core.memory import release_free_memory
 from crypto_analyzer.pipeline.report.config import ReportConfig
+from crypto_analyzer.pipeline.report.fit_parking import park_unread_fit_parts
 from crypto_analyzer.pipeline.report.limits import MAX_FOLDS
 from crypto_analyzer.pipeline.report.preflight import (
     PanelOnCalendar,
@@ -252,6 +253,9 @@ def prepare_data(
             lag=config.factor_lag,
         )
         fit = whole.select_assets(panel.assets.difference(pd.Index(factor_ids), sort=False))
+        del whole
+        # Held while the signals are computed; what the built-in ones never read waits on disk.
+        fit = park_unread_fit_parts(fit)
     return PreparedData(panel, plan, _test_rows(plan, panel.shape[0]), fit, active, notes)
 
 

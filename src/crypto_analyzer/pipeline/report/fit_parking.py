@@ -1,0 +1,81 @@
+"""The parts of a factor fit the signals rarely read, moved out of memory into mapped scratch files.
+
+A report holds its factor fit while the signals are computed: two betas, the intercept, the
+in-window R² and the residuals, one (time x asset) grid each — 670 MB at 500 assets x 4 years of
+hourly bars, more than the panel. The built-in signals read the residuals only; a signal plugin
+may read any part. So the residuals stay in memory and every other grid is written to a scratch
+file and replaced by a copy-on-write memory map of it: a signal that reads a beta gets exactly
+the values (and memory order) it would have had, paged in from the file as it reads them; grids
+nobody reads never come back into memory.
+
+The files are unlinked as soon as they are mapped (a mapping keeps its file alive on POSIX), so
+nothing is left behind when the report stops for any reason; the disk space returns when the fit
+is let go.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from crypto_analyzer.core.errors import CryptoAnalyzerError
+from crypto_analyzer.pipeline.report.signal_store import single_float_block
+from crypto_analyzer.research import FactorFit
+
+__all__ = ["park_unread_fit_parts"]
+
+
+def park_unread_fit_parts(fit: FactorFit, directory: Path | None = None) -> FactorFit:
+    """``fit`` with its betas, alpha, R² and counts mapped from scratch files (residuals kept).
+
+    ``directory``: where the scratch files go (default: the temporary directory, ``TMPDIR``).
+    A grid that is not one float64 block is kept in memory unchanged.
+    """
+    try:
+        root = Path(tempfile.mkdtemp(prefix="crypto-analyzer-fit-", dir=directory))
+    except OSError as exc:
+        raise _scratch_error(directory or Path(tempfile.gettempdir()), exc) from exc
+    try:
+        park = _parker(root)
+        return replace(
+            fit,
+            betas={factor: park(frame) for factor, frame in fit.betas.items()},
+            alpha=park(fit.alpha),
+            r2=None if fit.r2 is None else park(fit.r2),
+            n_obs=None if fit.n_obs is None else park(fit.n_obs),
+        )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)  # mapped files live on until they are unmapped
+
+
+def _parker(root: Path) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    counter = iter(range(1 << 30))
+
+    def park(frame: pd.DataFrame) -> pd.DataFrame:
+        values = single_float_block(frame)
+        if values is None:
+            return frame
+        path = root / f"{next(counter)}.npy"
+        try:
+            np.save(path, values, allow_pickle=False)
+        except OSError as exc:
+            raise _scratch_error(path, exc) from exc
+        # copy-on-write: readable and writable like the in-memory grid, never written back
+        mapped = np.asarray(np.load(path, mmap_mode="c", allow_pickle=False))
+        return pd.DataFrame(mapped, index=frame.index, columns=frame.columns, copy=False)
+
+    return park
+
+
+def _scratch_error(path: Path, exc: OSError) -> CryptoAnalyzerError:
+    return CryptoAnalyzerError(
+        f"cannot write the factor fit scratch file {path}: {exc.strerror or exc}",
+        "free disk space in the temporary directory (TMPDIR), or point TMPDIR at a writable "
+        "directory, and run the report again",
+    )

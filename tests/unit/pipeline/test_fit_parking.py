@@ -1,0 +1,99 @@
+"""Parked factor-fit grids: the same bits and layout, read from mapped files that leave nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crypto_analyzer.core.errors import CryptoAnalyzerError
+from crypto_analyzer.pipeline.report.fit_parking import park_unread_fit_parts
+from crypto_analyzer.research import fit_factor_model, signal_names
+from crypto_analyzer.research.signal_registry import compute_signal
+
+
+def _returns() -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    factors = rng.standard_normal((600, 2)) * 0.01
+    assets = factors @ rng.standard_normal((2, 12)) + rng.standard_normal((600, 12)) * 0.01
+    values = np.hstack([factors, assets])
+    values[rng.random(values.shape) < 0.03] = np.nan
+    columns = ["btc", "eth", *(f"a{i:02d}" for i in range(12))]
+    return pd.DataFrame(values, index=pd.RangeIndex(0, 600 * 3600_000, 3600_000), columns=columns)
+
+
+def _grids(fit) -> list[pd.DataFrame]:  # type: ignore[no-untyped-def]
+    return [*fit.betas.values(), fit.alpha, fit.r2, fit.n_obs, fit.residuals]
+
+
+def _block(frame: pd.DataFrame) -> np.ndarray:
+    return frame._mgr.blocks[0].values
+
+
+def _is_mapped(values: np.ndarray) -> bool:
+    base: object = values
+    while isinstance(base, np.ndarray):
+        if isinstance(base, np.memmap):
+            return True
+        base = base.base
+    return False
+
+
+def test_parked_grids_have_the_fits_bits_and_memory_order_and_leave_no_files(
+    tmp_path: Path,
+) -> None:
+    fit = fit_factor_model(_returns(), factor_ids=["btc", "eth"], window=48, lag=1)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    parked = park_unread_fit_parts(fit, directory=scratch)
+    for before, after in zip(_grids(fit), _grids(parked), strict=True):
+        assert after.index.equals(before.index) and after.columns.equals(before.columns)
+        assert np.array_equal(after.to_numpy(), before.to_numpy(), equal_nan=True)
+        assert _block(after).flags.f_contiguous == _block(before).flags.f_contiguous
+        assert _block(after).flags.c_contiguous == _block(before).flags.c_contiguous
+    assert parked.residuals is fit.residuals  # what the built-in signals read stays in memory
+    assert _is_mapped(_block(parked.alpha))  # the rest is mapped, not copied
+    assert not _is_mapped(_block(parked.residuals))
+    assert parked.config == fit.config
+    assert list(scratch.iterdir()) == []  # unlinked once mapped: nothing to clean up later
+
+
+def test_a_parked_grid_can_be_changed_in_memory_without_writing_back(tmp_path: Path) -> None:
+    fit = fit_factor_model(_returns(), factor_ids=["btc", "eth"], window=48, lag=1)
+    parked = park_unread_fit_parts(fit, directory=tmp_path)
+    values = _block(parked.alpha)
+    values[0, 0] = 123.0  # copy-on-write mapping: writable, private
+    assert values[0, 0] == 123.0
+    assert np.isnan(fit.alpha.iloc[0, 0])
+
+
+def test_signals_from_a_parked_fit_equal_those_from_the_fit(tmp_path: Path) -> None:
+    from crypto_analyzer.research import panel_from_bars
+
+    returns = _returns()
+    close = np.exp(returns.fillna(0.0).cumsum())
+    bars = close.stack().rename("close").reset_index()
+    bars.columns = pd.Index(["bar_open_ms", "instrument_id", "close"])
+    for name in ("open", "high", "low"):
+        bars[name] = bars["close"]
+    bars["volume"] = 1.0
+    panel = panel_from_bars(bars)
+    fit = fit_factor_model(panel.log_returns, factor_ids=["btc", "eth"], window=48, lag=1)
+    parked = park_unread_fit_parts(fit, directory=tmp_path)
+    needing_fit = [name for name in signal_names() if name in ("clean_momentum", "value_vs_beta")]
+    assert needing_fit
+    for name in needing_fit:
+        expected = compute_signal(name, panel, factor_fit=fit)
+        found = compute_signal(name, panel, factor_fit=parked)
+        assert np.array_equal(found.to_numpy(), expected.to_numpy(), equal_nan=True)
+
+
+def test_an_unusable_scratch_directory_is_a_clear_error(tmp_path: Path) -> None:
+    fit = fit_factor_model(_returns(), factor_ids=["btc", "eth"], window=48, lag=1)
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("x")
+    with pytest.raises(CryptoAnalyzerError, match="factor fit scratch") as caught:
+        park_unread_fit_parts(fit, directory=not_a_directory)
+    assert "TMPDIR" in str(caught.value)
