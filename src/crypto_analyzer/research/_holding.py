@@ -16,7 +16,7 @@ import numpy as np
 
 from crypto_analyzer.core.row_blocks import row_blocks, rows_like
 
-__all__ = ["hold_rebalances", "target_blocks"]
+__all__: list[str] = []
 
 Block = tuple[slice, np.ndarray]
 

@@ -33,6 +33,7 @@ from crypto_analyzer.research import (
     FitRecord,
     Panel,
     SplitPlan,
+    active_portfolio_weights,
     backtest,
     compute_signal,
     cpcv_plan,
@@ -42,7 +43,6 @@ from crypto_analyzer.research import (
     fit_factor_model,
     walk_forward_plan,
 )
-from crypto_analyzer.research.portfolio import active_portfolio_weights
 from crypto_analyzer.stats.procedures import ProcedureInputs, ProcedureRunner
 
 __all__ = [
