@@ -97,6 +97,7 @@ from crypto_analyzer.research.panel import (
 from crypto_analyzer.research.portfolio import (
     BacktestResult,
     CostModel,
+    active_portfolio_weights,
     annualised_sharpe,
     backtest,
     bars_per_year,
@@ -205,6 +206,7 @@ __all__ = [
     "Transform",
     "WalkForwardResult",
     "Winsorizer",
+    "active_portfolio_weights",
     "annualised_sharpe",
     "backtest",
     "bars_per_year",

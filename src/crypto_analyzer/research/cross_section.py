@@ -51,12 +51,13 @@ def cs_zscore(
     """
     q, min_assets = _cs_zscore_iv(frame, winsor_quantile, min_assets)
     values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
-    out = np.full(values.shape, np.nan)
+    # Column-major, the layout a pandas copy of it had, so the frame wraps it without that copy.
+    out = np.full(values.shape, np.nan, order="F")
     # Row by row by construction, so a block of rows at a time: the sort, clip and centring
     # temporaries are a block's size, not several copies of the panel.
     for block in row_blocks(*values.shape):
         out[block] = _zscore_rows(rows_like(values, block), q, min_assets)
-    return pd.DataFrame(out, index=frame.index, columns=frame.columns)
+    return pd.DataFrame(out, index=frame.index, columns=frame.columns, copy=False)
 
 
 def _zscore_rows(arr: np.ndarray, q: float, min_assets: int) -> np.ndarray:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import crypto_analyzer.core.row_blocks as row_blocks_module
 from crypto_analyzer.research._checks import check_choice, check_horizons
 from crypto_analyzer.research.panel import Panel
 
@@ -50,13 +51,37 @@ def forward_returns(
         as is any bar where either close is missing.
     """
     horizons, kind = _forward_returns_iv(panel, horizons, kind)
-    logp = np.log(panel.close.to_numpy(dtype=np.float64, na_value=np.nan))
+    prices = panel.close.to_numpy(dtype=np.float64, na_value=np.nan)
+    n_rows = prices.shape[0]
+    # Written in place, column-major (the layout a pandas copy of them had), so no difference
+    # temporary and no copy into the frame; NaN where there is no future yet.
+    fwd = {h: np.empty(prices.shape, order="F") for h in horizons}
+    for h, values in fwd.items():
+        values[max(n_rows - h, 0) :] = np.nan
+    for cols in _column_blocks(prices):
+        logp = np.log(prices[:, cols])
+        for h, values in fwd.items():
+            if h < n_rows:
+                np.subtract(logp[h:], logp[:-h], out=values[:-h, cols])
     out: dict[int, pd.DataFrame] = {}
-    for h in horizons:
-        fwd = np.full(logp.shape, np.nan)
-        if h < logp.shape[0]:
-            fwd[:-h] = logp[h:] - logp[:-h]
+    for h, values in fwd.items():
         if kind == "simple":
-            fwd = np.expm1(fwd)
-        out[h] = pd.DataFrame(fwd, index=panel.close.index, columns=panel.close.columns)
+            np.expm1(values, out=values)
+        out[h] = pd.DataFrame(
+            values, index=panel.close.index, columns=panel.close.columns, copy=False
+        )
     return out
+
+
+def _column_blocks(prices: np.ndarray) -> list[slice]:
+    """Column slices to take the log of: blocks of ~8 MB of a column-major array, else all.
+
+    A block of columns of a column-major array is contiguous, as the whole array is, so the log
+    ufunc runs the same contiguous loop on it and gives the whole-array bits; other layouts are
+    taken whole (the log is then a panel-sized temporary, as it always was).
+    """
+    n_rows, n_cols = prices.shape
+    if not row_blocks_module.is_column_major(prices):
+        return [slice(0, n_cols)]
+    step = max(1, row_blocks_module.ROW_BLOCK_CELLS // max(n_rows, 1))
+    return [slice(start, min(start + step, n_cols)) for start in range(0, n_cols, step)]

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crypto_analyzer.core.row_blocks import is_column_major, map_row_blocks, row_blocks, rows_like
+from crypto_analyzer.core.row_blocks import is_column_major, row_blocks, rows_like
 from crypto_analyzer.research._checks import (
     as_float_array,
     check_aligned,
@@ -28,11 +28,13 @@ from crypto_analyzer.research._checks import (
     check_frame,
     check_int,
 )
+from crypto_analyzer.research._holding import hold_rebalances, target_blocks
 from crypto_analyzer.research.panel import Panel
 
 __all__ = [
     "BacktestResult",
     "CostModel",
+    "active_portfolio_weights",
     "annualised_sharpe",
     "backtest",
     "bars_per_year",
@@ -85,9 +87,16 @@ class CostModel:
 
 
 def _weights_iv(
-    signal: Any, method: Any, k: Any, rebalance_every: Any, ema_halflife: Any, gross: Any
+    signal: Any,
+    method: Any,
+    k: Any,
+    rebalance_every: Any,
+    ema_halflife: Any,
+    gross: Any,
+    *,
+    allow_inf: bool = False,
 ) -> tuple[str, int | None, int, float | None, float]:
-    check_frame("signal", signal)
+    check_frame("signal", signal, allow_inf=allow_inf)
     method = check_choice("method", method, ("top_bottom_k", "signal"))
     if method == "top_bottom_k":
         k = check_int("k", k, minimum=1)
@@ -134,21 +143,90 @@ def portfolio_weights(
     pandas.DataFrame
         Target weights (0 where not held). Apply with :func:`backtest`, which adds the lag.
     """
-    method, k, rebalance_every, halflife, gross = _weights_iv(
-        signal, method, k, rebalance_every, ema_halflife, gross
-    )
-    # Each row's targets depend on that row only: computed a block of rows at a time, so the
-    # sort, rank and mask temporaries are a block's size rather than several panel copies.
-    w = map_row_blocks(
-        partial(_target_rows, method=method, k=k, gross=gross), as_float_array(signal)
-    )
-    out = pd.DataFrame(w, index=signal.index, columns=signal.columns)
-    if halflife is not None:
-        out = out.ewm(halflife=halflife, adjust=False).mean()
-    if rebalance_every > 1:
-        keep = np.arange(len(out)) % rebalance_every == 0
-        out = out.where(pd.Series(keep, index=out.index), axis=0).ffill().fillna(0.0)
-    return out
+    checked = _weights_iv(signal, method, k, rebalance_every, ema_halflife, gross)
+    return _weights(signal, as_float_array(signal), None, *checked)
+
+
+def _active_iv(signal: Any, active: Any) -> np.ndarray:
+    if not isinstance(active, np.ndarray) or active.dtype != np.bool_ or active.ndim != 1:
+        raise TypeError(f"active must be a 1-D boolean numpy array, got {type(active).__name__}")
+    if isinstance(signal, pd.DataFrame) and len(active) != len(signal):
+        raise ValueError(f"active has {len(active)} entries but the signal has {len(signal)} rows")
+    return active
+
+
+def active_portfolio_weights(
+    signal: pd.DataFrame,
+    active: np.ndarray,
+    *,
+    method: str = "top_bottom_k",
+    k: int | None = 5,
+    rebalance_every: int = 1,
+    ema_halflife: float | None = None,
+    gross: float = 1.0,
+) -> pd.DataFrame:
+    """:func:`portfolio_weights` of ``signal`` with the rows outside ``active`` set to NaN.
+
+    A report trades its test rows only: the rows outside them get no target (flat), yet still
+    count for the rebalance schedule and the smoothing. This gives the bits of
+    ``portfolio_weights(signal.where(active))`` without that panel-sized masked copy: each row
+    block is masked as it is read. +/-inf is refused on active rows only, as the masked frame's
+    check would.
+
+    Parameters
+    ----------
+    signal : pandas.DataFrame
+        Time x asset, as for :func:`portfolio_weights`.
+    active : numpy.ndarray
+        Boolean, one entry per row of ``signal``.
+    method, k, rebalance_every, ema_halflife, gross
+        As for :func:`portfolio_weights`.
+    """
+    active = _active_iv(signal, active)
+    checked = _weights_iv(signal, method, k, rebalance_every, ema_halflife, gross, allow_inf=True)
+    values = signal.to_numpy(dtype=np.float64, na_value=np.nan)
+    return _weights(signal, values, active, *checked)
+
+
+def _weights(
+    signal: pd.DataFrame,
+    values: np.ndarray,
+    active: np.ndarray | None,
+    method: str,
+    k: int | None,
+    rebalance_every: int,
+    halflife: float | None,
+    gross: float,
+) -> pd.DataFrame:
+    """The weights, built a block of rows at a time into one array (see :mod:`._holding`).
+
+    The result is laid out as the whole-frame steps laid it out: column-major (a pandas copy of
+    the targets, or the EMA of them) unless held between rebalances, row-major after the hold.
+    """
+    kernel = partial(_target_rows, method=method, k=k, gross=gross)
+    blocks = target_blocks(values, kernel, active)
+    if halflife is None and rebalance_every > 1:
+        held = hold_rebalances(np.empty(values.shape, order="C"), blocks, rebalance_every)
+        return _frame(held, signal)
+    target = np.empty(values.shape, order="F")
+    for rows, part in blocks:
+        target[rows] = part
+    out = _frame(target, signal)
+    if halflife is None:
+        return out
+    del target
+    out = out.ewm(halflife=halflife, adjust=False).mean()
+    if rebalance_every == 1:
+        return out
+    smoothed = out.to_numpy(dtype=np.float64)
+    row_parts = ((rows, smoothed[rows]) for rows in row_blocks(*smoothed.shape))
+    held = hold_rebalances(np.empty(smoothed.shape, order="C"), row_parts, rebalance_every)
+    return _frame(held, signal)
+
+
+def _frame(values: np.ndarray, like: pd.DataFrame) -> pd.DataFrame:
+    """``values`` as a frame shaped like ``like``, without a copy (so in ``values``' order)."""
+    return pd.DataFrame(values, index=like.index, columns=like.columns, copy=False)
 
 
 def _target_rows(arr: np.ndarray, *, method: str, k: int | None, gross: float) -> np.ndarray:

@@ -34,6 +34,7 @@ from crypto_analyzer.research import (
     FitRecord,
     Panel,
     SplitPlan,
+    active_portfolio_weights,
     backtest,
     compute_signal,
     cpcv_plan,
@@ -41,7 +42,6 @@ from crypto_analyzer.research import (
     execution_evidence,
     filter_assets,
     fit_factor_model,
-    portfolio_weights,
     walk_forward_plan,
 )
 from crypto_analyzer.stats.procedures import ProcedureInputs, ProcedureRunner
@@ -355,8 +355,10 @@ def _portfolio(
     panel, in_test = prepared.panel, prepared.in_test
     cost = CostModel(**config.costs.model_dump())
     portfolio = config.portfolio
-    weights = portfolio_weights(
-        signal.where(pd.Series(in_test, index=panel.times), np.nan),
+    # test rows only, masked block by block (no masked copy of the signal)
+    weights = active_portfolio_weights(
+        signal,
+        in_test,
         method=portfolio.method,
         k=portfolio.k if portfolio.method == "top_bottom_k" else None,
         rebalance_every=portfolio.rebalance_every or horizon,
