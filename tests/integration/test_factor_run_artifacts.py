@@ -89,6 +89,7 @@ def test_reuse_reads_the_file_and_equals_the_refit(engine: sa.Engine, store: Art
     reused = second(returns, factor_ids=IDS, window=48, lag=1)
 
     assert [use.reused for use in first.used + second.used] == [False, True]
+    assert fresh.n_obs is None and reused.n_obs is None  # counts are neither stored nor served
     _same_fit(reused, fresh)
     recomputed = fit_factor_model(returns, factor_ids=IDS, window=48, lag=1)
     _same_fit(reused, recomputed)  # reuse == recompute, bit for bit

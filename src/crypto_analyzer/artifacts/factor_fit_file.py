@@ -15,16 +15,23 @@ Two digests identify a fit, and they answer different questions:
   followed by every grid's float64 little-endian bytes (NaN written as the one canonical quiet
   NaN). It does not depend on the file encoding or the compressor, so a refit can be verified
   against it as well as a decoded file (:mod:`crypto_analyzer.pipeline.factor_runs` does both).
+
+A whole-panel fit file is hundreds of MB, so it is written to (and read from) a file, never held
+as one ``bytes`` beside the grids: :func:`write_factor_fit` streams the record batches into a
+caller's file, hashing them on the way; the digest reads the grids a row block at a time (the
+bytes of a C-ordered grid are its row blocks' bytes one after another); :func:`decode_factor_fit`
+takes an open file as well as bytes and decompresses one record batch at a time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import tempfile
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -35,7 +42,7 @@ from crypto_analyzer.artifacts.run_layout import tenant_prefix
 from crypto_analyzer.core.canonical_json import canonical_bytes
 from crypto_analyzer.core.errors import ArtifactIntegrityError, ValidationError
 from crypto_analyzer.core.hashing import is_hex_digest
-from crypto_analyzer.core.row_blocks import row_blocks
+from crypto_analyzer.core.row_blocks import ROW_BLOCK_CELLS, row_blocks
 from crypto_analyzer.db.factor_runs import FactorFrames
 
 __all__ = [
@@ -43,10 +50,12 @@ __all__ = [
     "FACTOR_FILE_SCHEMA_VERSION",
     "FACTOR_RUNS_FOLDER",
     "EncodedFactorFit",
+    "WrittenFactorFit",
     "decode_factor_fit",
     "encode_factor_fit",
     "factor_fit_key",
     "values_digest",
+    "write_factor_fit",
 ]
 
 FACTOR_FILE_SCHEMA = "crypto_analyzer.factor_fit_values"
@@ -65,6 +74,15 @@ class EncodedFactorFit:
     """A fit's file bytes and the digest of the values they hold."""
 
     data: bytes
+    values_digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenFactorFit:
+    """What :func:`write_factor_fit` wrote: the file's SHA-256 and size, the values digest."""
+
+    sha256: str
+    size: int
     values_digest: str
 
 
@@ -114,72 +132,122 @@ def _column_names(header: dict[str, Any]) -> list[str]:
     return [*betas, "alpha", *(["r2"] if header["has_r2"] else []), "residual"]
 
 
-def _canonical_grid(frame: pd.DataFrame) -> np.ndarray:
-    """The grid as C-ordered little-endian float64 with every NaN the canonical quiet NaN."""
-    grid = np.ascontiguousarray(frame.to_numpy(dtype=np.float64, na_value=np.nan), dtype="<f8")
+def _canonical(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """``part`` (rows of ``whole``) as C-ordered little-endian float64 with every NaN the
+    canonical quiet NaN; ``whole`` is never written to."""
+    grid = np.ascontiguousarray(part, dtype="<f8")
     nan = np.isnan(grid)
     if nan.any():  # NaN bit patterns vary (sign, payload); the digest must not
-        if np.may_share_memory(grid, frame.to_numpy()):
+        if np.may_share_memory(grid, whole):
             grid = np.where(nan, _CANONICAL_NAN, grid)  # a view of the fit: never written to
         else:
-            np.copyto(grid, _CANONICAL_NAN, where=nan)  # our own copy: no second grid
+            np.copyto(grid, _CANONICAL_NAN, where=nan)  # our own copy: no second block
     return grid
 
 
-def _digest(header: dict[str, Any], grids: Iterator[np.ndarray] | Sequence[np.ndarray]) -> str:
+def _values(frame: pd.DataFrame) -> np.ndarray:
+    return frame.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _canonical_rows(frames: Iterable[pd.DataFrame]) -> Iterator[np.ndarray]:
+    """Every grid's canonical bytes in order, a row block at a time (never a whole grid)."""
+    for frame in frames:
+        whole = _values(frame)
+        n_rows, n_cols = whole.shape
+        for rows in row_blocks(n_rows, n_cols, ROW_BLOCK_CELLS, min_cells=1):
+            yield _canonical(whole[rows], whole)
+
+
+def _digest(header: dict[str, Any], parts: Iterable[np.ndarray]) -> str:
     digest = hashlib.sha256(canonical_bytes(header))
-    for grid in grids:
-        digest.update(np.ascontiguousarray(grid, dtype="<f8").data.cast("B"))
+    for part in parts:
+        digest.update(np.ascontiguousarray(part, dtype="<f8").data.cast("B"))
     return digest.hexdigest()
 
 
 def values_digest(fit: FactorFrames) -> str:
     """SHA-256 of the fitted values (header + canonical float64 grids), independent of encoding."""
-    header = _header(fit)
-    return _digest(header, (_canonical_grid(frame) for frame in _frames(fit)))
+    return _digest(_header(fit), _canonical_rows(_frames(fit)))
 
 
-def encode_factor_fit(fit: FactorFrames) -> EncodedFactorFit:
-    """The fit as an Arrow IPC file (zstd) and its values digest.
+class _HashingSink(io.RawIOBase):
+    """Writes through to ``target`` and hashes what goes by, so the file's SHA-256 (its store
+    key) is known when the last batch is written, without reading the file back."""
 
-    The digest takes one canonical grid at a time; the file is written as record batches of
-    consecutive bars (every column, :data:`FILE_BLOCK_CELLS` cells per grid), so neither needs a
-    canonical copy of the whole fit: memory beyond the fit itself is one grid, then one batch.
+    def __init__(self, target: BinaryIO) -> None:
+        self._target = target
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self.sha256.update(view)
+        self._target.write(view)
+        self.size += len(view)
+        return len(view)
+
+    def tell(self) -> int:
+        return self.size
+
+
+def write_factor_fit(fit: FactorFrames, sink: BinaryIO) -> WrittenFactorFit:
+    """Write the fit's Arrow IPC file (zstd) into ``sink`` (a binary file open for writing).
+
+    The digest reads one canonical row block at a time; the file is written as record batches
+    of consecutive bars (every column, :data:`FILE_BLOCK_CELLS` cells per grid): memory beyond
+    the fit itself is one batch, the file goes to ``sink`` as it is made.
     """
     header = _header(fit)
     frames = _frames(fit)
-    digest = _digest(header, (_canonical_grid(frame) for frame in frames))
+    digest = _digest(header, _canonical_rows(frames))
     names = _column_names(header)
     schema = pa.schema(
         [(name, pa.float64()) for name in names], metadata={_METADATA_KEY: canonical_bytes(header)}
     )
-    n_rows, n_cols = frames[0].shape
+    grids = [_values(frame) for frame in frames]
+    hashing = _HashingSink(sink)
+    target = pa.PythonFile(hashing, mode="w")
+    options = ipc.IpcWriteOptions(compression="zstd")
+    with ipc.new_file(target, schema, options=options) as writer:
+        n_rows, n_cols = grids[0].shape
+        for rows in row_blocks(n_rows, n_cols, FILE_BLOCK_CELLS, min_cells=1):
+            columns = [pa.array(_canonical(g[rows], g).reshape(-1)) for g in grids]
+            writer.write_batch(pa.record_batch(columns, schema=schema))
+            del columns
+    target.flush()
+    sink.flush()
+    pa.default_memory_pool().release_unused()  # the compressed batches, kept by the pool
+    return WrittenFactorFit(hashing.sha256.hexdigest(), hashing.size, digest)
+
+
+def encode_factor_fit(fit: FactorFrames) -> EncodedFactorFit:
+    """The fit's file as ``bytes`` and its values digest (:func:`write_factor_fit` holds less)."""
     with tempfile.TemporaryFile() as spool:
-        sink = pa.PythonFile(spool, mode="w")
-        options = ipc.IpcWriteOptions(compression="zstd")
-        with ipc.new_file(sink, schema, options=options) as writer:
-            for rows in row_blocks(n_rows, n_cols, FILE_BLOCK_CELLS, min_cells=1):
-                columns = [pa.array(_canonical_grid(f.iloc[rows]).reshape(-1)) for f in frames]
-                writer.write_batch(pa.record_batch(columns, schema=schema))
-        sink.flush()
-        pa.default_memory_pool().release_unused()  # the compressed batches, kept by the pool
+        written = write_factor_fit(fit, spool)
         spool.seek(0)
         data = spool.read()
-    return EncodedFactorFit(data, digest)
+    return EncodedFactorFit(data, written.values_digest)
 
 
-def decode_factor_fit(data: bytes, *, source: str) -> tuple[FactorFrames, str]:
+def decode_factor_fit(data: bytes | BinaryIO, *, source: str) -> tuple[FactorFrames, str]:
     """The fit a file holds and the digest of its values; a malformed file is refused.
 
-    ``source`` names the file in errors (its URI). The caller compares the returned digest with
-    the one recorded for the run: decoding alone proves only that the file is well formed.
+    ``data`` is the file's bytes or a seekable binary file open on it (then only one record
+    batch at a time is read and decompressed beside the grids). ``source`` names the file in
+    errors (its URI). The caller compares the returned digest with the one recorded for the run:
+    decoding alone proves only that the file is well formed.
     """
     try:
-        reader = ipc.open_file(pa.py_buffer(data))
+        handle = pa.py_buffer(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
+        reader = ipc.open_file(handle)
         raw = (reader.schema.metadata or {}).get(_METADATA_KEY)
         found = json.loads(raw) if raw is not None else None
-        header = _check_header(found, reader.schema, _rows_in(reader), source)
-        grids = _read_grids(reader, _column_names(header))
+        n_rows = _rows_in(reader)
+        header = _check_header(found, reader.schema, n_rows, source)
+        grids = _read_grids(reader, _column_names(header), n_rows)
     except (pa.ArrowException, ValueError) as exc:
         raise ArtifactIntegrityError(
             f"factor fit file {source} is not a readable Arrow file: {exc}",
@@ -201,17 +269,19 @@ def decode_factor_fit(data: bytes, *, source: str) -> tuple[FactorFrames, str]:
 
 
 def _rows_in(reader: ipc.RecordBatchFileReader) -> int:
-    return sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+    """Rows of every batch, from the batches' metadata (nothing is decompressed for this)."""
+    return int(reader.count_rows())
 
 
-def _read_grids(reader: ipc.RecordBatchFileReader, names: list[str]) -> list[np.ndarray]:
+def _read_grids(
+    reader: ipc.RecordBatchFileReader, names: list[str], total: int
+) -> list[np.ndarray]:
     """Each column as one float64 array: a single batch is converted without a copy; several
     (the block-wise writer's) are copied batch by batch into one array per column, so the file
     is never decompressed whole beside its copy."""
     if reader.num_record_batches == 1:
         batch = reader.get_batch(0)
         return [batch.column(name).to_numpy(zero_copy_only=False) for name in names]
-    total = _rows_in(reader)
     grids = [np.empty(total, dtype=np.float64) for _ in names]
     start = 0
     for i in range(reader.num_record_batches):

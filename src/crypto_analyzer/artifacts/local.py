@@ -18,14 +18,22 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import secrets
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from crypto_analyzer.artifacts.location import check_root, parse_root_url
-from crypto_analyzer.artifacts.store import MAX_KEY_BYTES, RESERVED_SEGMENT_PREFIX, ArtifactStore
+from crypto_analyzer.artifacts.store import (
+    COPY_CHUNK_BYTES,
+    MAX_KEY_BYTES,
+    RESERVED_SEGMENT_PREFIX,
+    ArtifactStore,
+    sha256_stream,
+)
 from crypto_analyzer.core.errors import ArtifactStoreError
 
 __all__ = ["LocalArtifactStore"]
@@ -157,13 +165,33 @@ class LocalArtifactStore(ArtifactStore):
     # -- backend hooks ------------------------------------------------------------------------
 
     def _create(self, key: str, data: bytes) -> bool:
+        return self._create_with(key, lambda stream: stream.write(data))
+
+    def _create_from(self, key: str, stream: BinaryIO) -> tuple[bool, str, int]:
+        """The file copied a chunk at a time into the temporary file, hashed on the way."""
+        digest = hashlib.sha256()
+        copied: list[int] = []
+
+        def copy(target: BinaryIO) -> None:
+            while chunk := stream.read(COPY_CHUNK_BYTES):
+                digest.update(chunk)
+                target.write(chunk)
+                copied.append(len(chunk))
+
+        if self._create_with(key, copy):
+            return True, digest.hexdigest(), sum(copied)
+        if not copied:  # the key was there before anything was copied: hash the source alone
+            return False, *sha256_stream(stream)
+        return False, digest.hexdigest(), sum(copied)
+
+    def _create_with(self, key: str, write: Callable[[BinaryIO], object]) -> bool:
         *parents, name = key.split("/")
         directory = self._open_directory(parents, create=True)
         assert directory is not None
         try:
             mode = self._entry_mode(directory, name, key)
             if mode is None:
-                return self._write_new(directory, name, key, data)
+                return self._write_new(directory, name, key, write)
             if not stat.S_ISREG(mode):
                 raise ArtifactStoreError(
                     f"artifact store {self.url}: {key!r} exists and is not a regular file",
@@ -173,7 +201,9 @@ class LocalArtifactStore(ArtifactStore):
         finally:
             os.close(directory)
 
-    def _write_new(self, directory: int, name: str, key: str, data: bytes) -> bool:
+    def _write_new(
+        self, directory: int, name: str, key: str, write: Callable[[BinaryIO], object]
+    ) -> bool:
         temporary = f"{_TEMP_PREFIX}{secrets.token_hex(8)}"
         try:
             handle = os.open(temporary, _TEMP_FLAGS, 0o600, dir_fd=directory)
@@ -181,7 +211,7 @@ class LocalArtifactStore(ArtifactStore):
             raise self._failure("write", key, exc) from exc
         try:
             with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
+                write(stream)
                 stream.flush()
                 os.fsync(stream.fileno())
             try:

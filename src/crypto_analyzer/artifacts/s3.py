@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, BinaryIO, cast
 
 from crypto_analyzer.artifacts.location import parse_bucket_url
-from crypto_analyzer.artifacts.store import MAX_KEY_BYTES, ArtifactStore
+from crypto_analyzer.artifacts.store import MAX_KEY_BYTES, ArtifactStore, sha256_stream
 from crypto_analyzer.core.errors import ArtifactStoreError, ConfigError
 
 __all__ = ["GCS_ENDPOINT", "S3ArtifactStore"]
@@ -81,11 +81,22 @@ class S3ArtifactStore(ArtifactStore):
         return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
     def _create(self, key: str, data: bytes) -> bool:
+        return self._put_object(key, data)
+
+    def _create_from(self, key: str, stream: BinaryIO) -> tuple[bool, str, int]:
+        """One pass to hash the file, then the file itself as the request body: botocore
+        sends (and, on a retry, re-reads) it from disk a block at a time."""
+        digest, size = sha256_stream(stream)
+        stream.seek(0)
+        return self._put_object(key, stream, size), digest, size
+
+    def _put_object(self, key: str, body: bytes | BinaryIO, size: int | None = None) -> bool:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        extra = {} if size is None else {"ContentLength": size}
         try:
             self._s3.put_object(
-                Bucket=self.bucket, Key=self._object_key(key), Body=data, IfNoneMatch="*"
+                Bucket=self.bucket, Key=self._object_key(key), Body=body, IfNoneMatch="*", **extra
             )
         except ClientError as exc:
             if self._error_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):

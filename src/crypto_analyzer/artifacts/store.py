@@ -6,17 +6,27 @@ create-only semantics — putting the same bytes under an existing key is a no-o
 same reference, different bytes are an :class:`ArtifactConflictError`. Backends only move bytes
 (``_create``, ``_read``, ``_exists``, ``_list``) and state how long a key they can hold
 (``max_key_bytes``), so a new backend cannot weaken those guarantees.
+
+:meth:`ArtifactStore.put_file` is ``put`` for an artifact too large to hold in memory (a factor
+fit file is hundreds of MB): the bytes are streamed from a file, hashed on the way, with the
+same create-only rule. Backends that can stream override ``_create_from`` (the local store copies
+through its temporary file, S3 sends the file as the request body); the default reads the file
+whole and calls ``_create``, so a backend without it still works, only without the saving.
 """
 
 from __future__ import annotations
 
 import abc
 import builtins
+import contextlib
 import hashlib
 import io
+import os
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, NoReturn
+from pathlib import Path
+from typing import BinaryIO, NoReturn, cast
 
 from crypto_analyzer.core.errors import (
     ArtifactConflictError,
@@ -30,8 +40,17 @@ __all__ = [
     "RESERVED_SEGMENT_PREFIX",
     "ArtifactRef",
     "ArtifactStore",
+    "FileSource",
     "check_key",
+    "sha256_stream",
 ]
+
+COPY_CHUNK_BYTES = 1 << 20
+"""Bytes read at a time when a file is streamed into (or out of) a store: 1 MiB."""
+
+FileSource = BinaryIO | str | os.PathLike[str]
+"""What :meth:`ArtifactStore.put_file` stores: a path, or a binary file open for reading that can
+seek (it is read from its start; the store may read it more than once)."""
 
 MAX_KEY_BYTES = 1024
 """Longest key, in UTF-8 bytes: S3's object-key limit, so a key valid on one backend is valid on
@@ -80,11 +99,36 @@ class ArtifactStore(abc.ABC):
         if not self._create(checked, payload):
             existing = self._read(checked)
             if existing is None or hashlib.sha256(existing).hexdigest() != digest:
-                raise ArtifactConflictError(
-                    f"artifact {self.uri_for(checked)} already exists with different content",
-                    "artifacts are immutable: write under a new key (e.g. include the run id)",
-                )
+                raise self._conflict(checked)
         return ArtifactRef(checked, digest, len(payload), self.uri_for(checked))
+
+    def put_file(self, key: str, source: FileSource) -> ArtifactRef:
+        """:meth:`put` for the contents of a file, streamed: never held in memory whole.
+
+        ``source`` is a path or a seekable binary file (read from its start). The SHA-256 is
+        computed as the bytes go by; create-only exactly as :meth:`put` (the same bytes under
+        an existing key are a no-op returning the same reference, other bytes a conflict).
+        """
+        checked = self._checked(key)
+        with _readable(source) as stream:
+            created, digest, size = self._create_from(checked, stream)
+        if not created and self._stored_sha256(checked) != digest:
+            raise self._conflict(checked)
+        return ArtifactRef(checked, digest, size, self.uri_for(checked))
+
+    def _conflict(self, key: str) -> ArtifactConflictError:
+        return ArtifactConflictError(
+            f"artifact {self.uri_for(key)} already exists with different content",
+            "artifacts are immutable: write under a new key (e.g. include the run id)",
+        )
+
+    def _stored_sha256(self, key: str) -> str | None:
+        """SHA-256 of the stored bytes, read as a stream (None when absent)."""
+        stream = self._open(key)
+        if stream is None:
+            return None
+        with contextlib.closing(stream):
+            return sha256_stream(stream)[0]
 
     def get(self, key: str) -> bytes:
         """The bytes under ``key``; :class:`NotFoundError` when absent."""
@@ -135,6 +179,13 @@ class ArtifactStore(abc.ABC):
     def _create(self, key: str, data: bytes) -> bool:
         """Write atomically if ``key`` is absent; return False (writing nothing) if present."""
 
+    def _create_from(self, key: str, stream: BinaryIO) -> tuple[bool, str, int]:
+        """Like ``_create`` for the bytes of ``stream`` (positioned at its start); returns
+        (created, SHA-256, size). This default reads the stream whole; backends that can
+        stream override it."""
+        data = stream.read()
+        return self._create(key, data), hashlib.sha256(data).hexdigest(), len(data)
+
     @abc.abstractmethod
     def _read(self, key: str) -> bytes | None:
         """The stored bytes, or None."""
@@ -150,6 +201,53 @@ class ArtifactStore(abc.ABC):
 
     @abc.abstractmethod
     def _list(self, prefix: str) -> builtins.list[str]: ...  # `list` here is the method above
+
+
+def sha256_stream(stream: BinaryIO) -> tuple[str, int]:
+    """SHA-256 and length of what ``stream`` yields until its end, a chunk at a time."""
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := stream.read(COPY_CHUNK_BYTES):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+@contextlib.contextmanager
+def _readable(source: object) -> Iterator[BinaryIO]:
+    """``source`` as a binary stream at its start: a path is opened (and closed after), a
+    stream must be readable and seekable, and is left open for its owner."""
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        try:
+            stream = path.open("rb")
+        except FileNotFoundError as exc:
+            raise ValidationError(
+                f"artifact source file {str(path)!r} does not exist",
+                "pass the path of the file to store (or an open binary file)",
+            ) from exc
+        except OSError as exc:
+            raise ValidationError(
+                f"artifact source file {str(path)!r} cannot be read: {exc.strerror or exc}",
+                "pass the path of a readable file (or an open binary file)",
+            ) from exc
+        with stream:
+            yield stream
+        return
+    readable = getattr(source, "readable", None)
+    seekable = getattr(source, "seekable", None)
+    if not callable(readable) or not callable(seekable) or isinstance(source, io.TextIOBase):
+        raise TypeError(
+            f"artifact source must be a path or a binary file, got {type(source).__name__}"
+        )
+    if not readable() or not seekable():
+        raise ValidationError(
+            f"artifact source {type(source).__name__} is not readable and seekable",
+            "open the file with mode 'rb' (a pipe or socket cannot be stored; spool it first)",
+        )
+    given = cast(BinaryIO, source)  # a binary file, as checked above
+    given.seek(0)
+    yield given
 
 
 def check_key(key: str, *, max_bytes: int = MAX_KEY_BYTES) -> str:

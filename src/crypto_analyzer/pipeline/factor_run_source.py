@@ -12,27 +12,34 @@ A reused fit must be the fit that was recorded, byte for byte, or the reuse is r
 
 Reading a file back is several times faster than refitting (``benchmarks/bench_factors.py``
 prints both, with refit-and-verify beside them), which is why a store is used when there is one.
+
+A whole-panel file is hundreds of MB, so it only ever lives in a scratch file: written there,
+hashed on the way, and streamed into the store (:meth:`ArtifactStore.put_file`); read back by
+streaming the stored object into a scratch file, hashing it, then decoding it batch by batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+import contextlib
+import hashlib
+import tempfile
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from crypto_analyzer.artifacts.factor_fit_file import (
+    WrittenFactorFit,
     decode_factor_fit,
-    encode_factor_fit,
     factor_fit_key,
     values_digest,
+    write_factor_fit,
 )
-from crypto_analyzer.artifacts.store import ArtifactRef, ArtifactStore
+from crypto_analyzer.artifacts.store import COPY_CHUNK_BYTES, ArtifactRef, ArtifactStore
 from crypto_analyzer.core.errors import ArtifactIntegrityError, DatabaseError, NotFoundError
-from crypto_analyzer.core.hashing import sha256_bytes
 from crypto_analyzer.db.factor_rows import delete_factor_rows, load_factor_frames
 from crypto_analyzer.db.factor_runs import (
     FactorFrames,
@@ -88,21 +95,28 @@ class FactorRunSource:
         if run.kind == "legacy":
             return self._convert_legacy(run, index, assets, factor_ids)
         if run.kind == "artifact" and self.store is not None:
-            data = self._read_file(run)
-            if data is not None:
-                frames = self._decode_checked(run, data)
-                return _on_grid(frames, run.factor_run_id, index, assets, factor_ids)
+            with _scratch() as scratch:
+                if self._read_file(run, scratch):
+                    frames = self._decode_checked(run, scratch)
+                    return _on_grid(frames, run.factor_run_id, index, assets, factor_ids)
         return self._refit_checked(run, refit)
 
     # -- the three sources ---------------------------------------------------------------------
 
-    def _read_file(self, run: StoredFactorRun) -> bytes | None:
+    def _read_file(self, run: StoredFactorRun, scratch: BinaryIO) -> bool:
+        """Copy the run's file into ``scratch``, hashing it on the way; False when it is gone."""
         assert self.store is not None and run.artifact_key is not None
         try:
-            data = self.store.get(run.artifact_key)
+            stream = self.store.open(run.artifact_key)
         except NotFoundError:
-            return None  # lost (or a store without it, e.g. after ``db copy``): refit and verify
-        found = sha256_bytes(data)
+            return False  # lost (or a store without it, e.g. after ``db copy``): refit and verify
+        digest = hashlib.sha256()
+        with contextlib.closing(stream):
+            while chunk := stream.read(COPY_CHUNK_BYTES):
+                digest.update(chunk)
+                scratch.write(chunk)
+        scratch.flush()
+        found = digest.hexdigest()
         if found != run.artifact_sha256:
             raise ArtifactIntegrityError(
                 f"factor run {run.factor_run_id}: file {self.store.uri_for(run.artifact_key)} has "
@@ -111,12 +125,13 @@ class FactorRunSource:
                 "delete the file and rerun: the fit is then recomputed and checked against the "
                 "recorded values digest",
             )
-        return data
+        return True
 
-    def _decode_checked(self, run: StoredFactorRun, data: bytes) -> FactorFrames:
+    def _decode_checked(self, run: StoredFactorRun, scratch: BinaryIO) -> FactorFrames:
         assert self.store is not None and run.artifact_key is not None
         uri = self.store.uri_for(run.artifact_key)
-        frames, digest = decode_factor_fit(data, source=uri)
+        scratch.seek(0)
+        frames, digest = decode_factor_fit(scratch, source=uri)
         if digest != run.values_digest:
             raise ArtifactIntegrityError(
                 f"factor run {run.factor_run_id}: the values in {uri} have digest {digest}, but "
@@ -128,28 +143,30 @@ class FactorRunSource:
 
     def _refit_checked(self, run: StoredFactorRun, refit: Refit) -> FactorFrames:
         frames = _frames_of(refit())
-        digest, data = self._encode(frames)
-        if digest != run.values_digest:
-            raise ArtifactIntegrityError(
-                f"factor run {run.factor_run_id}: the recomputed fit has values digest {digest}, "
-                f"but the run recorded {run.values_digest}",
-                "the data or the estimator changed since the run was stored; inspect the run "
-                "(dataset id, engine version) before trusting either",
-            )
-        if data is None:
-            return frames
-        if run.kind == "digest":  # a store is at hand now: keep the verified values as a file
-            ref = self._put(data)
-            with self.engine.begin() as connection:
-                attach_factor_values(
-                    connection,
-                    tenant_id=self.tenant_id,
-                    run=run,
-                    values_digest=digest,
-                    artifact=ref,
+        with _scratch() as scratch:
+            written = self._write(frames, scratch)
+            digest = written.values_digest if written is not None else values_digest(frames)
+            if digest != run.values_digest:
+                raise ArtifactIntegrityError(
+                    f"factor run {run.factor_run_id}: the recomputed fit has values digest "
+                    f"{digest}, but the run recorded {run.values_digest}",
+                    "the data or the estimator changed since the run was stored; inspect the run "
+                    "(dataset id, engine version) before trusting either",
                 )
-        elif sha256_bytes(data) == run.artifact_sha256:  # the lost file, byte for byte: restore
-            self._put(data)
+            if written is None:
+                return frames
+            if run.kind == "digest":  # a store is at hand now: keep the verified values as a file
+                ref = self._put(written, scratch)
+                with self.engine.begin() as connection:
+                    attach_factor_values(
+                        connection,
+                        tenant_id=self.tenant_id,
+                        run=run,
+                        values_digest=digest,
+                        artifact=ref,
+                    )
+            elif written.sha256 == run.artifact_sha256:  # the lost file, byte for byte: restore
+                self._put(written, scratch)
         return frames
 
     def _convert_legacy(
@@ -181,18 +198,32 @@ class FactorRunSource:
 
     def _store_values(self, frames: FactorFrames) -> tuple[str, ArtifactRef | None]:
         """The values digest, and the file written for them (``None`` without a store)."""
-        digest, data = self._encode(frames)
-        return digest, None if data is None else self._put(data)
+        with _scratch() as scratch:
+            written = self._write(frames, scratch)
+            if written is None:
+                return values_digest(frames), None
+            return written.values_digest, self._put(written, scratch)
 
-    def _encode(self, frames: FactorFrames) -> tuple[str, bytes | None]:
-        if self.store is None:
-            return values_digest(frames), None
-        encoded = encode_factor_fit(frames)
-        return encoded.values_digest, encoded.data
+    def _write(self, frames: FactorFrames, scratch: BinaryIO) -> WrittenFactorFit | None:
+        """The fit's file written into ``scratch`` (``None``, nothing written, without a store)."""
+        return None if self.store is None else write_factor_fit(frames, scratch)
 
-    def _put(self, data: bytes) -> ArtifactRef:
+    def _put(self, written: WrittenFactorFit, scratch: BinaryIO) -> ArtifactRef:
         assert self.store is not None
-        return self.store.put(factor_fit_key(self.tenant_id, sha256_bytes(data)), data)
+        ref = self.store.put_file(factor_fit_key(self.tenant_id, written.sha256), scratch)
+        if ref.sha256 != written.sha256:  # pragma: no cover - the scratch file changed under us
+            raise ArtifactIntegrityError(
+                f"the factor fit file stored at {ref.uri} is not the one just written",
+                "the scratch file was changed while it was stored; rerun",
+            )
+        return ref
+
+
+@contextlib.contextmanager
+def _scratch() -> Iterator[BinaryIO]:
+    """An anonymous temporary file for one fit file (removed when closed, even on error)."""
+    with tempfile.TemporaryFile() as scratch:
+        yield scratch
 
 
 def _frames_of(fit: FactorFit) -> FactorFrames:

@@ -10,7 +10,7 @@ the fit config alone — ``{"fit": <fit config>, "bars": {"freq": ...}}``.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -97,7 +97,11 @@ class MaterializedFactorFits:
                 f"factor run {run_id} is recorded as {stored.status!r}, not succeeded",
                 "inspect the factor_runs row; this writer only ever commits succeeded runs",
             )
-        refit = partial(fit_factor_model, returns, factor_ids=ids, window=window, lag=lag)
+        # The counts are never stored nor served (a reused run has none): not computed either,
+        # one panel-sized grid less while the fit is stored and the signals are computed.
+        refit = partial(
+            fit_factor_model, returns, factor_ids=ids, window=window, lag=lag, with_counts=False
+        )
         source = FactorRunSource(self.engine, self.tenant_id, self.store)
         if stored is None:
             fit = refit()
@@ -105,9 +109,7 @@ class MaterializedFactorFits:
                 raise AssertionError("fit_factor_model recorded a config other than the one stored")
             source.record_new(run_id, self.dataset_id, run_config, fit)
             self.used.append(FactorRunUse(run_id, False, len(assets)))
-            # What a reused run gives (the counts are not stored): the same fit either way, and
-            # one panel-sized grid less held while the signals are computed.
-            return replace(fit, n_obs=None)
+            return fit  # what a reused run gives: the same fit either way, without counts
         frames = source.reuse(stored, returns.index, assets, ids, refit)
         self.used.append(FactorRunUse(run_id, True, len(assets)))
         # as fit_factor_model labels them: residual columns keep the panel's column name

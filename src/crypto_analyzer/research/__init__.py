@@ -117,7 +117,9 @@ from crypto_analyzer.research.regimes import (
 )
 from crypto_analyzer.research.rolling_ols import (
     RollingOls,
+    asset_blocks,
     rolling_ols,
+    rolling_ols_blocks,
 )
 from crypto_analyzer.research.signal_registry import (
     SIGNALS,
@@ -208,6 +210,7 @@ __all__ = [
     "Winsorizer",
     "active_portfolio_weights",
     "annualised_sharpe",
+    "asset_blocks",
     "backtest",
     "bars_per_year",
     "build_attestation",
@@ -250,6 +253,7 @@ __all__ = [
     "resolve_calendar",
     "rolling_factor_config",
     "rolling_ols",
+    "rolling_ols_blocks",
     "rows_of",
     "rows_to_ranges",
     "rule_regimes",

@@ -22,7 +22,7 @@ import pandas as pd
 
 from crypto_analyzer.core.hashing import sha256_json
 from crypto_analyzer.research._checks import check_aligned, check_frame, check_int
-from crypto_analyzer.research.rolling_ols import rolling_ols
+from crypto_analyzer.research.rolling_ols import asset_blocks, rolling_ols_blocks
 
 __all__ = [
     "FACTOR_FIT_SCHEMA",
@@ -81,15 +81,19 @@ class FactorFit:
         if len(missing):
             raise ValueError(f"the factor fit does not cover assets {list(missing[:5])}")
 
-        def pick(frame: pd.DataFrame | None) -> pd.DataFrame | None:
-            return None if frame is None else frame.loc[:, wanted]
+        def pick(frame: pd.DataFrame) -> pd.DataFrame:
+            # ``.loc`` would copy even when nothing is dropped; the report narrows a whole-panel
+            # fit to a universe that is usually all of it, so equal labels are served as they are
+            # (same values, dtype and name as ``.loc`` would give, without a second fit in memory)
+            same = frame.columns.dtype == wanted.dtype and frame.columns.equals(wanted)
+            return frame if same else frame.loc[:, wanted]
 
         return FactorFit(
-            {f: frame.loc[:, wanted] for f, frame in self.betas.items()},
-            self.alpha.loc[:, wanted],
-            pick(self.r2),
-            self.residuals.loc[:, wanted],
-            pick(self.n_obs),
+            {f: pick(frame) for f, frame in self.betas.items()},
+            pick(self.alpha),
+            None if self.r2 is None else pick(self.r2),
+            pick(self.residuals),
+            None if self.n_obs is None else pick(self.n_obs),
             self.config,
         )
 
@@ -210,6 +214,7 @@ def fit_factor_model(
     lag: int = 1,
     min_obs: int | None = None,
     exclude_factors: bool = True,
+    with_counts: bool = True,
 ) -> FactorFit:
     """Rolling-window OLS factor model with an as-of lag.
 
@@ -234,10 +239,21 @@ def fit_factor_model(
         Minimum valid bars per window (default ``window``).
     exclude_factors : bool
         Drop the factor instruments from the outputs (their residual on themselves is zero).
+    with_counts : bool
+        Keep the observation counts (``n_obs``); ``False`` leaves ``n_obs=None`` and saves one
+        panel-sized grid for callers that never read it (a stored factor run does not hold it).
 
     Returns
     -------
     FactorFit
+
+    Notes
+    -----
+    Assets are fitted in the column blocks of :func:`~crypto_analyzer.research.rolling_ols.
+    asset_blocks`, each written straight into its lagged place in the output grids and
+    residualised there, so memory beyond the outputs is one block's worth: no copy of the
+    returns, no unlagged grids. The bits are those of :func:`rolling_ols` on the whole panel
+    followed by :func:`residualize` (same blocks, same element-wise operations in the same order).
 
     See Also
     --------
@@ -247,36 +263,83 @@ def fit_factor_model(
     ids, window, lag, min_obs = _fit_factor_model_iv(returns, factor_ids, window, lag, min_obs)
     assets = returns.columns.difference(pd.Index(ids), sort=False) if exclude_factors else None
     assets = returns.columns if assets is None else assets
-    y = returns[assets].to_numpy(dtype=np.float64, na_value=np.nan)
+    positions = returns.columns.get_indexer(assets)
     x = returns[ids].to_numpy(dtype=np.float64, na_value=np.nan)
-    est = rolling_ols(y, x, window=window, min_obs=min_obs)
-    del y
-    index, cols = returns.index, assets
-    # Each unlagged grid is let go as soon as its lagged frame exists, so the fit never holds
-    # both versions of every output at once (ten panel-sized grids at the peak, now seven).
-    fitted_min_obs, slopes = est.min_obs, est.beta
-    unlagged = {"alpha": est.alpha, "r2": est.r2, "n_obs": est.n_obs}
-    del est
-    betas = {f: _lag_frame(slopes[a], lag, index, cols) for a, f in enumerate(ids)}
-    del slopes
-    alpha = _lag_frame(unlagged.pop("alpha"), lag, index, cols)
-    r2 = _lag_frame(unlagged.pop("r2"), lag, index, cols)
-    n_obs = _lag_frame(unlagged.pop("n_obs").astype(np.float64), lag, index, cols)
+    n_times, n_assets = len(returns.index), len(assets)
+    blocks = asset_blocks(n_times, n_assets)
+    # Each block is read like ``returns[assets]`` would be (``iloc`` takes the same path), so it
+    # has the memory order the whole copy had, and the block fit its bits.
+    y_blocks = (
+        returns.iloc[:, positions[cols]].to_numpy(dtype=np.float64, na_value=np.nan)
+        for cols in blocks
+    )
+    fitted = rolling_ols_blocks(y_blocks, x, window=window, min_obs=min_obs)
+    names = [*range(len(ids)), "alpha", "r2", *(["n_obs"] if with_counts else []), "residual"]
+    grids = {name: _lagged_grid(n_times, n_assets, lag) for name in names}
+    shift = max(0, n_times - lag)
+    for cols, est in zip(blocks, fitted, strict=True):
+        for a in range(len(ids)):
+            grids[a][lag:, cols] = est.beta[a][:shift]
+        grids["alpha"][lag:, cols] = est.alpha[:shift]
+        grids["r2"][lag:, cols] = est.r2[:shift]
+        if with_counts:
+            grids["n_obs"][lag:, cols] = est.n_obs[:shift]
+        del est
+        # the block's returns are read again (a block's worth, cheap) rather than kept aside
+        _residualize_block(grids, cols, returns, positions, x, len(ids))
     config = rolling_factor_config(
         factor_ids=ids,
         window=window,
         lag=lag,
-        min_obs=fitted_min_obs,
+        min_obs=window if min_obs is None else min_obs,
         exclude_factors=exclude_factors,
     )
-    residuals = residualize(returns[assets], returns[ids], betas=betas, alpha=alpha)
+
+    def frame(name: Hashable, columns: pd.Index = assets) -> pd.DataFrame:
+        return pd.DataFrame(grids.pop(name), index=returns.index, columns=columns, copy=False)
+
+    betas = {f: frame(a) for a, f in enumerate(ids)}
+    alpha, r2 = frame("alpha"), frame("r2")
+    n_obs = frame("n_obs") if with_counts else None
+    # as ``residualize(returns[assets], ...)`` labels them: the panel's columns, with its name
+    residuals = frame("residual", returns.columns[positions])
     return FactorFit(betas, alpha, r2, residuals, n_obs, config)
+
+
+def _lagged_grid(n_times: int, n_assets: int, lag: int) -> np.ndarray:
+    """An output grid whose first ``lag`` rows (no estimate usable yet) are NaN.
+
+    Asset-major (Fortran order), the layout the frames always had: one run of bars per asset.
+    """
+    out = np.empty((n_times, n_assets), order="F")
+    out[:lag] = np.nan
+    return out
+
+
+def _residualize_block(
+    grids: dict[Hashable, np.ndarray],
+    cols: slice,
+    returns: pd.DataFrame,
+    positions: np.ndarray,
+    x: np.ndarray,
+    k: int,
+) -> None:
+    """:func:`residualize` of one block of columns, in place in the residual grid.
+
+    The same element-wise steps in the same order (returns, minus alpha, minus each factor's
+    beta times its return), so each residual has the bits of the whole-grid computation.
+    """
+    out = grids["residual"][:, cols]
+    out[...] = returns.iloc[:, positions[cols]].to_numpy(dtype=np.float64, na_value=np.nan)
+    out -= grids["alpha"][:, cols]
+    for a in range(k):
+        out -= grids[a][:, cols] * x[:, a][:, None]
 
 
 def _lag_frame(values: np.ndarray, lag: int, index: pd.Index, cols: pd.Index) -> pd.DataFrame:
     # Allocated asset-major (Fortran order) and handed over without a copy: the frame's memory
     # is what the constructor's own copy made before (one run of times per asset), without
-    # holding the grid twice.
+    # holding the grid twice. (The rolling fit writes its lagged grids block by block instead.)
     out = np.full(values.shape, np.nan, order="F")
     if lag < values.shape[0]:
         out[lag:] = values[: values.shape[0] - lag]

@@ -12,6 +12,7 @@ every factor return are finite, so each (time, asset) pair has its own normal eq
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from crypto_analyzer.research._checks import check_int
 
-__all__ = ["RollingOls", "rolling_ols"]
+__all__ = ["RollingOls", "asset_blocks", "rolling_ols", "rolling_ols_blocks"]
 
 _CHUNK_ELEMENTS = 100_000
 _PIVOT_RTOL = 1e-10
@@ -52,6 +53,21 @@ class RollingOls:
     min_obs: int
 
 
+def _settings_iv(x: Any, window: Any, min_obs: Any) -> tuple[np.ndarray, int, int]:
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"x must be a numpy array, got {type(x).__name__}")
+    if x.ndim != 2 or x.shape[1] < 1:
+        raise ValueError(f"x must be 2-D (n_times, k>=1), got shape {x.shape}")
+    window = check_int("window", window, minimum=2)
+    k = x.shape[1]
+    min_obs = window if min_obs is None else check_int("min_obs", min_obs, minimum=k + 2)
+    if min_obs > window:
+        raise ValueError(f"min_obs must be <= window ({window}), got {min_obs}")
+    if window < k + 2:
+        raise ValueError(f"window must be >= k + 2 = {k + 2} for {k} regressors, got {window}")
+    return x.astype(np.float64), window, min_obs
+
+
 def _rolling_ols_iv(y: Any, x: Any, window: Any, min_obs: Any) -> tuple[Any, ...]:
     if not isinstance(y, np.ndarray) or not isinstance(x, np.ndarray):
         raise TypeError(
@@ -61,14 +77,57 @@ def _rolling_ols_iv(y: Any, x: Any, window: Any, min_obs: Any) -> tuple[Any, ...
         raise ValueError(f"y must be 2-D (n_times, n_assets), got shape {y.shape}")
     if x.ndim != 2 or x.shape[0] != y.shape[0] or x.shape[1] < 1:
         raise ValueError(f"x must be 2-D (n_times={y.shape[0]}, k>=1), got shape {x.shape}")
-    window = check_int("window", window, minimum=2)
-    k = x.shape[1]
-    min_obs = window if min_obs is None else check_int("min_obs", min_obs, minimum=k + 2)
-    if min_obs > window:
-        raise ValueError(f"min_obs must be <= window ({window}), got {min_obs}")
-    if window < k + 2:
-        raise ValueError(f"window must be >= k + 2 = {k + 2} for {k} regressors, got {window}")
-    return y.astype(np.float64), x.astype(np.float64), window, min_obs
+    x, window, min_obs = _settings_iv(x, window, min_obs)
+    return y.astype(np.float64), x, window, min_obs
+
+
+def asset_blocks(n_times: int, n_assets: int) -> list[slice]:
+    """The groups of consecutive columns that are fitted together, in order.
+
+    Each asset's estimates are its own regression, but numpy's reductions add in an order that
+    can depend on how many columns share an array; a caller that fits block by block (to write
+    straight into its own outputs) must use these groups to get :func:`rolling_ols`'s bits.
+    """
+    chunk = max(1, _CHUNK_ELEMENTS // max(1, n_times))
+    return [slice(start, min(n_assets, start + chunk)) for start in range(0, n_assets, chunk)]
+
+
+def rolling_ols_blocks(
+    y_blocks: Iterable[np.ndarray], x: np.ndarray, *, window: int, min_obs: int | None = None
+) -> Iterator[RollingOls]:
+    """:func:`rolling_ols` of each block of ``y`` columns, one block at a time.
+
+    ``y_blocks`` yields the ``(n_times, n_cols)`` blocks of :func:`asset_blocks`, each in the
+    memory order the whole ``y`` has (the layout of a block steers numpy's summation order); a
+    block's estimates are then exactly the columns :func:`rolling_ols` gives for it. Only one
+    block's estimates are alive at a time, so a caller can store them in its own layout (lagged,
+    say) without the whole unlagged grids. Settings are checked before the first block is read.
+    """
+    x, window, min_obs = _settings_iv(x, window, min_obs)
+    return _iter_blocks(y_blocks, x, window, min_obs)
+
+
+def _iter_blocks(
+    y_blocks: Iterable[np.ndarray], x: np.ndarray, window: int, min_obs: int
+) -> Iterator[RollingOls]:
+    n_times, k = x.shape
+    x_ok = np.isfinite(x).all(axis=1)
+    cx = x[x_ok].mean(axis=0) if x_ok.any() else np.zeros(k)
+    xc = np.where(x_ok[:, None], x - cx, 0.0)
+    for block in y_blocks:
+        if block.ndim != 2 or block.shape[0] != n_times:
+            raise ValueError(f"y blocks must be 2-D with {n_times} rows, got shape {block.shape}")
+        b, a, r, n = _fit_chunk(block, xc, x_ok, window, min_obs)
+        for j in range(k):
+            a = a - b[j] * cx[j]
+        yield RollingOls(
+            beta=np.stack(b) if k > 1 else b[0][None],
+            alpha=a,
+            r2=r,
+            n_obs=n,
+            window=window,
+            min_obs=min_obs,
+        )
 
 
 def rolling_ols(
@@ -102,23 +161,17 @@ def rolling_ols(
     y, x, window, min_obs = _rolling_ols_iv(y, x, window, min_obs)
     n_times, n_assets = y.shape
     k = x.shape[1]
-    x_ok = np.isfinite(x).all(axis=1)
-    cx = x[x_ok].mean(axis=0) if x_ok.any() else np.zeros(k)
-    xc = np.where(x_ok[:, None], x - cx, 0.0)
     beta = np.empty((k, n_times, n_assets))
     alpha = np.empty((n_times, n_assets))
     r2 = np.empty((n_times, n_assets))
     n_obs = np.empty((n_times, n_assets), dtype=np.int64)
-    chunk = max(1, _CHUNK_ELEMENTS // max(1, n_times))
-    for start in range(0, n_assets, chunk):
-        cols = slice(start, min(n_assets, start + chunk))
-        b, a, r, n = _fit_chunk(y[:, cols], xc, x_ok, window, min_obs)
-        for j in range(k):
-            beta[j, :, cols] = b[j]
-            a = a - b[j] * cx[j]
-        alpha[:, cols] = a
-        r2[:, cols] = r
-        n_obs[:, cols] = n
+    blocks = asset_blocks(n_times, n_assets)
+    fitted = rolling_ols_blocks((y[:, cols] for cols in blocks), x, window=window, min_obs=min_obs)
+    for cols, est in zip(blocks, fitted, strict=True):
+        beta[:, :, cols] = est.beta
+        alpha[:, cols] = est.alpha
+        r2[:, cols] = est.r2
+        n_obs[:, cols] = est.n_obs
     return RollingOls(beta=beta, alpha=alpha, r2=r2, n_obs=n_obs, window=window, min_obs=min_obs)
 
 

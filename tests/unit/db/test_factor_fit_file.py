@@ -131,3 +131,107 @@ def test_a_fit_written_in_many_batches_reads_back_exactly(monkeypatch) -> None:
         pd.testing.assert_frame_equal(back.betas[factor], beta, check_exact=True)
     pd.testing.assert_frame_equal(back.residuals, frames.residuals, check_exact=True)
     pd.testing.assert_frame_equal(back.r2, frames.r2, check_exact=True)
+
+
+def _whole_grid_digest(frames: FactorFrames) -> str:
+    """The digest as first defined: the header, then each grid canonicalised whole."""
+    import hashlib
+
+    from crypto_analyzer.artifacts.factor_fit_file import _header
+    from crypto_analyzer.core.canonical_json import canonical_bytes
+
+    digest = hashlib.sha256(canonical_bytes(_header(frames)))
+    grids = [*frames.betas.values(), frames.alpha, frames.r2, frames.residuals]
+    for frame in (g for g in grids if g is not None):
+        grid = np.array(frame.to_numpy(dtype=np.float64), dtype="<f8", order="C", copy=True)
+        grid[np.isnan(grid)] = np.nan
+        digest.update(grid.tobytes())
+    return digest.hexdigest()
+
+
+def _in_memory_file(frames: FactorFrames, rows_per_batch: int) -> bytes:
+    """The file written as first defined: whole canonical grids, sliced into batches."""
+    from crypto_analyzer.artifacts.factor_fit_file import _METADATA_KEY, _column_names, _header
+    from crypto_analyzer.core.canonical_json import canonical_bytes
+
+    header = _header(frames)
+    schema = pa.schema(
+        [(n, pa.float64()) for n in _column_names(header)],
+        metadata={_METADATA_KEY: canonical_bytes(header)},
+    )
+    grids = [*frames.betas.values(), frames.alpha, frames.r2, frames.residuals]
+    canonical = []
+    for frame in (g for g in grids if g is not None):
+        grid = np.array(frame.to_numpy(dtype=np.float64), dtype="<f8", order="C", copy=True)
+        grid[np.isnan(grid)] = np.nan
+        canonical.append(grid)
+    stream = pa.BufferOutputStream()
+    with ipc.new_file(stream, schema, options=ipc.IpcWriteOptions(compression="zstd")) as writer:
+        n_rows = canonical[0].shape[0]
+        starts = list(range(0, n_rows, rows_per_batch))
+        for start, stop in zip(starts, [*starts[1:], n_rows], strict=True):
+            columns = [pa.array(g[start:stop].reshape(-1)) for g in canonical]
+            writer.write_batch(pa.record_batch(columns, schema=schema))
+    return stream.getvalue().to_pybytes()
+
+
+def _odd_frames() -> FactorFrames:
+    """A fit with NaN spelled several ways and grids in both memory orders."""
+    frames = _frames()
+    residuals = frames.residuals.to_numpy(copy=True)
+    residuals[np.isnan(residuals)] = -np.nan
+    residuals[5, 1] = np.frombuffer(np.uint64(0x7FF8_0000_0000_0BAD).tobytes(), np.float64)[0]
+    c_ordered = pd.DataFrame(
+        np.ascontiguousarray(residuals),
+        index=frames.residuals.index,
+        columns=frames.residuals.columns,
+        copy=False,
+    )
+    assert c_ordered.to_numpy().flags.c_contiguous
+    return FactorFrames(frames.betas, frames.alpha, frames.r2, c_ordered)
+
+
+@pytest.mark.parametrize("block_cells", [1, 7, 40, 1 << 20])
+def test_row_block_digest_equals_the_whole_grid_digest(monkeypatch, block_cells: int) -> None:
+    import crypto_analyzer.artifacts.factor_fit_file as module
+
+    monkeypatch.setattr(module, "ROW_BLOCK_CELLS", block_cells)
+    for frames in (_frames(), _frames(with_r2=False), _odd_frames()):
+        residuals_before = frames.residuals.to_numpy(copy=True)
+        assert values_digest(frames) == _whole_grid_digest(frames)
+        # the fit's own NaN spellings are left as they are (canonical copies only)
+        after = frames.residuals.to_numpy()
+        assert np.array_equal(after.view(np.uint64), residuals_before.view(np.uint64))
+
+
+@pytest.mark.parametrize("file_cells", [40, 1 << 21])
+def test_written_file_is_the_first_definitions_file(monkeypatch, tmp_path, file_cells) -> None:
+    import hashlib
+
+    import crypto_analyzer.artifacts.factor_fit_file as module
+    from crypto_analyzer.artifacts.factor_fit_file import write_factor_fit
+
+    monkeypatch.setattr(module, "FILE_BLOCK_CELLS", file_cells)
+    frames = _odd_frames()
+    expected = _in_memory_file(frames, max(2, file_cells // 3) if file_cells == 40 else 120)
+    path = tmp_path / "fit.arrow"
+    with path.open("wb") as sink:
+        written = write_factor_fit(frames, sink)
+    data = path.read_bytes()
+    assert data == expected == encode_factor_fit(frames).data
+    assert written.sha256 == hashlib.sha256(data).hexdigest() and written.size == len(data)
+    assert written.values_digest == _whole_grid_digest(frames)
+    with path.open("rb") as stream:  # decoded from the file: the same frames and digest
+        back, digest = decode_factor_fit(stream, source=str(path))
+    assert digest == written.values_digest
+    pd.testing.assert_frame_equal(back.alpha, frames.alpha, check_exact=True)
+    for factor, beta in frames.betas.items():
+        pd.testing.assert_frame_equal(back.betas[factor], beta, check_exact=True)
+    pd.testing.assert_frame_equal(back.residuals, frames.residuals, check_exact=True)
+
+
+def test_a_truncated_file_is_refused_when_read_from_a_file(tmp_path) -> None:
+    path = tmp_path / "cut.arrow"
+    path.write_bytes(encode_factor_fit(_frames()).data[:-100])
+    with path.open("rb") as stream, pytest.raises(ArtifactIntegrityError, match="not a readable"):
+        decode_factor_fit(stream, source="file:///cut.arrow")
