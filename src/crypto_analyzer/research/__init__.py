@@ -23,6 +23,14 @@ from crypto_analyzer.research.attestation import (
     build_attestation,
     validate_attestation,
 )
+from crypto_analyzer.research.bar_columns import (
+    BAR_COLUMNS,
+    BLOCK_ROWS,
+    BarBlock,
+    BarColumns,
+    as_bar_columns,
+    bar_layout,
+)
 from crypto_analyzer.research.calendars import (
     CALENDAR_KINDS,
     GAP_RULES,
@@ -88,7 +96,6 @@ from crypto_analyzer.research.ic import (
     summarize_ic,
 )
 from crypto_analyzer.research.panel import (
-    BAR_COLUMNS,
     Panel,
     eligibility_mask,
     filter_assets,
@@ -166,6 +173,7 @@ __all__ = [
     "ATTESTATION_SCHEMA",
     "ATTESTATION_SCHEMA_VERSION",
     "BAR_COLUMNS",
+    "BLOCK_ROWS",
     "CALENDAR_KINDS",
     "CAUSALITY_CHECKS",
     "DEFAULT_HORIZONS",
@@ -181,6 +189,8 @@ __all__ = [
     "SPLIT_PLAN_SCHEMA",
     "SPLIT_PLAN_SCHEMA_VERSION",
     "BacktestResult",
+    "BarBlock",
+    "BarColumns",
     "CalendarReport",
     "CalendarSpec",
     "CausalityFinding",
@@ -206,7 +216,9 @@ __all__ = [
     "WalkForwardResult",
     "Winsorizer",
     "annualised_sharpe",
+    "as_bar_columns",
     "backtest",
+    "bar_layout",
     "bars_per_year",
     "build_attestation",
     "calendar_panel",
