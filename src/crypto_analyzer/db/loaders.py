@@ -29,7 +29,7 @@ from crypto_analyzer.db.arrow_reader import (
     system_pool,
 )
 from crypto_analyzer.db.bar_arrays import PANEL_BAR_COLUMNS, BarArrays, arrow_bar_arrays
-from crypto_analyzer.db.dataset_id import DatasetIdentity, compute_dataset_id
+from crypto_analyzer.db.dataset_id import DEFAULT_CHUNK_ROWS, DatasetIdentity, compute_dataset_id
 from crypto_analyzer.db.engine import sqlite_path, sqlite_uri
 from crypto_analyzer.db.market_history import check_watermark, history_visible, visible_select
 from crypto_analyzer.db.row_capture import RowCapture
@@ -122,7 +122,7 @@ def load_identified_bars(
 
 
 def load_identified_bar_arrays(
-    engine: Engine, *, tenant_id: str, freq: str
+    engine: Engine, *, tenant_id: str, freq: str, chunk_rows: int = DEFAULT_CHUNK_ROWS
 ) -> tuple[DatasetIdentity, list[BarArrays] | pd.DataFrame]:
     """:func:`load_identified_bars` of the panel's columns (:data:`PANEL_BAR_COLUMNS`), as numpy
     blocks of the Arrow read's batches when the Arrow reader kept the rows.
@@ -130,10 +130,13 @@ def load_identified_bar_arrays(
     The blocks are views of the read's buffers, so no long frame is made (see
     :mod:`.bar_arrays`); where the rows were kept another way or not at all (row reader,
     PostgreSQL, a batch the Arrow reader refuses, no ADBC driver) the result is the loader's frame
-    of those columns, exactly what :func:`load_identified_bars` returns.
+    of those columns, exactly what :func:`load_identified_bars` returns. ``chunk_rows``: rows
+    of the ``bars`` table per read batch (a block holds that batch's rows of ``freq``).
     """
     capture = RowCapture("bars", PANEL_BAR_COLUMNS, ("freq", freq), keep_arrow=True)
-    identity = compute_dataset_id(engine, tenant_id=tenant_id, capture=capture)
+    identity = compute_dataset_id(
+        engine, tenant_id=tenant_id, chunk_rows=chunk_rows, capture=capture
+    )
     table, capture.arrow = capture.arrow, None
     if table is not None:
         if table.num_rows == 0:
