@@ -127,7 +127,12 @@ class BarColumns:
         if self._times is None:
             found = np.empty(0, dtype=np.int64)
             for block in self.blocks:
-                found = np.union1d(found, block.bar_open_ms)
+                times = block.bar_open_ms
+                if found.size:  # most blocks repeat times already found: only merge new ones
+                    at = np.minimum(np.searchsorted(found, times), found.size - 1)
+                    times = times[found[at] != times]
+                if times.size:
+                    found = np.union1d(found, times)
             self._times = found
         return self._times
 

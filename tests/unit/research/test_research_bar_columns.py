@@ -32,7 +32,7 @@ def _frame(seed: int, n_times: int = 400, ids: list[Any] | None = None) -> pd.Da
     close[rng.random(close.shape) < 0.15] = np.nan
     close[7] = np.nan
     volume = rng.uniform(0.0, 9.0, close.shape)
-    frame = bars_frame(close, volume, ids=ids, start_ms=_MONDAY_MS)  # type: ignore[arg-type]
+    frame = bars_frame(close, volume, ids=ids, start_ms=_MONDAY_MS)
     return frame.sort_values(["instrument_id", "bar_open_ms"]).reset_index(drop=True)
 
 
@@ -92,7 +92,9 @@ def test_integer_ids_and_any_row_order_give_the_same_panel() -> None:
     frame = _frame(2, ids=[7, 3, 11])
     expected = panel_from_bars(frame)
     shuffled = frame.sample(frac=1.0, random_state=4).reset_index(drop=True)
-    _assert_same_bits(expected, panel_from_bars(_blocks(shuffled, 50, extra_id=99)))
+    bars = _blocks(shuffled, 50, extra_id=99)
+    assert np.array_equal(bars.times(), np.unique(frame["bar_open_ms"].to_numpy()))
+    _assert_same_bits(expected, panel_from_bars(bars))
     assert expected.assets.dtype == np.int64
 
 
@@ -165,4 +167,4 @@ def test_bad_blocks_are_refused() -> None:
     with pytest.raises(ValueError, match="same length"):
         BarBlock(np.zeros(1, dtype=np.int32), ids, times, prices, prices)
     with pytest.raises(TypeError, match="DataFrame or BarColumns"):
-        panel_from_bars(times)  # type: ignore[arg-type]
+        panel_from_bars(times)
