@@ -71,17 +71,20 @@ def test_a_frequency_without_bars_is_refused(engine: sa.Engine) -> None:
         load_identified_bars(engine, tenant_id="default", freq="1d")
 
 
-@pytest.mark.parametrize("reader", ["rows", "arrow", "no-adbc"])
+@pytest.mark.parametrize("reader", ["rows", "arrow", "no-adbc", "refused"])
 def test_the_panels_columns_from_one_pass_give_the_frames_panel(
     engine: sa.Engine, reader: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The report's read (only instrument, time, close, volume; numpy blocks of the Arrow
     batches, each with its own id dictionary) builds the panel of the full loader frame, bit for
-    bit; the row reader, PostgreSQL and SQLite without ADBC hand over the loader's frame."""
+    bit; the row reader, PostgreSQL, SQLite without ADBC and a kept table the arrays cannot take
+    hand over the loader's frame."""
     if reader != "rows":
         monkeypatch.setattr(dataset_id, "COLUMNAR_MIN_ROWS", 100)
     if reader == "no-adbc":
         monkeypatch.setattr(dataset_id, "arrow_reader_available", lambda: False)
+    if reader == "refused":  # the kept table is not numpy-ready: it becomes the loader's frame
+        monkeypatch.setattr(loaders, "arrow_bar_arrays", lambda table: None)
     alone = compute_dataset_id(engine, tenant_id="default")
     expected = panel_from_bars(
         load_bars(engine, tenant_id="default", freq="1h", as_of=alone.watermark)
