@@ -28,13 +28,20 @@ from crypto_analyzer.db.arrow_reader import (
     read_table_isolated,
     system_pool,
 )
-from crypto_analyzer.db.dataset_id import DatasetIdentity, compute_dataset_id
+from crypto_analyzer.db.bar_arrays import PANEL_BAR_COLUMNS, BarArrays, arrow_bar_arrays
+from crypto_analyzer.db.dataset_id import DEFAULT_CHUNK_ROWS, DatasetIdentity, compute_dataset_id
 from crypto_analyzer.db.engine import sqlite_path, sqlite_uri
 from crypto_analyzer.db.market_history import check_watermark, history_visible, visible_select
 from crypto_analyzer.db.row_capture import RowCapture
 from crypto_analyzer.db.schema import bars, instruments
 
-__all__ = ["BAR_FRAME_COLUMNS", "load_bars", "load_identified_bars", "load_instruments"]
+__all__ = [
+    "BAR_FRAME_COLUMNS",
+    "load_bars",
+    "load_identified_bar_arrays",
+    "load_identified_bars",
+    "load_instruments",
+]
 
 BAR_FRAME_COLUMNS = (
     "instrument_id",
@@ -114,13 +121,52 @@ def load_identified_bars(
     return identity, _finish_bars(capture.frame, tenant_id, freq)
 
 
+def load_identified_bar_arrays(
+    engine: Engine, *, tenant_id: str, freq: str, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> tuple[DatasetIdentity, list[BarArrays] | pd.DataFrame]:
+    """:func:`load_identified_bars` of the panel's columns (:data:`PANEL_BAR_COLUMNS`), as numpy
+    blocks of the Arrow read's batches when the Arrow reader kept the rows.
+
+    The blocks are views of the read's buffers, so no long frame is made (see
+    :mod:`.bar_arrays`); where the rows were kept another way or not at all (row reader,
+    PostgreSQL, a batch the Arrow reader refuses, no ADBC driver) the result is the loader's frame
+    of those columns, exactly what :func:`load_identified_bars` returns. ``chunk_rows``: rows
+    of the ``bars`` table per read batch (a block holds that batch's rows of ``freq``).
+    """
+    capture = RowCapture("bars", PANEL_BAR_COLUMNS, ("freq", freq), keep_arrow=True)
+    identity = compute_dataset_id(
+        engine, tenant_id=tenant_id, chunk_rows=chunk_rows, capture=capture
+    )
+    table, capture.arrow = capture.arrow, None
+    if table is not None:
+        if table.num_rows == 0:
+            raise _no_bars(tenant_id, freq)
+        blocks = arrow_bar_arrays(table)
+        if blocks is not None:
+            return identity, blocks
+        capture.keep_arrow = False
+        capture.finish_arrow(table)
+        del table
+    if capture.frame is None:
+        columns = PANEL_BAR_COLUMNS
+        frame = load_bars(
+            engine, tenant_id=tenant_id, freq=freq, as_of=identity.watermark, columns=columns
+        )
+        return identity, frame
+    return identity, _finish_bars(capture.frame, tenant_id, freq)
+
+
+def _no_bars(tenant_id: str, freq: str) -> NotFoundError:
+    return NotFoundError(
+        f"no {freq} bars for tenant {tenant_id!r} in the requested range",
+        "ingest data first (e.g. `crypto-analyzer ingest synthetic`) or check --freq",
+    )
+
+
 def _finish_bars(frame: pd.DataFrame, tenant_id: str, freq: str) -> pd.DataFrame:
     """The loader's frame contract: typed columns, a fresh index; no bars is an error."""
     if frame.empty:
-        raise NotFoundError(
-            f"no {freq} bars for tenant {tenant_id!r} in the requested range",
-            "ingest data first (e.g. `crypto-analyzer ingest synthetic`) or check --freq",
-        )
+        raise _no_bars(tenant_id, freq)
     frame["bar_open_ms"] = frame["bar_open_ms"].astype("int64")
     for name in _FLOAT_COLUMNS:
         if name in frame.columns:

@@ -11,6 +11,10 @@ SQLite only: its key order is the binary order ``load_bars`` sorts by, so the ke
 in the loader's order. On PostgreSQL the id sorts text keys with ``COLLATE "C"`` while the loader
 uses the database collation, so no rows are kept there (``frame`` stays ``None``) and the caller
 loads them as before.
+
+With ``keep_arrow`` an Arrow read is kept as the ``pyarrow.Table`` itself (``arrow``), not converted
+to a frame: a caller that needs only some columns as numpy arrays (the report's panel) then never
+holds a long frame.
 """
 
 from __future__ import annotations
@@ -28,12 +32,15 @@ __all__ = ["RowCapture"]
 
 @dataclass
 class RowCapture:
-    """Which rows of ``table`` to keep while it is hashed; ``frame`` holds them after the read."""
+    """Which rows of ``table`` to keep while it is hashed; ``frame`` holds them after the read
+    (``arrow`` instead, with ``keep_arrow``, when the Arrow reader kept them)."""
 
     table: str
     columns: tuple[str, ...]
     where: tuple[str, Any]
+    keep_arrow: bool = False
     frame: pd.DataFrame | None = None
+    arrow: Any = None
     _rows: list[tuple[Any, ...]] = field(default_factory=list, repr=False)
 
     def positions(self, hashed: Sequence[str]) -> tuple[tuple[int, ...], int, Any] | None:
@@ -52,6 +59,7 @@ class RowCapture:
     def start(self) -> None:
         """Forget what an earlier read kept (a table may be read again, e.g. with history)."""
         self.frame = None
+        self.arrow = None
         self._rows = []
 
     def take(self, rows: Sequence[tuple[Any, ...]], spec: tuple[tuple[int, ...], int, Any]) -> None:
@@ -65,7 +73,11 @@ class RowCapture:
         self._rows = []
 
     def finish_arrow(self, table: Any) -> None:
-        """The kept rows read by the Arrow worker (a ``pyarrow.Table``) as the frame."""
+        """The kept rows read by the Arrow worker (a ``pyarrow.Table``) as the frame, or as the
+        table itself with ``keep_arrow``."""
+        if self.keep_arrow:
+            self.arrow = table
+            return
         # self_destruct: each Arrow column is released once converted (the table is not used
         # again), so the read's peak is not the table plus the whole frame
         self.frame = table.to_pandas(self_destruct=True, memory_pool=system_pool())

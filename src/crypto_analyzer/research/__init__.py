@@ -23,6 +23,14 @@ from crypto_analyzer.research.attestation import (
     build_attestation,
     validate_attestation,
 )
+from crypto_analyzer.research.bar_columns import (
+    BAR_COLUMNS,
+    BLOCK_ROWS,
+    BarBlock,
+    BarColumns,
+    as_bar_columns,
+    bar_layout,
+)
 from crypto_analyzer.research.calendars import (
     CALENDAR_KINDS,
     GAP_RULES,
@@ -88,7 +96,6 @@ from crypto_analyzer.research.ic import (
     summarize_ic,
 )
 from crypto_analyzer.research.panel import (
-    BAR_COLUMNS,
     Panel,
     eligibility_mask,
     filter_assets,
@@ -169,6 +176,7 @@ __all__ = [
     "ATTESTATION_SCHEMA",
     "ATTESTATION_SCHEMA_VERSION",
     "BAR_COLUMNS",
+    "BLOCK_ROWS",
     "CALENDAR_KINDS",
     "CAUSALITY_CHECKS",
     "DEFAULT_HORIZONS",
@@ -184,6 +192,8 @@ __all__ = [
     "SPLIT_PLAN_SCHEMA",
     "SPLIT_PLAN_SCHEMA_VERSION",
     "BacktestResult",
+    "BarBlock",
+    "BarColumns",
     "CalendarReport",
     "CalendarSpec",
     "CausalityFinding",
@@ -210,8 +220,10 @@ __all__ = [
     "Winsorizer",
     "active_portfolio_weights",
     "annualised_sharpe",
+    "as_bar_columns",
     "asset_blocks",
     "backtest",
+    "bar_layout",
     "bars_per_year",
     "build_attestation",
     "calendar_panel",

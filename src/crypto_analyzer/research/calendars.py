@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crypto_analyzer.research.bar_columns import BarColumns, as_bar_columns
 from crypto_analyzer.research.panel import Panel, panel_from_bars
 
 __all__ = [
@@ -158,17 +159,22 @@ def resolve_calendar(times: np.ndarray, spec: CalendarSpec) -> str:
 
 
 def calendar_panel(
-    bars: pd.DataFrame, spec: CalendarSpec, *, bar_ms: int | None = None
+    bars: pd.DataFrame | BarColumns,
+    spec: CalendarSpec,
+    *,
+    bar_ms: int | None = None,
+    release: bool = False,
 ) -> tuple[Panel, CalendarReport]:
-    """:func:`panel_from_bars` on the calendar's rows, with the gap rule applied."""
-    times = np.unique(bars["bar_open_ms"].to_numpy(dtype=np.int64))
-    kind = resolve_calendar(times, spec)
+    """:func:`panel_from_bars` on the calendar's rows, with the gap rule applied (``release``:
+    as there, forget each block of ``bars`` once it is in the grids)."""
+    bars = as_bar_columns(bars)
+    kind = resolve_calendar(bars.times(), spec)
     if kind == "24/7":
-        panel = panel_from_bars(bars, bar_ms=bar_ms)
+        panel = panel_from_bars(bars, bar_ms=bar_ms, release=release)
         slots = panel.shape[0]
         holiday = off = 0
     else:
-        regular = panel_from_bars(bars, bar_ms=bar_ms)
+        regular = panel_from_bars(bars, bar_ms=bar_ms, release=release)
         slots_all = regular.times.to_numpy(dtype=np.int64)
         in_calendar = _in_sessions(slots_all, kind, spec.sessions)
         present = regular.close.notna().any(axis=1).to_numpy()

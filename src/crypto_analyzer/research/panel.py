@@ -1,7 +1,9 @@
-"""Aligned (time x asset) panels built from a long bars frame.
+"""Aligned (time x asset) panels built from bars.
 
-The database loader hands the research layer one long frame of OHLCV bars
-(``instrument_id, bar_open_ms, open, high, low, close, volume``). Every research computation works
+The database loader hands the research layer bars: a long frame of OHLCV bars
+(``instrument_id, bar_open_ms, open, high, low, close, volume``), or only the columns a panel
+needs as blocks (:class:`~crypto_analyzer.research.bar_columns.BarColumns`, no long frame at
+all). Every research computation works
 on wide, aligned panels instead: one row per bar open time on a regular grid, one column per
 instrument.
 :func:`panel_from_bars` does that reshaping once, checks the input, and derives log returns and
@@ -16,21 +18,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crypto_analyzer.core.memory import release_free_memory
 from crypto_analyzer.core.row_blocks import row_blocks
 from crypto_analyzer.research._checks import check_float, check_int
+from crypto_analyzer.research.bar_columns import BarColumns, as_bar_columns, bar_layout
 
 __all__ = [
-    "BAR_COLUMNS",
     "Panel",
     "eligibility_mask",
     "filter_assets",
     "panel_from_bars",
 ]
-
-BAR_COLUMNS = ("instrument_id", "bar_open_ms", "open", "high", "low", "close", "volume")
-"""Columns the long bars frame must carry (extra columns are ignored)."""
-
-_NUMERIC = ("open", "high", "low", "close", "volume")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,59 +124,23 @@ class Panel:
         )
 
 
-def _panel_from_bars_iv(bars: Any, bar_ms: Any) -> tuple[pd.DataFrame, int | None, np.ndarray, Any]:
-    if not isinstance(bars, pd.DataFrame):
-        raise TypeError(f"bars must be a pandas DataFrame, got {type(bars).__name__}")
-    missing = [c for c in BAR_COLUMNS if c not in bars.columns]
-    if missing:
-        raise ValueError(f"bars is missing columns {missing}; required: {list(BAR_COLUMNS)}")
-    if len(bars) == 0:
-        raise ValueError("bars must not be empty")
-    for col in ("bar_open_ms", *_NUMERIC):
-        if not pd.api.types.is_numeric_dtype(bars[col]) or pd.api.types.is_bool_dtype(bars[col]):
-            raise TypeError(f"bars[{col!r}] must be numeric, got dtype {bars[col].dtype}")
-    # column by column: a float copy of all five columns at once was the size of the frame
-    for col in _NUMERIC:
-        if not np.isfinite(bars[col].to_numpy(dtype=np.float64, na_value=np.nan)).all():
-            raise ValueError(
-                "bars has NaN or inf in open/high/low/close/volume; drop such bars first"
-            )
-    if (bars["close"] <= 0).any():
-        raise ValueError("bars['close'] must be > 0 (log returns need positive prices)")
-    if (bars["volume"] < 0).any():
-        raise ValueError("bars['volume'] must be >= 0")
-    codes, uniques = pd.factorize(bars["instrument_id"])
-    if (
-        _may_repeat(codes, bars["bar_open_ms"].to_numpy())
-        and bars.duplicated(["instrument_id", "bar_open_ms"]).any()
-    ):
-        raise ValueError("bars has duplicate (instrument_id, bar_open_ms) rows")
-    if bar_ms is not None:
-        bar_ms = check_int("bar_ms", bar_ms, minimum=1)
-    return bars, bar_ms, codes, uniques
-
-
-def _may_repeat(codes: np.ndarray, times: np.ndarray) -> bool:
-    """False when the rows are strictly increasing in (instrument, time) — the loader's order —
-    so no pair can repeat; True means "check with the general (hashing) test"."""
-    if codes.size < 2 or (codes < 0).any():
-        return codes.size >= 2
-    step = np.diff(codes)
-    ahead = (step > 0) | ((step == 0) & (np.diff(times) > 0))
-    return not bool(ahead.all())
-
-
-def panel_from_bars(bars: pd.DataFrame, *, bar_ms: int | None = None) -> Panel:
-    """Pivot a long bars frame into an aligned :class:`Panel`.
+def panel_from_bars(
+    bars: pd.DataFrame | BarColumns, *, bar_ms: int | None = None, release: bool = False
+) -> Panel:
+    """Pivot bars (a long frame or :class:`BarColumns`) into an aligned :class:`Panel`.
 
     Parameters
     ----------
-    bars : pandas.DataFrame
+    bars : pandas.DataFrame or BarColumns
         Long frame with columns ``instrument_id, bar_open_ms, open, high, low, close, volume``
-        (one row per instrument and bar; the format the database loader returns).
+        (one row per instrument and bar), or the same bars as column blocks (only instrument,
+        time, close and volume); both give the same panel, bit for bit.
     bar_ms : int, optional
         Bar length in milliseconds. If omitted it is inferred as the most common spacing between
         consecutive distinct bar open times.
+    release : bool
+        Forget each block of ``bars`` (a :class:`BarColumns`) once it is in the grids, so its
+        memory is freed while the panel is built; ``bars`` cannot be used again afterwards.
 
     Returns
     -------
@@ -192,8 +154,11 @@ def panel_from_bars(bars: pd.DataFrame, *, bar_ms: int | None = None) -> Panel:
         On missing columns, NaN/inf values, non-positive closes, duplicate bars, or bar times that
         do not sit on the ``bar_ms`` grid.
     """
-    bars, bar_ms, codes, uniques = _panel_from_bars_iv(bars, bar_ms)
-    times = np.unique(bars["bar_open_ms"].to_numpy(dtype=np.int64))
+    bars = as_bar_columns(bars)
+    columns, positions = bar_layout(bars)
+    if bar_ms is not None:
+        bar_ms = check_int("bar_ms", bar_ms, minimum=1)
+    times = bars.times()
     if bar_ms is None:
         if times.size < 2:
             raise ValueError("cannot infer bar_ms from a single bar time; pass bar_ms")
@@ -206,18 +171,23 @@ def panel_from_bars(bars: pd.DataFrame, *, bar_ms: int | None = None) -> Panel:
             f"{int(times[0])}; pass the right bar_ms or resample first"
         )
     grid = pd.Index(np.arange(times[0], times[-1] + 1, bar_ms, dtype=np.int64), name="bar_open_ms")
-    # Scattered straight into the wide grid (rows: time slot, columns: sorted ids): what a pivot
-    # and two reindexes gave, without their intermediate frames (several times the panel).
-    columns = sorted(uniques)
-    position = pd.Index(columns).get_indexer(uniques)
-    # One flat (row-major) cell index per bar instead of a row and a column array: half the
-    # index memory of the scatter, which is the size of the long frame's time column.
-    cells = (bars["bar_open_ms"].to_numpy(dtype=np.int64) - times[0]) // bar_ms
-    cells *= len(columns)
-    cells += position[codes]
-    close = _scatter(bars["close"], cells, grid, columns)
-    volume = _scatter(bars["volume"], cells, grid, columns)
-    del cells
+    # Scattered straight into the wide grids (rows: time slot, columns: sorted ids), block by
+    # block: what a pivot and two reindexes gave, without a long frame or their intermediates.
+    close_values = np.full((len(grid), len(columns)), np.nan)
+    volume_values = np.full((len(grid), len(columns)), np.nan)
+    blocks = bars.drain() if release else iter(bars.blocks)
+    for block, position in zip(blocks, positions, strict=True):
+        # One flat (row-major) cell index per bar: half the index memory of a row and a column
+        cells = (block.bar_open_ms - times[0]) // bar_ms
+        cells *= len(columns)
+        cells += position[block.codes]
+        close_values.reshape(-1)[cells] = block.close
+        volume_values.reshape(-1)[cells] = block.volume
+        del block, cells  # a drained block is freed here, before the next one is read
+    if release:
+        release_free_memory()  # the blocks' pages, before the derived grids are allocated
+    close = _frame(close_values, grid, columns)
+    volume = _frame(volume_values, grid, columns)
     log_returns = pd.DataFrame(_log_returns(close.to_numpy()), index=grid, columns=close.columns)
     dollar_volume = close * volume
     return Panel(close, volume, log_returns, dollar_volume, bar_ms)
@@ -238,16 +208,12 @@ def _log_returns(close: np.ndarray) -> np.ndarray:
     return out
 
 
-def _scatter(
-    values: pd.Series, cells: np.ndarray, grid: pd.Index, columns: list[Any]
-) -> pd.DataFrame:
-    """One value column as a (time x asset) frame on ``grid``, NaN where no bar is.
+def _frame(values: np.ndarray, grid: pd.Index, columns: list[Any]) -> pd.DataFrame:
+    """A (time x asset) grid as a frame without a copy.
 
     Filled time-major, so the frame's memory is laid out as the pivot's was (one contiguous row
     of assets per time): reductions see the same memory order and give the same bits."""
-    grid_values = np.full((len(grid), len(columns)), np.nan)
-    grid_values.reshape(-1)[cells] = values.to_numpy(dtype=np.float64)
-    return pd.DataFrame(grid_values, index=grid, columns=pd.Index(columns, name="instrument_id"),
+    return pd.DataFrame(values, index=grid, columns=pd.Index(columns, name="instrument_id"),
                         copy=False)  # fmt: skip
 
 

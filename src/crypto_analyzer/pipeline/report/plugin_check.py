@@ -22,6 +22,7 @@ from crypto_analyzer.core.errors import ValidationError
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.writer import RunArtifacts
 from crypto_analyzer.research import Panel, compute_signal, panel_from_bars
+from crypto_analyzer.research.bar_columns import BarColumns
 from crypto_analyzer.research.causality_check import check_causality
 
 __all__ = [
@@ -50,8 +51,10 @@ def _sample(panel: Panel, lookback: int) -> Panel:
     return panel.head_rows(rows)
 
 
-def check_signal_plugins(bars: pd.DataFrame, config: ReportConfig) -> dict[str, Any]:
+def check_signal_plugins(bars: pd.DataFrame | BarColumns, config: ReportConfig) -> dict[str, Any]:
     """Check every plugin signal ``config`` uses; the record to store, ``{}`` without plugins.
+
+    ``bars``: the run's bars (a long frame or :class:`BarColumns`); they are only read.
 
     Raises
     ------

@@ -21,6 +21,7 @@ import pandas as pd
 from crypto_analyzer.core.errors import ConfigError, ValidationError
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.research import Panel
+from crypto_analyzer.research.bar_columns import BarColumns
 from crypto_analyzer.research.calendars import (
     CalendarReport,
     CalendarSpec,
@@ -44,22 +45,27 @@ _MISSING_SHARE = 0.25
 
 @dataclass(frozen=True, slots=True)
 class PanelOnCalendar:
-    """A panel already built from the long bars frame (:func:`build_panel`'s result).
+    """A panel already built from the bars (:func:`build_panel`'s result).
 
-    The long frame is the largest object of a report (one row per instrument and bar, nine
-    columns) and nothing after the panel needs it: a caller that builds the panel itself can
-    drop the frame before the statistics start instead of holding both for the whole run."""
+    The bars are the largest input of a report (one row per instrument and bar) and nothing
+    after the panel needs them: a caller that builds the panel itself releases them while the
+    panel is built instead of holding both for the whole run."""
 
     panel: Panel
     calendar: CalendarReport
 
     @classmethod
-    def build(cls, bars: pd.DataFrame, config: ReportConfig) -> PanelOnCalendar:
-        return cls(*build_panel(bars, config))
+    def build(
+        cls, bars: pd.DataFrame | BarColumns, config: ReportConfig, *, release: bool = False
+    ) -> PanelOnCalendar:
+        return cls(*build_panel(bars, config, release=release))
 
 
-def build_panel(bars: pd.DataFrame, config: ReportConfig) -> tuple[Panel, CalendarReport]:
-    """The panel on the configured calendar (``auto``: detected), gap rule applied."""
+def build_panel(
+    bars: pd.DataFrame | BarColumns, config: ReportConfig, *, release: bool = False
+) -> tuple[Panel, CalendarReport]:
+    """The panel on the configured calendar (``auto``: detected), gap rule applied; ``release``:
+    forget each block of ``bars`` (a :class:`BarColumns`) once it is in the panel's grids."""
     settings = config.calendar
     sessions = None
     if settings.kind == "file":
@@ -80,7 +86,7 @@ def build_panel(bars: pd.DataFrame, config: ReportConfig) -> tuple[Panel, Calend
         source=Path(settings.file).name if settings.file else None,
         bars_per_year=settings.bars_per_year,
     )
-    return calendar_panel(bars, spec)
+    return calendar_panel(bars, spec, release=release)
 
 
 def check_history(n_rows: int, config: ReportConfig) -> None:

@@ -164,8 +164,8 @@ def run_report(
             engine, tenant_id=settings.tenant, freq=config.freq, dataset=dataset
         )
         dataset, bars, instruments = inputs.dataset, inputs.bars, inputs.instruments
-        del inputs  # ``bars`` is now the long frame's only holder: it is dropped for the panel
-        release_free_memory()  # the Arrow read's buffers, before the panel is built
+        del inputs  # ``bars`` is now the only holder of the bar columns: released for the panel
+        release_free_memory()  # what the read freed, before the panel is built
         if dataset.mode is not DatasetMode.STRICT:  # pragma: no cover - compute default is STRICT
             raise CryptoAnalyzerError("report runs need a STRICT dataset id")
         watermark = dataset.watermark
@@ -200,11 +200,11 @@ def run_report(
             # A config that does not fit the data is a ValidationError raised where it is
             # detected (the split plan); any other exception is an internal fault and surfaces
             # as one, never as a config error.
-            # The panel is built here so the long frame (the run's largest object) is dropped
-            # before the statistics start rather than held to the end of the run.
-            on_calendar = PanelOnCalendar.build(bars, config)
+            # The panel is built here so the bars (the run's largest input) are released block
+            # by block while it is built rather than held to the end of the run.
+            on_calendar = PanelOnCalendar.build(bars, config, release=True)
             del bars
-            release_free_memory()  # the long frame's pages, before the fit and the signals
+            release_free_memory()  # the bars' pages, before the fit and the signals
             computation = compute_report(
                 on_calendar,
                 instruments,
