@@ -58,11 +58,14 @@ def forward_returns(
     fwd = {h: np.empty(prices.shape, order="F") for h in horizons}
     for h, values in fwd.items():
         values[max(n_rows - h, 0) :] = np.nan
-    for cols in _column_blocks(prices):
-        logp = np.log(prices[:, cols])
-        for h, values in fwd.items():
-            if h < n_rows:
-                np.subtract(logp[h:], logp[:-h], out=values[:-h, cols])
+    if row_blocks_module.is_column_major(prices):
+        for cols in _column_blocks(prices):
+            logp = np.log(prices[:, cols])
+            for h, values in fwd.items():
+                if h < n_rows:
+                    np.subtract(logp[h:], logp[:-h], out=values[:-h, cols])
+    else:
+        _fill_by_row_blocks(prices, fwd)
     out: dict[int, pd.DataFrame] = {}
     for h, values in fwd.items():
         if kind == "simple":
@@ -73,15 +76,30 @@ def forward_returns(
     return out
 
 
+def _fill_by_row_blocks(prices: np.ndarray, fwd: dict[int, np.ndarray]) -> None:
+    """The log differences of a time-major price grid, a block of start rows at a time.
+
+    Each block takes the log of its rows and of the ``max(h)`` rows after them (one contiguous
+    run of the time-major array, so the log gives the whole-array bits) instead of a log of the
+    whole panel beside the outputs."""
+    n_rows, n_cols = prices.shape
+    reach = max(fwd)
+    for rows in row_blocks_module.row_blocks(n_rows, n_cols):
+        stop = min(rows.stop + reach, n_rows)
+        logp = np.log(prices[rows.start : stop])
+        for h, values in fwd.items():
+            last = min(rows.stop, n_rows - h)  # start rows with a price h bars ahead
+            if last > rows.start:
+                count = last - rows.start
+                np.subtract(logp[h : h + count], logp[:count], out=values[rows.start : last])
+
+
 def _column_blocks(prices: np.ndarray) -> list[slice]:
-    """Column slices to take the log of: blocks of ~8 MB of a column-major array, else all.
+    """Column slices of a column-major array to take the log of: blocks of ~8 MB.
 
     A block of columns of a column-major array is contiguous, as the whole array is, so the log
-    ufunc runs the same contiguous loop on it and gives the whole-array bits; other layouts are
-    taken whole (the log is then a panel-sized temporary, as it always was).
+    ufunc runs the same contiguous loop on it and gives the whole-array bits.
     """
     n_rows, n_cols = prices.shape
-    if not row_blocks_module.is_column_major(prices):
-        return [slice(0, n_cols)]
     step = max(1, row_blocks_module.ROW_BLOCK_CELLS // max(n_rows, 1))
     return [slice(start, min(start + step, n_cols)) for start in range(0, n_cols, step)]

@@ -159,3 +159,19 @@ def test_forward_returns_equal_the_former_copies(kind, market, monkeypatch) -> N
         _same(new[h], old[h])
     assert new[4].notna().to_numpy().mean() > 0.8
     assert new[market.shape[0] + 5].isna().all().all()
+
+
+@pytest.mark.parametrize("kind", ["log", "simple"])
+def test_forward_returns_of_a_time_major_panel_by_row_blocks_equal_the_whole_log(
+    kind, market, monkeypatch
+) -> None:
+    assert market.close.to_numpy().flags.c_contiguous  # the layout panel_from_bars builds
+    # blocks of 7 rows: every horizon but 1 and 4 reaches past the block it starts in
+    monkeypatch.setattr(row_blocks_module, "MIN_BLOCK_CELLS", 2)
+    monkeypatch.setattr(row_blocks_module, "ROW_BLOCK_CELLS", 7 * market.shape[1])
+    horizons = [1, 4, 24, 300, market.shape[0] - 1, market.shape[0] + 5]
+    new = forward_returns(market, horizons=horizons, kind=kind)
+    old = _former_forward(market, horizons, kind)
+    for h in horizons:
+        _same(new[h], old[h])
+    assert new[300].notna().to_numpy().mean() > 0.5
