@@ -29,7 +29,7 @@ import hashlib
 import io
 import json
 import tempfile
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -149,13 +149,17 @@ def _values(frame: pd.DataFrame) -> np.ndarray:
     return frame.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _canonical_rows(frames: Iterable[pd.DataFrame]) -> Iterator[np.ndarray]:
+def _canonical_rows(
+    frames: Iterable[pd.DataFrame], between_blocks: Callable[[], None] | None = None
+) -> Iterator[np.ndarray]:
     """Every grid's canonical bytes in order, a row block at a time (never a whole grid)."""
     for frame in frames:
         whole = _values(frame)
         n_rows, n_cols = whole.shape
         for rows in row_blocks(n_rows, n_cols, ROW_BLOCK_CELLS, min_cells=1):
             yield _canonical(whole[rows], whole)
+            if between_blocks is not None:
+                between_blocks()
 
 
 def _digest(header: dict[str, Any], parts: Iterable[np.ndarray]) -> str:
@@ -165,9 +169,10 @@ def _digest(header: dict[str, Any], parts: Iterable[np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-def values_digest(fit: FactorFrames) -> str:
-    """SHA-256 of the fitted values (header + canonical float64 grids), independent of encoding."""
-    return _digest(_header(fit), _canonical_rows(_frames(fit)))
+def values_digest(fit: FactorFrames, *, between_blocks: Callable[[], None] | None = None) -> str:
+    """SHA-256 of the fitted values (header + canonical float64 grids), independent of encoding;
+    ``between_blocks`` as in :func:`write_factor_fit`."""
+    return _digest(_header(fit), _canonical_rows(_frames(fit), between_blocks))
 
 
 class _HashingSink(io.RawIOBase):
@@ -193,16 +198,19 @@ class _HashingSink(io.RawIOBase):
         return self.size
 
 
-def write_factor_fit(fit: FactorFrames, sink: BinaryIO) -> WrittenFactorFit:
+def write_factor_fit(
+    fit: FactorFrames, sink: BinaryIO, *, between_blocks: Callable[[], None] | None = None
+) -> WrittenFactorFit:
     """Write the fit's Arrow IPC file (zstd) into ``sink`` (a binary file open for writing).
 
     The digest reads one canonical row block at a time; the file is written as record batches
     of consecutive bars (every column, :data:`FILE_BLOCK_CELLS` cells per grid): memory beyond
-    the fit itself is one batch, the file goes to ``sink`` as it is made.
+    the fit itself is one batch, the file goes to ``sink`` as it is made. ``between_blocks`` is
+    called after each block is read, e.g. to let go of the pages of grids mapped from files.
     """
     header = _header(fit)
     frames = _frames(fit)
-    digest = _digest(header, _canonical_rows(frames))
+    digest = _digest(header, _canonical_rows(frames, between_blocks))
     names = _column_names(header)
     schema = pa.schema(
         [(name, pa.float64()) for name in names], metadata={_METADATA_KEY: canonical_bytes(header)}
@@ -217,6 +225,8 @@ def write_factor_fit(fit: FactorFrames, sink: BinaryIO) -> WrittenFactorFit:
             columns = [pa.array(_canonical(g[rows], g).reshape(-1)) for g in grids]
             writer.write_batch(pa.record_batch(columns, schema=schema))
             del columns
+            if between_blocks is not None:
+                between_blocks()
     target.flush()
     sink.flush()
     pa.default_memory_pool().release_unused()  # the compressed batches, kept by the pool

@@ -64,10 +64,19 @@ class FactorRunSource:
     store: ArtifactStore | None
 
     def record_new(
-        self, run_id: str, dataset_id: str, run_config: Mapping[str, Any], fit: FactorFit
+        self,
+        run_id: str,
+        dataset_id: str,
+        run_config: Mapping[str, Any],
+        fit: FactorFit,
+        *,
+        between_blocks: Callable[[], None] | None = None,
     ) -> None:
-        """Store a fresh fit: its file first (when there is a store), then the run row."""
-        digest, ref = self._store_values(_frames_of(fit))
+        """Store a fresh fit: its file first (when there is a store), then the run row.
+
+        ``between_blocks`` is called after each block of the grids is read (see
+        :func:`~crypto_analyzer.artifacts.factor_fit_file.write_factor_fit`)."""
+        digest, ref = self._store_values(_frames_of(fit), between_blocks)
         try:
             record_factor_run(
                 self.engine,
@@ -196,17 +205,26 @@ class FactorRunSource:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _store_values(self, frames: FactorFrames) -> tuple[str, ArtifactRef | None]:
+    def _store_values(
+        self, frames: FactorFrames, between_blocks: Callable[[], None] | None = None
+    ) -> tuple[str, ArtifactRef | None]:
         """The values digest, and the file written for them (``None`` without a store)."""
         with _scratch() as scratch:
-            written = self._write(frames, scratch)
+            written = self._write(frames, scratch, between_blocks)
             if written is None:
-                return values_digest(frames), None
+                return values_digest(frames, between_blocks=between_blocks), None
             return written.values_digest, self._put(written, scratch)
 
-    def _write(self, frames: FactorFrames, scratch: BinaryIO) -> WrittenFactorFit | None:
+    def _write(
+        self,
+        frames: FactorFrames,
+        scratch: BinaryIO,
+        between_blocks: Callable[[], None] | None = None,
+    ) -> WrittenFactorFit | None:
         """The fit's file written into ``scratch`` (``None``, nothing written, without a store)."""
-        return None if self.store is None else write_factor_fit(frames, scratch)
+        if self.store is None:
+            return None
+        return write_factor_fit(frames, scratch, between_blocks=between_blocks)
 
     def _put(self, written: WrittenFactorFit, scratch: BinaryIO) -> ArtifactRef:
         assert self.store is not None

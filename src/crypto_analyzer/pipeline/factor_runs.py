@@ -26,6 +26,7 @@ from crypto_analyzer.db.loaders import load_identified_bars, load_instruments
 from crypto_analyzer.db.migrate import require_head
 from crypto_analyzer.db.workspace import open_engine
 from crypto_analyzer.pipeline.factor_run_source import FactorRunSource
+from crypto_analyzer.pipeline.fit_parking import park_unread_fit_parts, release_parked_pages
 from crypto_analyzer.research import (
     FactorFit,
     factor_run_id,
@@ -104,10 +105,14 @@ class MaterializedFactorFits:
         )
         source = FactorRunSource(self.engine, self.tenant_id, self.store)
         if stored is None:
-            fit = refit()
+            # Parked before it is stored (see fit_parking): the grids other than the residuals
+            # wait in mapped files, and the pages the file writer reads go back between blocks.
+            fit = park_unread_fit_parts(refit())
             if fit.config != fit_config:  # pragma: no cover - both come from rolling_factor_config
                 raise AssertionError("fit_factor_model recorded a config other than the one stored")
-            source.record_new(run_id, self.dataset_id, run_config, fit)
+            release = partial(release_parked_pages, fit)
+            source.record_new(run_id, self.dataset_id, run_config, fit, between_blocks=release)
+            release()
             self.used.append(FactorRunUse(run_id, False, len(assets)))
             return fit  # what a reused run gives: the same fit either way, without counts
         frames = source.reuse(stored, returns.index, assets, ids, refit)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from crypto_analyzer.core.errors import CryptoAnalyzerError
-from crypto_analyzer.pipeline.report.fit_parking import park_unread_fit_parts
+from crypto_analyzer.pipeline.fit_parking import park_unread_fit_parts, release_parked_pages
 from crypto_analyzer.research import fit_factor_model, signal_names
 from crypto_analyzer.research.signal_registry import compute_signal
 
@@ -97,3 +97,30 @@ def test_an_unusable_scratch_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CryptoAnalyzerError, match="factor fit scratch") as caught:
         park_unread_fit_parts(fit, directory=not_a_directory)
     assert "TMPDIR" in str(caught.value)
+
+
+def _resident_kb(values: np.ndarray) -> int:
+    """Resident size of the mapping that holds ``values`` (Linux ``/proc/self/smaps``)."""
+    address = values.__array_interface__["data"][0]
+    inside = False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split()[0]
+        if "-" in head and not head.endswith(":"):
+            low, high = (int(part, 16) for part in head.split("-"))
+            inside = low <= address < high
+        elif inside and head == "Rss:":
+            return int(line.split()[1])
+    raise AssertionError("no mapping holds the array")
+
+
+def test_released_pages_leave_memory_and_come_back_with_the_same_values(tmp_path: Path) -> None:
+    fit = fit_factor_model(_returns(), factor_ids=["btc", "eth"], window=48, lag=1)
+    parked = park_unread_fit_parts(fit, directory=tmp_path)
+    expected = fit.alpha.to_numpy().copy()
+    values = _block(parked.alpha)
+    assert np.array_equal(values.T, expected, equal_nan=True)  # read: the pages are resident
+    assert _resident_kb(values) > 0
+    release_parked_pages(parked)
+    assert _resident_kb(values) == 0
+    assert np.array_equal(parked.alpha.to_numpy(), expected, equal_nan=True)  # faulted back in
+    assert park_unread_fit_parts(parked, directory=tmp_path).alpha is parked.alpha  # idempotent

@@ -18,8 +18,8 @@ import pandas as pd
 
 from crypto_analyzer.core.errors import ValidationError
 from crypto_analyzer.core.memory import release_free_memory
+from crypto_analyzer.pipeline.fit_parking import park_unread_fit_parts
 from crypto_analyzer.pipeline.report.config import ReportConfig
-from crypto_analyzer.pipeline.report.fit_parking import park_unread_fit_parts
 from crypto_analyzer.pipeline.report.limits import MAX_FOLDS
 from crypto_analyzer.pipeline.report.preflight import (
     PanelOnCalendar,

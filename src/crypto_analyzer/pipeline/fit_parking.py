@@ -11,10 +11,16 @@ nobody reads never come back into memory.
 The files are unlinked as soon as they are mapped (a mapping keeps its file alive on POSIX), so
 nothing is left behind when the report stops for any reason; the disk space returns when the fit
 is let go.
+
+A new fit is parked *before* it is stored: writing its file reads every grid once for the
+values digest and once for the record batches, and :func:`release_parked_pages`, called between
+blocks, hands the pages just read back to the system, so storing a fit never brings the parked
+grids back into memory together.
 """
 
 from __future__ import annotations
 
+import mmap
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -28,14 +34,14 @@ from crypto_analyzer.core.errors import CryptoAnalyzerError
 from crypto_analyzer.pipeline.report.signal_store import single_float_block
 from crypto_analyzer.research import FactorFit
 
-__all__ = ["park_unread_fit_parts"]
+__all__ = ["park_unread_fit_parts", "release_parked_pages"]
 
 
 def park_unread_fit_parts(fit: FactorFit, directory: Path | None = None) -> FactorFit:
     """``fit`` with its betas, alpha, R² and counts mapped from scratch files (residuals kept).
 
     ``directory``: where the scratch files go (default: the temporary directory, ``TMPDIR``).
-    A grid that is not one float64 block is kept in memory unchanged.
+    A grid that is not one float64 block, or is parked already, is kept as it is.
     """
     try:
         root = Path(tempfile.mkdtemp(prefix="crypto-analyzer-fit-", dir=directory))
@@ -59,7 +65,7 @@ def _parker(root: Path) -> Callable[[pd.DataFrame], pd.DataFrame]:
 
     def park(frame: pd.DataFrame) -> pd.DataFrame:
         values = single_float_block(frame)
-        if values is None:
+        if values is None or _mapping_of(values) is not None:
             return frame
         path = root / f"{next(counter)}.npy"
         try:
@@ -79,3 +85,29 @@ def _scratch_error(path: Path, exc: OSError) -> CryptoAnalyzerError:
         "free disk space in the temporary directory (TMPDIR), or point TMPDIR at a writable "
         "directory, and run the report again",
     )
+
+
+def release_parked_pages(fit: FactorFit) -> None:
+    """Hand the pages of the parked grids that were read back to the system.
+
+    Parked pages are clean copies of their files (a copy-on-write map nobody wrote to), so
+    dropping them loses nothing: the next read faults them in again. Only for a fit no one has
+    written into — :class:`~crypto_analyzer.pipeline.factor_runs.MaterializedFactorFits` calls
+    it while it stores its own fresh fit."""
+    frames = [*fit.betas.values(), fit.alpha, fit.r2, fit.n_obs]
+    for frame in frames:
+        values = None if frame is None else single_float_block(frame)
+        mapping = None if values is None else _mapping_of(values)
+        if mapping is not None and hasattr(mmap, "MADV_DONTNEED"):
+            mapping.madvise(mmap.MADV_DONTNEED)
+
+
+def _mapping_of(values: np.ndarray) -> mmap.mmap | None:
+    """The memory map under ``values`` (a view of a :class:`numpy.memmap`), if there is one."""
+    base: object = values
+    while isinstance(base, np.ndarray):
+        if isinstance(base, np.memmap):
+            found = getattr(base, "_mmap", None)
+            return found if isinstance(found, mmap.mmap) else None
+        base = base.base
+    return None
