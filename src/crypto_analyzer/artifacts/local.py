@@ -32,9 +32,9 @@ from crypto_analyzer.artifacts.store import (
     MAX_KEY_BYTES,
     RESERVED_SEGMENT_PREFIX,
     ArtifactStore,
-    sha256_stream,
 )
 from crypto_analyzer.core.errors import ArtifactStoreError
+from crypto_analyzer.core.hashing import sha256_stream
 
 __all__ = ["LocalArtifactStore"]
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any, BinaryIO, cast
 
 from crypto_analyzer.artifacts.location import parse_bucket_url
-from crypto_analyzer.artifacts.store import MAX_KEY_BYTES, ArtifactStore, sha256_stream
+from crypto_analyzer.artifacts.store import MAX_KEY_BYTES, ArtifactStore
 from crypto_analyzer.core.errors import ArtifactStoreError, ConfigError
+from crypto_analyzer.core.hashing import sha256_stream
 
 __all__ = ["GCS_ENDPOINT", "S3ArtifactStore"]
 

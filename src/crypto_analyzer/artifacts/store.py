@@ -33,6 +33,7 @@ from crypto_analyzer.core.errors import (
     NotFoundError,
     ValidationError,
 )
+from crypto_analyzer.core.hashing import sha256_stream
 
 __all__ = [
     "MAX_KEY_BYTES",
@@ -42,7 +43,6 @@ __all__ = [
     "ArtifactStore",
     "FileSource",
     "check_key",
-    "sha256_stream",
 ]
 
 COPY_CHUNK_BYTES = 1 << 20
@@ -201,16 +201,6 @@ class ArtifactStore(abc.ABC):
 
     @abc.abstractmethod
     def _list(self, prefix: str) -> builtins.list[str]: ...  # `list` here is the method above
-
-
-def sha256_stream(stream: BinaryIO) -> tuple[str, int]:
-    """SHA-256 and length of what ``stream`` yields until its end, a chunk at a time."""
-    digest = hashlib.sha256()
-    size = 0
-    while chunk := stream.read(COPY_CHUNK_BYTES):
-        digest.update(chunk)
-        size += len(chunk)
-    return digest.hexdigest(), size
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ __all__ = [
     "sha256_bytes",
     "sha256_file",
     "sha256_json",
+    "sha256_stream",
     "short_id",
 ]
 
@@ -46,10 +47,17 @@ def chained_sha256(prev_hash: str, body: Any) -> str:
 
 def sha256_file(handle: BinaryIO) -> str:
     """Hex SHA-256 of a binary stream, read in 1 MiB chunks so large artifacts never load whole."""
+    return sha256_stream(handle)[0]
+
+
+def sha256_stream(handle: BinaryIO, chunk: int = _CHUNK) -> tuple[str, int]:
+    """Hex SHA-256 and length of what ``handle`` yields until its end, ``chunk`` bytes at a time."""
     digest = hashlib.sha256()
-    for chunk in iter(lambda: handle.read(_CHUNK), b""):
-        digest.update(chunk)
-    return digest.hexdigest()
+    size = 0
+    while block := handle.read(chunk):
+        digest.update(block)
+        size += len(block)
+    return digest.hexdigest(), size
 
 
 def is_hex_digest(value: str) -> bool:

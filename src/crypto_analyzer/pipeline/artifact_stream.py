@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 
 from crypto_analyzer.artifacts import ArtifactStore
 from crypto_analyzer.core.errors import ArtifactStoreError, NotFoundError
+from crypto_analyzer.core.hashing import sha256_stream
 from crypto_analyzer.db.registry import resolve_run_id
 from crypto_analyzer.db.run_queries import RunArtifactRow, find_run_artifact
 
@@ -43,15 +44,6 @@ class VerifiedArtifact:
     row: RunArtifactRow
     key: str
     size: int
-
-
-def _hash_stream(stream: BinaryIO, chunk: int) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    while block := stream.read(chunk):
-        digest.update(block)
-        size += len(block)
-    return digest.hexdigest(), size
 
 
 def verify_run_artifact(
@@ -76,7 +68,7 @@ def verify_run_artifact(
     key = row.uri[len(prefix) :]
     stream = store.open(key)
     try:
-        digest, size = _hash_stream(stream, chunk)
+        digest, size = sha256_stream(stream, chunk)
     finally:
         stream.close()
     if digest != row.sha256:
