@@ -206,7 +206,8 @@ def write_factor_fit(
     The digest reads one canonical row block at a time; the file is written as record batches
     of consecutive bars (every column, :data:`FILE_BLOCK_CELLS` cells per grid): memory beyond
     the fit itself is one batch, the file goes to ``sink`` as it is made. ``between_blocks`` is
-    called after each block is read, e.g. to let go of the pages of grids mapped from files.
+    called after each block of a grid is read, e.g. to let go of the pages of grids mapped from
+    files (reading a few rows of each column of a mapped grid can map all of its pages).
     """
     header = _header(fit)
     frames = _frames(fit)
@@ -222,11 +223,13 @@ def write_factor_fit(
     with ipc.new_file(target, schema, options=options) as writer:
         n_rows, n_cols = grids[0].shape
         for rows in row_blocks(n_rows, n_cols, FILE_BLOCK_CELLS, min_cells=1):
-            columns = [pa.array(_canonical(g[rows], g).reshape(-1)) for g in grids]
+            columns = []
+            for grid in grids:
+                columns.append(pa.array(_canonical(grid[rows], grid).reshape(-1)))
+                if between_blocks is not None:  # a mapped grid's reads may map all its pages
+                    between_blocks()
             writer.write_batch(pa.record_batch(columns, schema=schema))
             del columns
-            if between_blocks is not None:
-                between_blocks()
     target.flush()
     sink.flush()
     pa.default_memory_pool().release_unused()  # the compressed batches, kept by the pool
