@@ -26,7 +26,11 @@ from crypto_analyzer.db.loaders import load_identified_bars, load_instruments
 from crypto_analyzer.db.migrate import require_head
 from crypto_analyzer.db.workspace import open_engine
 from crypto_analyzer.pipeline.factor_run_source import FactorRunSource
-from crypto_analyzer.pipeline.fit_parking import park_unread_fit_parts, release_parked_pages
+from crypto_analyzer.pipeline.fit_parking import (
+    ScratchFitOutputs,
+    park_unread_fit_parts,
+    release_parked_pages,
+)
 from crypto_analyzer.research import (
     FactorFit,
     factor_run_id,
@@ -105,9 +109,10 @@ class MaterializedFactorFits:
         )
         source = FactorRunSource(self.engine, self.tenant_id, self.store)
         if stored is None:
-            # Parked before it is stored (see fit_parking): the grids other than the residuals
-            # wait in mapped files, and the pages the file writer reads go back between blocks.
-            fit = park_unread_fit_parts(refit())
+            # Parked as it is computed (see fit_parking): the grids other than the residuals
+            # live in mapped files, and the pages the fit writes, and the file writer then
+            # reads, go back to the system after each block.
+            fit = park_unread_fit_parts(refit(outputs=ScratchFitOutputs()))
             if fit.config != fit_config:  # pragma: no cover - both come from rolling_factor_config
                 raise AssertionError("fit_factor_model recorded a config other than the one stored")
             release = partial(release_parked_pages, fit)

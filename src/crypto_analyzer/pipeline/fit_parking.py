@@ -21,9 +21,10 @@ grids back into memory together.
 from __future__ import annotations
 
 import mmap
+import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from crypto_analyzer.core.errors import CryptoAnalyzerError
 from crypto_analyzer.pipeline.report.signal_store import single_float_block
 from crypto_analyzer.research import FactorFit
 
-__all__ = ["park_unread_fit_parts", "release_parked_pages"]
+__all__ = ["ScratchFitOutputs", "park_unread_fit_parts", "release_parked_pages"]
 
 
 def park_unread_fit_parts(fit: FactorFit, directory: Path | None = None) -> FactorFit:
@@ -43,10 +44,7 @@ def park_unread_fit_parts(fit: FactorFit, directory: Path | None = None) -> Fact
     ``directory``: where the scratch files go (default: the temporary directory, ``TMPDIR``).
     A grid that is not one float64 block, or is parked already, is kept as it is.
     """
-    try:
-        root = Path(tempfile.mkdtemp(prefix="crypto-analyzer-fit-", dir=directory))
-    except OSError as exc:
-        raise _scratch_error(directory or Path(tempfile.gettempdir()), exc) from exc
+    root = _scratch_directory(directory)
     try:
         park = _parker(root)
         return replace(
@@ -87,6 +85,45 @@ def _scratch_error(path: Path, exc: OSError) -> CryptoAnalyzerError:
     )
 
 
+class ScratchFitOutputs:
+    """:class:`~crypto_analyzer.research.FitOutputs` that park a fit while it is computed.
+
+    Every grid but the residuals is a shared map of a scratch file, preallocated (a full disk
+    is an error here, not a crash when a page is first written) and unlinked at once; after each
+    block of assets the written pages go back to the system, so a fit never holds its betas,
+    alpha and R² in memory — the page cache and the file hold them. The frames of the fit are
+    already parked: :func:`park_unread_fit_parts` leaves them as they are.
+    """
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self._directory = directory
+        self._maps: list[np.memmap] = []
+
+    def grid(self, name: Hashable, shape: tuple[int, int]) -> np.ndarray:
+        if name == "residual":  # what the signals read: in memory
+            return np.empty(shape, order="F")
+        size = shape[0] * shape[1] * np.dtype(np.float64).itemsize
+        root = _scratch_directory(self._directory)
+        path = root / "grid.f8"
+        try:
+            with open(path, "wb") as handle:
+                if size and hasattr(os, "posix_fallocate"):
+                    os.posix_fallocate(handle.fileno(), 0, size)
+                else:
+                    handle.truncate(size)
+            mapped = np.memmap(path, dtype=np.float64, mode="r+", shape=shape, order="F")
+        except OSError as exc:
+            raise _scratch_error(path, exc) from exc
+        finally:
+            shutil.rmtree(root, ignore_errors=True)  # the map keeps the file until it goes
+        self._maps.append(mapped)
+        return mapped
+
+    def block_done(self) -> None:
+        for mapped in self._maps:
+            _drop_pages(mapped)
+
+
 def release_parked_pages(fit: FactorFit) -> None:
     """Hand the pages of the parked grids that were read back to the system.
 
@@ -97,9 +134,16 @@ def release_parked_pages(fit: FactorFit) -> None:
     frames = [*fit.betas.values(), fit.alpha, fit.r2, fit.n_obs]
     for frame in frames:
         values = None if frame is None else single_float_block(frame)
-        mapping = None if values is None else _mapping_of(values)
-        if mapping is not None and hasattr(mmap, "MADV_DONTNEED"):
-            mapping.madvise(mmap.MADV_DONTNEED)
+        if values is not None:
+            _drop_pages(values)
+
+
+def _drop_pages(values: np.ndarray) -> None:
+    """Unmap the resident pages of the file map under ``values`` (they stay in the file and
+    the page cache; the next read faults them in again)."""
+    mapping = _mapping_of(values)
+    if mapping is not None and hasattr(mmap, "MADV_DONTNEED"):
+        mapping.madvise(mmap.MADV_DONTNEED)
 
 
 def _mapping_of(values: np.ndarray) -> mmap.mmap | None:
@@ -111,3 +155,10 @@ def _mapping_of(values: np.ndarray) -> mmap.mmap | None:
             return found if isinstance(found, mmap.mmap) else None
         base = base.base
     return None
+
+
+def _scratch_directory(directory: Path | None) -> Path:
+    try:
+        return Path(tempfile.mkdtemp(prefix="crypto-analyzer-fit-", dir=directory))
+    except OSError as exc:
+        raise _scratch_error(directory or Path(tempfile.gettempdir()), exc) from exc

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,7 @@ __all__ = [
     "FACTOR_FIT_SCHEMA",
     "FACTOR_FIT_SCHEMA_VERSION",
     "FactorFit",
+    "FitOutputs",
     "factor_fit_config",
     "factor_run_id",
     "fit_factor_model",
@@ -215,6 +216,7 @@ def fit_factor_model(
     min_obs: int | None = None,
     exclude_factors: bool = True,
     with_counts: bool = True,
+    outputs: FitOutputs | None = None,
 ) -> FactorFit:
     """Rolling-window OLS factor model with an as-of lag.
 
@@ -242,6 +244,9 @@ def fit_factor_model(
     with_counts : bool
         Keep the observation counts (``n_obs``); ``False`` leaves ``n_obs=None`` and saves one
         panel-sized grid for callers that never read it (a stored factor run does not hold it).
+    outputs : FitOutputs, optional
+        Where the output grids live (default: in memory), e.g. memory-mapped scratch files that
+        hand each block's pages back once it is written (see :class:`FitOutputs`).
 
     Returns
     -------
@@ -275,7 +280,7 @@ def fit_factor_model(
     )
     fitted = rolling_ols_blocks(y_blocks, x, window=window, min_obs=min_obs)
     names = [*range(len(ids)), "alpha", "r2", *(["n_obs"] if with_counts else []), "residual"]
-    grids = {name: _lagged_grid(n_times, n_assets, lag) for name in names}
+    grids = {name: _lagged_grid(n_times, n_assets, lag, name, outputs) for name in names}
     shift = max(0, n_times - lag)
     for cols, est in zip(blocks, fitted, strict=True):
         for a in range(len(ids)):
@@ -287,6 +292,8 @@ def fit_factor_model(
         del est
         # the block's returns are read again (a block's worth, cheap) rather than kept aside
         _residualize_block(grids, cols, returns, positions, x, len(ids))
+        if outputs is not None:
+            outputs.block_done()
     config = rolling_factor_config(
         factor_ids=ids,
         window=window,
@@ -306,12 +313,32 @@ def fit_factor_model(
     return FactorFit(betas, alpha, r2, residuals, n_obs, config)
 
 
-def _lagged_grid(n_times: int, n_assets: int, lag: int) -> np.ndarray:
+class FitOutputs(Protocol):
+    """Where :func:`fit_factor_model` puts its output grids.
+
+    ``grid`` returns an uninitialised, writable, asset-major (Fortran-order) float64 array of
+    ``shape`` for the output ``name`` (``0, 1, ...`` for the betas in factor order, ``"alpha"``,
+    ``"r2"``, ``"n_obs"``, ``"residual"``); the fit writes every cell. ``block_done`` is called
+    after each block of assets is written (and residualised): the place to let go of pages.
+    """
+
+    def grid(self, name: Hashable, shape: tuple[int, int]) -> np.ndarray: ...
+
+    def block_done(self) -> None: ...
+
+
+def _lagged_grid(
+    n_times: int, n_assets: int, lag: int, name: Hashable, outputs: FitOutputs | None
+) -> np.ndarray:
     """An output grid whose first ``lag`` rows (no estimate usable yet) are NaN.
 
     Asset-major (Fortran order), the layout the frames always had: one run of bars per asset.
     """
-    out = np.empty((n_times, n_assets), order="F")
+    shape = (n_times, n_assets)
+    out = np.empty(shape, order="F") if outputs is None else outputs.grid(name, shape)
+    if out.shape != shape or out.dtype != np.float64 or not out.flags.f_contiguous:
+        raise ValueError(f"FitOutputs.grid gave a {out.dtype} {out.shape} array for {name!r}; "
+                         f"expected float64 {shape} in Fortran order")  # fmt: skip
     out[:lag] = np.nan
     return out
 

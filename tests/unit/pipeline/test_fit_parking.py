@@ -9,7 +9,11 @@ import pandas as pd
 import pytest
 
 from crypto_analyzer.core.errors import CryptoAnalyzerError
-from crypto_analyzer.pipeline.fit_parking import park_unread_fit_parts, release_parked_pages
+from crypto_analyzer.pipeline.fit_parking import (
+    ScratchFitOutputs,
+    park_unread_fit_parts,
+    release_parked_pages,
+)
 from crypto_analyzer.research import fit_factor_model, signal_names
 from crypto_analyzer.research.signal_registry import compute_signal
 
@@ -124,3 +128,61 @@ def test_released_pages_leave_memory_and_come_back_with_the_same_values(tmp_path
     assert _resident_kb(values) == 0
     assert np.array_equal(parked.alpha.to_numpy(), expected, equal_nan=True)  # faulted back in
     assert park_unread_fit_parts(parked, directory=tmp_path).alpha is parked.alpha  # idempotent
+
+
+@pytest.mark.parametrize("with_counts", [True, False])
+def test_a_fit_into_scratch_outputs_has_the_in_memory_bits_and_holds_no_pages(
+    tmp_path: Path, with_counts: bool
+) -> None:
+    returns = _returns()
+    expected = fit_factor_model(
+        returns, factor_ids=["btc", "eth"], window=48, lag=3, with_counts=with_counts
+    )
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    found = fit_factor_model(
+        returns,
+        factor_ids=["btc", "eth"],
+        window=48,
+        lag=3,
+        with_counts=with_counts,
+        outputs=ScratchFitOutputs(scratch),
+    )
+    pairs = [*zip(expected.betas.values(), found.betas.values(), strict=True)]
+    pairs += [(expected.alpha, found.alpha), (expected.r2, found.r2)]
+    if with_counts:
+        pairs.append((expected.n_obs, found.n_obs))
+    for _, after in pairs:  # before anything reads them: written, then handed back
+        assert _is_mapped(_block(after)) and _resident_kb(_block(after)) == 0
+    for before, after in [*pairs, (expected.residuals, found.residuals)]:
+        assert after.index.equals(before.index) and after.columns.equals(before.columns)
+        assert np.array_equal(after.to_numpy(), before.to_numpy(), equal_nan=True)
+        assert _block(after).flags.f_contiguous == _block(before).flags.f_contiguous
+    assert not _is_mapped(_block(found.residuals))
+    assert park_unread_fit_parts(found, directory=scratch).alpha is found.alpha
+    assert list(scratch.iterdir()) == []
+
+
+def test_scratch_outputs_in_an_unusable_directory_are_a_clear_error(tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("x")
+    with pytest.raises(CryptoAnalyzerError, match="factor fit scratch") as caught:
+        fit_factor_model(
+            _returns(),
+            factor_ids=["btc", "eth"],
+            window=48,
+            outputs=ScratchFitOutputs(not_a_directory),
+        )
+    assert "TMPDIR" in str(caught.value)
+
+
+def test_outputs_that_give_the_wrong_grid_are_refused() -> None:
+    class COrder:
+        def grid(self, name: object, shape: tuple[int, int]) -> np.ndarray:
+            return np.empty(shape)  # row-major: not the layout the fit's frames have
+
+        def block_done(self) -> None:
+            pass
+
+    with pytest.raises(ValueError, match="Fortran order"):
+        fit_factor_model(_returns(), factor_ids=["btc", "eth"], window=48, outputs=COrder())
