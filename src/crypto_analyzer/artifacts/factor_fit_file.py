@@ -245,13 +245,24 @@ def encode_factor_fit(fit: FactorFrames) -> EncodedFactorFit:
     return EncodedFactorFit(data, written.values_digest)
 
 
-def decode_factor_fit(data: bytes | BinaryIO, *, source: str) -> tuple[FactorFrames, str]:
+def decode_factor_fit(
+    data: bytes | BinaryIO,
+    *,
+    source: str,
+    allocate: Callable[[str, int], np.ndarray] | None = None,
+    between_blocks: Callable[[], None] | None = None,
+) -> tuple[FactorFrames, str]:
     """The fit a file holds and the digest of its values; a malformed file is refused.
 
     ``data`` is the file's bytes or a seekable binary file open on it (then only one record
     batch at a time is read and decompressed beside the grids). ``source`` names the file in
     errors (its URI). The caller compares the returned digest with the one recorded for the run:
     decoding alone proves only that the file is well formed.
+
+    ``allocate(column, cells)`` gives the writable float64 array each column (``beta_0``, ...,
+    ``alpha``, ``r2``, ``residual``) is decoded into, time-major (default: new arrays);
+    ``between_blocks`` is called after each record batch is copied and after each grid is
+    hashed, e.g. to let go of the pages of arrays mapped from files.
     """
     try:
         handle = pa.py_buffer(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
@@ -260,7 +271,7 @@ def decode_factor_fit(data: bytes | BinaryIO, *, source: str) -> tuple[FactorFra
         found = json.loads(raw) if raw is not None else None
         n_rows = _rows_in(reader)
         header = _check_header(found, reader.schema, n_rows, source)
-        grids = _read_grids(reader, _column_names(header), n_rows)
+        grids = _read_grids(reader, _column_names(header), n_rows, allocate, between_blocks)
     except (pa.ArrowException, ValueError) as exc:
         raise ArtifactIntegrityError(
             f"factor fit file {source} is not a readable Arrow file: {exc}",
@@ -278,7 +289,16 @@ def decode_factor_fit(data: bytes | BinaryIO, *, source: str) -> tuple[FactorFra
     alpha, *rest = frames[n_betas:]
     r2 = rest[0] if header["has_r2"] else None
     fit = FactorFrames(betas, alpha, r2, rest[-1])
-    return fit, _digest(header, grids)
+    return fit, _digest(header, _each_then(grids, between_blocks))
+
+
+def _each_then(
+    grids: list[np.ndarray], between_blocks: Callable[[], None] | None
+) -> Iterator[np.ndarray]:
+    for grid in grids:
+        yield grid
+        if between_blocks is not None:
+            between_blocks()
 
 
 def _rows_in(reader: ipc.RecordBatchFileReader) -> int:
@@ -287,15 +307,22 @@ def _rows_in(reader: ipc.RecordBatchFileReader) -> int:
 
 
 def _read_grids(
-    reader: ipc.RecordBatchFileReader, names: list[str], total: int
+    reader: ipc.RecordBatchFileReader,
+    names: list[str],
+    total: int,
+    allocate: Callable[[str, int], np.ndarray] | None = None,
+    between_blocks: Callable[[], None] | None = None,
 ) -> list[np.ndarray]:
-    """Each column as one float64 array: a single batch is converted without a copy; several
-    (the block-wise writer's) are copied batch by batch into one array per column, so the file
-    is never decompressed whole beside its copy."""
-    if reader.num_record_batches == 1:
+    """Each column as one float64 array: a single batch is converted without a copy (unless
+    ``allocate`` says where the columns go); several (the block-wise writer's) are copied batch
+    by batch into one array per column, so the file is never decompressed whole beside its copy."""
+    if reader.num_record_batches == 1 and allocate is None:
         batch = reader.get_batch(0)
         return [batch.column(name).to_numpy(zero_copy_only=False) for name in names]
-    grids = [np.empty(total, dtype=np.float64) for _ in names]
+    grids = [
+        np.empty(total, dtype=np.float64) if allocate is None else allocate(name, total)
+        for name in names
+    ]
     start = 0
     for i in range(reader.num_record_batches):
         batch = reader.get_batch(i)
@@ -303,6 +330,8 @@ def _read_grids(
         for grid, name in zip(grids, names, strict=True):
             grid[start:stop] = batch.column(name).to_numpy(zero_copy_only=False)
         start = stop
+        if between_blocks is not None:
+            between_blocks()
     return grids
 
 

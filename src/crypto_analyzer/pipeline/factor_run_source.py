@@ -48,6 +48,7 @@ from crypto_analyzer.db.factor_runs import (
     find_factor_run,
     record_factor_run,
 )
+from crypto_analyzer.pipeline.fit_parking import ScratchFitOutputs
 from crypto_analyzer.research import FactorFit
 
 __all__ = ["FactorRunSource"]
@@ -140,7 +141,12 @@ class FactorRunSource:
         assert self.store is not None and run.artifact_key is not None
         uri = self.store.uri_for(run.artifact_key)
         scratch.seek(0)
-        frames, digest = decode_factor_fit(scratch, source=uri)
+        # the betas, alpha and R² decode into mapped scratch files whose pages go back after
+        # each batch and each hashed grid: a reuse holds the residuals, not the whole fit
+        outputs = ScratchFitOutputs()
+        frames, digest = decode_factor_fit(
+            scratch, source=uri, allocate=outputs.flat, between_blocks=outputs.block_done
+        )
         if digest != run.values_digest:
             raise ArtifactIntegrityError(
                 f"factor run {run.factor_run_id}: the values in {uri} have digest {digest}, but "

@@ -27,6 +27,7 @@ import tempfile
 from collections.abc import Callable, Hashable
 from dataclasses import replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -100,9 +101,19 @@ class ScratchFitOutputs:
         self._maps: list[np.memmap] = []
 
     def grid(self, name: Hashable, shape: tuple[int, int]) -> np.ndarray:
+        """An asset-major grid for the fit (:class:`~crypto_analyzer.research.FitOutputs`)."""
         if name == "residual":  # what the signals read: in memory
             return np.empty(shape, order="F")
-        size = shape[0] * shape[1] * np.dtype(np.float64).itemsize
+        return self._mapped(shape, "F")
+
+    def flat(self, column: str, cells: int) -> np.ndarray:
+        """A column of a fit file to decode into (``decode_factor_fit``'s ``allocate``)."""
+        if column == "residual":
+            return np.empty(cells, dtype=np.float64)
+        return self._mapped((cells,), "C")
+
+    def _mapped(self, shape: tuple[int, ...], order: Literal["C", "F"]) -> np.memmap:
+        size = int(np.prod(shape)) * np.dtype(np.float64).itemsize
         root = _scratch_directory(self._directory)
         path = root / "grid.f8"
         try:
@@ -111,7 +122,7 @@ class ScratchFitOutputs:
                     os.posix_fallocate(handle.fileno(), 0, size)
                 else:
                     handle.truncate(size)
-            mapped = np.memmap(path, dtype=np.float64, mode="r+", shape=shape, order="F")
+            mapped = np.memmap(path, dtype=np.float64, mode="r+", shape=shape, order=order)
         except OSError as exc:
             raise _scratch_error(path, exc) from exc
         finally:

@@ -186,3 +186,37 @@ def test_outputs_that_give_the_wrong_grid_are_refused() -> None:
 
     with pytest.raises(ValueError, match="Fortran order"):
         fit_factor_model(_returns(), factor_ids=["btc", "eth"], window=48, outputs=COrder())
+
+
+def test_a_fit_file_decoded_into_scratch_outputs_equals_the_plain_decode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    import crypto_analyzer.artifacts.factor_fit_file as fit_file
+    from crypto_analyzer.db.factor_runs import FactorFrames
+
+    fit = fit_factor_model(_returns(), factor_ids=["btc", "eth"], window=48, lag=1)
+    frames = FactorFrames(fit.betas, fit.alpha, fit.r2, fit.residuals)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with io.BytesIO() as sink:
+        monkeypatch.setattr(fit_file, "FILE_BLOCK_CELLS", 1000)  # several record batches
+        fit_file.write_factor_fit(frames, sink)
+        data = sink.getvalue()
+    plain, plain_digest = fit_file.decode_factor_fit(data, source="test")
+    outputs = ScratchFitOutputs(scratch)
+    parked, parked_digest = fit_file.decode_factor_fit(
+        io.BytesIO(data), source="test", allocate=outputs.flat, between_blocks=outputs.block_done
+    )
+    assert parked_digest == plain_digest
+    mapped = [*parked.betas.values(), parked.alpha, parked.r2]
+    for frame in mapped:  # decoded, hashed, and handed back to the file
+        assert _is_mapped(_block(frame)) and _resident_kb(_block(frame)) == 0
+    assert not _is_mapped(_block(parked.residuals))
+    pairs = [*zip(plain.betas.values(), parked.betas.values(), strict=True)]
+    pairs += [(plain.alpha, parked.alpha), (plain.r2, parked.r2)]
+    for before, after in [*pairs, (plain.residuals, parked.residuals)]:
+        assert np.array_equal(after.to_numpy(), before.to_numpy(), equal_nan=True)
+        assert _block(after).flags.c_contiguous == _block(before).flags.c_contiguous
+    assert list(scratch.iterdir()) == []
