@@ -36,18 +36,26 @@ from crypto_analyzer.core.errors import CryptoAnalyzerError
 from crypto_analyzer.pipeline.report.signal_store import single_float_block
 from crypto_analyzer.research import FactorFit
 
-__all__ = ["ScratchFitOutputs", "park_unread_fit_parts", "release_parked_pages"]
+__all__ = ["PARK_MIN_BYTES", "ScratchFitOutputs", "park_unread_fit_parts", "release_parked_pages"]
+
+PARK_MIN_BYTES = 1 << 26
+"""Grids smaller than this (64 MiB: 8 M cells, e.g. 250 assets x 1 year of hourly bars) stay in
+memory: there parking buys little memory and costs time (reading a stored 200-asset fit back
+took 1.12x a refit with parking, 0.94x without; ``benchmarks/bench_factors.py``)."""
 
 
-def park_unread_fit_parts(fit: FactorFit, directory: Path | None = None) -> FactorFit:
+def park_unread_fit_parts(
+    fit: FactorFit, directory: Path | None = None, *, min_bytes: int = PARK_MIN_BYTES
+) -> FactorFit:
     """``fit`` with its betas, alpha, R² and counts mapped from scratch files (residuals kept).
 
     ``directory``: where the scratch files go (default: the temporary directory, ``TMPDIR``).
-    A grid that is not one float64 block, or is parked already, is kept as it is.
+    A grid that is not one float64 block, is parked already or is smaller than ``min_bytes``
+    is kept as it is.
     """
     root = _scratch_directory(directory)
     try:
-        park = _parker(root)
+        park = _parker(root, min_bytes)
         return replace(
             fit,
             betas={factor: park(frame) for factor, frame in fit.betas.items()},
@@ -59,12 +67,12 @@ def park_unread_fit_parts(fit: FactorFit, directory: Path | None = None) -> Fact
         shutil.rmtree(root, ignore_errors=True)  # mapped files live on until they are unmapped
 
 
-def _parker(root: Path) -> Callable[[pd.DataFrame], pd.DataFrame]:
+def _parker(root: Path, min_bytes: int) -> Callable[[pd.DataFrame], pd.DataFrame]:
     counter = iter(range(1 << 30))
 
     def park(frame: pd.DataFrame) -> pd.DataFrame:
         values = single_float_block(frame)
-        if values is None or _mapping_of(values) is not None:
+        if values is None or values.nbytes < min_bytes or _mapping_of(values) is not None:
             return frame
         path = root / f"{next(counter)}.npy"
         try:
@@ -96,19 +104,21 @@ class ScratchFitOutputs:
     already parked: :func:`park_unread_fit_parts` leaves them as they are.
     """
 
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(self, directory: Path | None = None, *, min_bytes: int = PARK_MIN_BYTES) -> None:
         self._directory = directory
+        self._min_cells = -(-min_bytes // np.dtype(np.float64).itemsize)
         self._maps: list[np.memmap] = []
 
     def grid(self, name: Hashable, shape: tuple[int, int]) -> np.ndarray:
         """An asset-major grid for the fit (:class:`~crypto_analyzer.research.FitOutputs`)."""
-        if name == "residual":  # what the signals read: in memory
+        # the residuals (what the signals read) and small grids stay in memory
+        if name == "residual" or shape[0] * shape[1] < self._min_cells:
             return np.empty(shape, order="F")
         return self._mapped(shape, "F")
 
     def flat(self, column: str, cells: int) -> np.ndarray:
         """A column of a fit file to decode into (``decode_factor_fit``'s ``allocate``)."""
-        if column == "residual":
+        if column == "residual" or cells < self._min_cells:
             return np.empty(cells, dtype=np.float64)
         return self._mapped((cells,), "C")
 

@@ -10,6 +10,7 @@ import pytest
 
 from crypto_analyzer.core.errors import CryptoAnalyzerError
 from crypto_analyzer.pipeline.fit_parking import (
+    PARK_MIN_BYTES,
     ScratchFitOutputs,
     park_unread_fit_parts,
     release_parked_pages,
@@ -51,7 +52,7 @@ def test_parked_grids_have_the_fits_bits_and_memory_order_and_leave_no_files(
     fit = fit_factor_model(_returns(), factor_ids=["btc", "eth"], window=48, lag=1)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    parked = park_unread_fit_parts(fit, directory=scratch)
+    parked = park_unread_fit_parts(fit, directory=scratch, min_bytes=0)
     for before, after in zip(_grids(fit), _grids(parked), strict=True):
         assert after.index.equals(before.index) and after.columns.equals(before.columns)
         assert np.array_equal(after.to_numpy(), before.to_numpy(), equal_nan=True)
@@ -66,7 +67,7 @@ def test_parked_grids_have_the_fits_bits_and_memory_order_and_leave_no_files(
 
 def test_a_parked_grid_can_be_changed_in_memory_without_writing_back(tmp_path: Path) -> None:
     fit = fit_factor_model(_returns(), factor_ids=["btc", "eth"], window=48, lag=1)
-    parked = park_unread_fit_parts(fit, directory=tmp_path)
+    parked = park_unread_fit_parts(fit, directory=tmp_path, min_bytes=0)
     values = _block(parked.alpha)
     values[0, 0] = 123.0  # copy-on-write mapping: writable, private
     assert values[0, 0] == 123.0
@@ -85,7 +86,7 @@ def test_signals_from_a_parked_fit_equal_those_from_the_fit(tmp_path: Path) -> N
     bars["volume"] = 1.0
     panel = panel_from_bars(bars)
     fit = fit_factor_model(panel.log_returns, factor_ids=["btc", "eth"], window=48, lag=1)
-    parked = park_unread_fit_parts(fit, directory=tmp_path)
+    parked = park_unread_fit_parts(fit, directory=tmp_path, min_bytes=0)
     needing_fit = [name for name in signal_names() if name in ("clean_momentum", "value_vs_beta")]
     assert needing_fit
     for name in needing_fit:
@@ -99,7 +100,7 @@ def test_an_unusable_scratch_directory_is_a_clear_error(tmp_path: Path) -> None:
     not_a_directory = tmp_path / "file"
     not_a_directory.write_text("x")
     with pytest.raises(CryptoAnalyzerError, match="factor fit scratch") as caught:
-        park_unread_fit_parts(fit, directory=not_a_directory)
+        park_unread_fit_parts(fit, directory=not_a_directory, min_bytes=0)
     assert "TMPDIR" in str(caught.value)
 
 
@@ -119,7 +120,7 @@ def _resident_kb(values: np.ndarray) -> int:
 
 def test_released_pages_leave_memory_and_come_back_with_the_same_values(tmp_path: Path) -> None:
     fit = fit_factor_model(_returns(), factor_ids=["btc", "eth"], window=48, lag=1)
-    parked = park_unread_fit_parts(fit, directory=tmp_path)
+    parked = park_unread_fit_parts(fit, directory=tmp_path, min_bytes=0)
     expected = fit.alpha.to_numpy().copy()
     values = _block(parked.alpha)
     assert np.array_equal(values.T, expected, equal_nan=True)  # read: the pages are resident
@@ -127,7 +128,9 @@ def test_released_pages_leave_memory_and_come_back_with_the_same_values(tmp_path
     release_parked_pages(parked)
     assert _resident_kb(values) == 0
     assert np.array_equal(parked.alpha.to_numpy(), expected, equal_nan=True)  # faulted back in
-    assert park_unread_fit_parts(parked, directory=tmp_path).alpha is parked.alpha  # idempotent
+    assert (
+        park_unread_fit_parts(parked, directory=tmp_path, min_bytes=0).alpha is parked.alpha
+    )  # idempotent
 
 
 @pytest.mark.parametrize("with_counts", [True, False])
@@ -146,7 +149,7 @@ def test_a_fit_into_scratch_outputs_has_the_in_memory_bits_and_holds_no_pages(
         window=48,
         lag=3,
         with_counts=with_counts,
-        outputs=ScratchFitOutputs(scratch),
+        outputs=ScratchFitOutputs(scratch, min_bytes=0),
     )
     pairs = [*zip(expected.betas.values(), found.betas.values(), strict=True)]
     pairs += [(expected.alpha, found.alpha), (expected.r2, found.r2)]
@@ -159,7 +162,7 @@ def test_a_fit_into_scratch_outputs_has_the_in_memory_bits_and_holds_no_pages(
         assert np.array_equal(after.to_numpy(), before.to_numpy(), equal_nan=True)
         assert _block(after).flags.f_contiguous == _block(before).flags.f_contiguous
     assert not _is_mapped(_block(found.residuals))
-    assert park_unread_fit_parts(found, directory=scratch).alpha is found.alpha
+    assert park_unread_fit_parts(found, directory=scratch, min_bytes=0).alpha is found.alpha
     assert list(scratch.iterdir()) == []
 
 
@@ -171,7 +174,7 @@ def test_scratch_outputs_in_an_unusable_directory_are_a_clear_error(tmp_path: Pa
             _returns(),
             factor_ids=["btc", "eth"],
             window=48,
-            outputs=ScratchFitOutputs(not_a_directory),
+            outputs=ScratchFitOutputs(not_a_directory, min_bytes=0),
         )
     assert "TMPDIR" in str(caught.value)
 
@@ -205,7 +208,7 @@ def test_a_fit_file_decoded_into_scratch_outputs_equals_the_plain_decode(
         fit_file.write_factor_fit(frames, sink)
         data = sink.getvalue()
     plain, plain_digest = fit_file.decode_factor_fit(data, source="test")
-    outputs = ScratchFitOutputs(scratch)
+    outputs = ScratchFitOutputs(scratch, min_bytes=0)
     parked, parked_digest = fit_file.decode_factor_fit(
         io.BytesIO(data), source="test", allocate=outputs.flat, between_blocks=outputs.block_done
     )
@@ -220,3 +223,19 @@ def test_a_fit_file_decoded_into_scratch_outputs_equals_the_plain_decode(
         assert np.array_equal(after.to_numpy(), before.to_numpy(), equal_nan=True)
         assert _block(after).flags.c_contiguous == _block(before).flags.c_contiguous
     assert list(scratch.iterdir()) == []
+
+
+def test_grids_below_the_size_floor_stay_in_memory(tmp_path: Path) -> None:
+    fit = fit_factor_model(_returns(), factor_ids=["btc", "eth"], window=48, lag=1)
+    assert fit.alpha.to_numpy().nbytes < PARK_MIN_BYTES
+    assert park_unread_fit_parts(fit, directory=tmp_path).alpha is fit.alpha
+    small = fit_factor_model(
+        _returns(), factor_ids=["btc", "eth"], window=48, outputs=ScratchFitOutputs(tmp_path)
+    )
+    assert not any(_is_mapped(_block(frame)) for frame in [small.alpha, *small.betas.values()])
+    # one cell over the floor is parked
+    cells = fit.alpha.size
+    parked = park_unread_fit_parts(fit, directory=tmp_path, min_bytes=8 * cells)
+    assert _is_mapped(_block(parked.alpha))
+    kept = park_unread_fit_parts(fit, directory=tmp_path, min_bytes=8 * cells + 1)
+    assert kept.alpha is fit.alpha
