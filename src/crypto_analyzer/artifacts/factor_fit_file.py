@@ -269,9 +269,9 @@ def decode_factor_fit(
         reader = ipc.open_file(handle)
         raw = (reader.schema.metadata or {}).get(_METADATA_KEY)
         found = json.loads(raw) if raw is not None else None
-        n_rows = _rows_in(reader)
-        header = _check_header(found, reader.schema, n_rows, source)
-        grids = _read_grids(reader, _column_names(header), n_rows, allocate, between_blocks)
+        header = _check_header(found, reader.schema, source)
+        cells = len(header["ts_ms"]) * len(header["assets"])
+        grids = _read_grids(reader, _column_names(header), cells, allocate, between_blocks)
     except (pa.ArrowException, ValueError) as exc:
         raise ArtifactIntegrityError(
             f"factor fit file {source} is not a readable Arrow file: {exc}",
@@ -301,11 +301,6 @@ def _each_then(
             between_blocks()
 
 
-def _rows_in(reader: ipc.RecordBatchFileReader) -> int:
-    """Rows of every batch, from the batches' metadata (nothing is decompressed for this)."""
-    return int(reader.count_rows())
-
-
 def _read_grids(
     reader: ipc.RecordBatchFileReader,
     names: list[str],
@@ -313,11 +308,13 @@ def _read_grids(
     allocate: Callable[[str, int], np.ndarray] | None = None,
     between_blocks: Callable[[], None] | None = None,
 ) -> list[np.ndarray]:
-    """Each column as one float64 array: a single batch is converted without a copy (unless
-    ``allocate`` says where the columns go); several (the block-wise writer's) are copied batch
-    by batch into one array per column, so the file is never decompressed whole beside its copy."""
+    """Each column as one float64 array of ``total`` cells (the header's grid; a file holding
+    another number is refused): a single batch is converted without a copy (unless ``allocate``
+    says where the columns go); several (the block-wise writer's) are copied batch by batch into
+    one array per column, so the file is never decompressed whole beside its copy."""
     if reader.num_record_batches == 1 and allocate is None:
         batch = reader.get_batch(0)
+        _check_cells(batch.num_rows, total)
         return [batch.column(name).to_numpy(zero_copy_only=False) for name in names]
     grids = [
         np.empty(total, dtype=np.float64) if allocate is None else allocate(name, total)
@@ -327,15 +324,23 @@ def _read_grids(
     for i in range(reader.num_record_batches):
         batch = reader.get_batch(i)
         stop = start + batch.num_rows
+        if stop > total:
+            _check_cells(stop, total)
         for grid, name in zip(grids, names, strict=True):
             grid[start:stop] = batch.column(name).to_numpy(zero_copy_only=False)
         start = stop
         if between_blocks is not None:
             between_blocks()
+    _check_cells(start, total)
     return grids
 
 
-def _check_header(header: Any, schema: pa.Schema, n_rows: int, source: str) -> dict[str, Any]:
+def _check_cells(found: int, expected: int) -> None:
+    if found != expected:
+        raise ValueError(f"it holds {found} float cells per column, the header names {expected}")
+
+
+def _check_header(header: Any, schema: pa.Schema, source: str) -> dict[str, Any]:
     def refuse(what: str) -> ArtifactIntegrityError:
         return ArtifactIntegrityError(
             f"factor fit file {source} {what}",
@@ -352,7 +357,6 @@ def _check_header(header: Any, schema: pa.Schema, n_rows: int, source: str) -> d
     expected = _column_names(header)
     if schema.names != expected:
         raise refuse(f"has columns {schema.names}, expected {expected}")
-    cells = len(header["ts_ms"]) * len(header["assets"])
-    if n_rows != cells or any(t != pa.float64() for t in schema.types):
-        raise refuse(f"holds {n_rows} float cells, expected {cells}")
+    if any(t != pa.float64() for t in schema.types):
+        raise refuse(f"has column types {[str(t) for t in schema.types]}, expected float64")
     return header

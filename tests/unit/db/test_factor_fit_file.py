@@ -235,3 +235,25 @@ def test_a_truncated_file_is_refused_when_read_from_a_file(tmp_path) -> None:
     path.write_bytes(encode_factor_fit(_frames()).data[:-100])
     with path.open("rb") as stream, pytest.raises(ArtifactIntegrityError, match="not a readable"):
         decode_factor_fit(stream, source="file:///cut.arrow")
+
+
+@pytest.mark.parametrize("batches", [1, 4])
+@pytest.mark.parametrize("extra_times", [1, -1])
+def test_a_file_holding_another_number_of_cells_than_its_header_names_is_refused(
+    batches: int, extra_times: int
+) -> None:
+    import json
+
+    frames = _frames()
+    table = ipc.open_file(pa.py_buffer(encode_factor_fit(frames).data)).read_all()
+    key = b"crypto_analyzer.factor_fit"
+    header = json.loads(table.schema.metadata[key])
+    times = header["ts_ms"]
+    header["ts_ms"] = [*times, times[-1] + 1] if extra_times > 0 else times[:-1]
+    schema = table.schema.with_metadata({key: json.dumps(header).encode()})
+    sink = pa.BufferOutputStream()
+    with ipc.new_file(sink, schema) as writer:
+        for batch in table.cast(schema).to_batches(max_chunksize=-(-table.num_rows // batches)):
+            writer.write_batch(batch)
+    with pytest.raises(ArtifactIntegrityError, match="float cells per column"):
+        decode_factor_fit(sink.getvalue().to_pybytes(), source="test")
