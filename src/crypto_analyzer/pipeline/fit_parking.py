@@ -12,10 +12,14 @@ The files are unlinked as soon as they are mapped (a mapping keeps its file aliv
 nothing is left behind when the report stops for any reason; the disk space returns when the fit
 is let go.
 
-A new fit is parked *before* it is stored: writing its file reads every grid once for the
-values digest and once for the record batches, and :func:`release_parked_pages`, called between
-blocks, hands the pages just read back to the system, so storing a fit never brings the parked
-grids back into memory together.
+A new fit is parked *as it is computed* (:class:`ScratchFitOutputs`: the fit writes its betas,
+alpha and R² into preallocated shared maps of scratch files, and the pages of each block of
+assets go back to the system once written), and a reused fit is decoded into the same kind of
+maps. Writing or decoding a fit file reads every grid once for the values digest and once for
+the record batches; :func:`release_parked_pages`, called between blocks, hands the pages just
+read back, so storing or reusing a fit never brings the parked grids into memory together.
+Grids under :data:`PARK_MIN_BYTES` stay in memory: parking them would cost more time than the
+memory is worth.
 """
 
 from __future__ import annotations
@@ -148,10 +152,11 @@ class ScratchFitOutputs:
 def release_parked_pages(fit: FactorFit) -> None:
     """Hand the pages of the parked grids that were read back to the system.
 
-    Parked pages are clean copies of their files (a copy-on-write map nobody wrote to), so
-    dropping them loses nothing: the next read faults them in again. Only for a fit no one has
-    written into — :class:`~crypto_analyzer.pipeline.factor_runs.MaterializedFactorFits` calls
-    it while it stores its own fresh fit."""
+    A shared map's pages stay in its file; a copy-on-write map's pages are clean copies of its
+    file as long as nobody wrote to them: either way dropping them loses nothing and the next
+    read faults them in again. So only for a fit no one else has held yet —
+    :class:`~crypto_analyzer.pipeline.factor_runs.MaterializedFactorFits` calls it while it
+    stores its own fresh fit."""
     frames = [*fit.betas.values(), fit.alpha, fit.r2, fit.n_obs]
     for frame in frames:
         values = None if frame is None else single_float_block(frame)
