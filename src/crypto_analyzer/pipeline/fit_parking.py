@@ -28,7 +28,7 @@ import mmap
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Literal
@@ -40,7 +40,13 @@ from crypto_analyzer.core.errors import CryptoAnalyzerError
 from crypto_analyzer.pipeline.report.signal_store import single_float_block
 from crypto_analyzer.research import FactorFit
 
-__all__ = ["PARK_MIN_BYTES", "ScratchFitOutputs", "park_unread_fit_parts", "release_parked_pages"]
+__all__ = [
+    "PARK_MIN_BYTES",
+    "ScratchFitOutputs",
+    "park_unread_fit_parts",
+    "release_parked_pages",
+    "select_and_park",
+]
 
 PARK_MIN_BYTES = 1 << 26
 """Grids smaller than this (64 MiB: 8 M cells, e.g. 250 assets x 1 year of hourly bars) stay in
@@ -67,6 +73,34 @@ def park_unread_fit_parts(
             r2=None if fit.r2 is None else park(fit.r2),
             n_obs=None if fit.n_obs is None else park(fit.n_obs),
         )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)  # mapped files live on until they are unmapped
+
+
+def select_and_park(
+    fit: FactorFit,
+    assets: Sequence[Hashable] | pd.Index,
+    directory: Path | None = None,
+    *,
+    min_bytes: int = PARK_MIN_BYTES,
+) -> FactorFit:
+    """``park_unread_fit_parts(fit.select_assets(assets))``, one grid at a time.
+
+    Narrowing a parked fit to a smaller universe copies every grid; each copy is parked and the
+    pages its source's map read are handed back before the next grid is copied, so the copies
+    are never in memory together (nor the parked grids they were read from)."""
+    root = _scratch_directory(directory)
+    try:
+        park = _parker(root, min_bytes)
+
+        def then(selected: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
+            parked = park(selected)
+            values = single_float_block(source)
+            if values is not None and source is not selected:
+                _drop_pages(values)
+            return parked
+
+        return fit.select_assets(assets, then=then)
     finally:
         shutil.rmtree(root, ignore_errors=True)  # mapped files live on until they are unmapped
 

@@ -13,7 +13,7 @@ The fit's canonical config (:func:`factor_fit_config`) plus the dataset id give 
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -71,29 +71,38 @@ class FactorFit:
         """``sha256_json({config, dataset_id})`` for this fit."""
         return factor_run_id(self.config, dataset_id)
 
-    def select_assets(self, assets: Sequence[Hashable] | pd.Index) -> FactorFit:
+    def select_assets(
+        self,
+        assets: Sequence[Hashable] | pd.Index,
+        *,
+        then: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame] | None = None,
+    ) -> FactorFit:
         """The same fit restricted to ``assets`` (each asset's estimates are its own regression).
 
         A fit over a whole dataset can therefore serve any universe chosen from it; assets the fit
         does not cover raise ``ValueError`` instead of turning into silent NaN columns.
+        ``then(selected, source)``, when given, is applied to each selected frame but the
+        residuals as soon as it exists, before the next is selected (e.g. to move it out of
+        memory, so the copies of a narrower universe are never all held at once).
         """
         wanted = pd.Index(assets)
         missing = wanted.difference(self.residuals.columns)
         if len(missing):
             raise ValueError(f"the factor fit does not cover assets {list(missing[:5])}")
 
-        def pick(frame: pd.DataFrame) -> pd.DataFrame:
+        def pick(frame: pd.DataFrame, residuals: bool = False) -> pd.DataFrame:
             # ``.loc`` would copy even when nothing is dropped; the report narrows a whole-panel
             # fit to a universe that is usually all of it, so equal labels are served as they are
             # (same values, dtype and name as ``.loc`` would give, without a second fit in memory)
             same = frame.columns.dtype == wanted.dtype and frame.columns.equals(wanted)
-            return frame if same else frame.loc[:, wanted]
+            picked = frame if same else frame.loc[:, wanted]
+            return picked if then is None or residuals else then(picked, frame)
 
         return FactorFit(
             {f: pick(frame) for f, frame in self.betas.items()},
             pick(self.alpha),
             None if self.r2 is None else pick(self.r2),
-            pick(self.residuals),
+            pick(self.residuals, residuals=True),
             None if self.n_obs is None else pick(self.n_obs),
             self.config,
         )

@@ -14,6 +14,7 @@ from crypto_analyzer.pipeline.fit_parking import (
     ScratchFitOutputs,
     park_unread_fit_parts,
     release_parked_pages,
+    select_and_park,
 )
 from crypto_analyzer.research import fit_factor_model, signal_names
 from crypto_analyzer.research.signal_registry import compute_signal
@@ -239,3 +240,26 @@ def test_grids_below_the_size_floor_stay_in_memory(tmp_path: Path) -> None:
     assert _is_mapped(_block(parked.alpha))
     kept = park_unread_fit_parts(fit, directory=tmp_path, min_bytes=8 * cells + 1)
     assert kept.alpha is fit.alpha
+
+
+@pytest.mark.parametrize("narrower", [True, False])
+def test_select_and_park_equals_select_assets_then_park(tmp_path: Path, narrower: bool) -> None:
+    fit = fit_factor_model(_returns(), factor_ids=["btc", "eth"], window=48, lag=1)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    source = park_unread_fit_parts(fit, directory=scratch, min_bytes=0)
+    assets = ["a07", "a02", "a11"] if narrower else list(fit.residuals.columns)
+    expected = fit.select_assets(assets)
+    found = select_and_park(source, assets, directory=scratch, min_bytes=0)
+    pairs = [*zip(expected.betas.values(), found.betas.values(), strict=True)]
+    pairs += [(expected.alpha, found.alpha), (expected.r2, found.r2), (expected.n_obs, found.n_obs)]
+    for before, after in [*pairs, (expected.residuals, found.residuals)]:
+        assert after.columns.equals(before.columns) and after.index.equals(before.index)
+        assert np.array_equal(after.to_numpy(), before.to_numpy(), equal_nan=True)
+        assert _block(after).flags.f_contiguous == _block(before).flags.f_contiguous
+    assert all(_is_mapped(_block(after)) for _, after in pairs)
+    assert not _is_mapped(_block(found.residuals))
+    assert (found.alpha is source.alpha) is not narrower  # equal labels: no copy at all
+    with pytest.raises(ValueError, match="does not cover"):
+        select_and_park(source, ["nope"], directory=scratch, min_bytes=0)
+    assert list(scratch.iterdir()) == []

@@ -18,7 +18,7 @@ import pandas as pd
 
 from crypto_analyzer.core.errors import ValidationError
 from crypto_analyzer.core.memory import release_free_memory
-from crypto_analyzer.pipeline.fit_parking import park_unread_fit_parts
+from crypto_analyzer.pipeline.fit_parking import select_and_park
 from crypto_analyzer.pipeline.report.config import ReportConfig
 from crypto_analyzer.pipeline.report.limits import MAX_FOLDS
 from crypto_analyzer.pipeline.report.preflight import (
@@ -252,10 +252,10 @@ def prepare_data(
             window=config.factor_window,
             lag=config.factor_lag,
         )
-        fit = whole.select_assets(panel.assets.difference(pd.Index(factor_ids), sort=False))
+        # Held while the signals are computed; what the built-in ones never read waits on disk
+        # (narrowed and parked a grid at a time).
+        fit = select_and_park(whole, panel.assets.difference(pd.Index(factor_ids), sort=False))
         del whole
-        # Held while the signals are computed; what the built-in ones never read waits on disk.
-        fit = park_unread_fit_parts(fit)
     return PreparedData(panel, plan, _test_rows(plan, panel.shape[0]), fit, active, notes)
 
 
